@@ -1,0 +1,5 @@
+"""``python -m marsgis`` runs the CLI."""
+
+from marsgis.cli import main
+
+main()

@@ -1,0 +1,147 @@
+"""Where the work runs: a dask LocalCluster sized to the machine, or a dask-gateway cluster.
+
+``marsgis.compute.client()`` gives a :class:`distributed.Client`:
+
+- with ``MARSGIS_GATEWAY_ADDRESS`` (or ``address=``) set, a cluster from that dask-gateway,
+  asking for GPU workers when ``gpu=True`` (or ``MARSGIS_GPU=1``) and the gateway offers a GPU
+  option — falling back to CPU workers, with a warning, when it does not;
+- otherwise a :class:`distributed.LocalCluster` sized to this machine (one worker per core,
+  one thread each, memory split evenly).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from marsgis.config import settings
+from marsgis.exceptions import DependencyNotFoundError, MarsGISError
+
+__all__ = ["ClusterPlan", "client", "local_cluster_plan"]
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """How a LocalCluster is sized: workers, threads per worker, memory per worker (bytes)."""
+
+    n_workers: int
+    threads_per_worker: int
+    memory_limit: int
+
+
+def _total_memory() -> int:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+    except ImportError:  # psutil comes with distributed; this is only a fallback
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def local_cluster_plan(n_workers: int | None = None, memory_fraction: float = 0.8) -> ClusterPlan:
+    """Size a LocalCluster to the machine: one single-threaded worker per available core."""
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
+    workers = max(1, n_workers or cores)
+    memory = int(_total_memory() * memory_fraction / workers)
+    return ClusterPlan(n_workers=workers, threads_per_worker=1, memory_limit=memory)
+
+
+def client(
+    *,
+    address: str | None = None,
+    gpu: bool | None = None,
+    n_workers: int | None = None,
+    worker_cores: int | None = None,
+    worker_memory_gb: float | None = None,
+    processes: bool = True,
+) -> Any:
+    """Return a dask.distributed Client for the configured cluster.
+
+    Parameters
+    ----------
+    address
+        dask-gateway address; default ``MARSGIS_GATEWAY_ADDRESS``. Unset → LocalCluster.
+    gpu
+        Ask the gateway for GPU workers (default ``MARSGIS_GPU``). On a LocalCluster GPU
+        work falls back to the CPU.
+    n_workers
+        LocalCluster workers, or the gateway cluster's initial scale.
+    worker_cores, worker_memory_gb
+        Gateway cluster options, when the gateway exposes them.
+    processes
+        LocalCluster only: worker processes (True) or threads in this process (False).
+    """
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - distributed is a dependency
+        raise DependencyNotFoundError(
+            "dask.distributed is missing: pip install 'dask[distributed]'"
+        ) from exc
+    cfg = settings()
+    address = address or cfg.gateway_address
+    want_gpu = cfg.gpu if gpu is None else gpu
+    if address:
+        return _gateway_client(
+            address,
+            proxy_address=cfg.gateway_proxy_address,
+            auth=cfg.gateway_auth,
+            gpu=want_gpu,
+            n_workers=n_workers,
+            worker_cores=worker_cores,
+            worker_memory_gb=worker_memory_gb,
+        )
+    plan = local_cluster_plan(n_workers)
+    # The client owns the LocalCluster it starts, so closing the client closes the cluster.
+    return Client(
+        n_workers=plan.n_workers,
+        threads_per_worker=plan.threads_per_worker,
+        memory_limit=plan.memory_limit,
+        processes=processes,
+        dashboard_address=None,
+    )
+
+
+def _gateway_client(
+    address: str,
+    *,
+    proxy_address: str | None,
+    auth: str | None,
+    gpu: bool,
+    n_workers: int | None,
+    worker_cores: int | None,
+    worker_memory_gb: float | None,
+) -> Any:
+    try:
+        from dask_gateway import Gateway
+    except ImportError as exc:
+        raise DependencyNotFoundError("dask-gateway is missing: pip install dask-gateway") from exc
+    gateway = Gateway(address=address, proxy_address=proxy_address, auth=auth)
+    try:
+        options = gateway.cluster_options()
+    except Exception as exc:  # aiohttp/ssl/HTTP errors: report where and how to fix
+        raise MarsGISError(
+            f"cannot reach the dask-gateway at {address!r}: {exc}; check MARSGIS_GATEWAY_ADDRESS "
+            "or unset it to use a LocalCluster"
+        ) from exc
+    fields = set(options)
+    if gpu:
+        gpu_field = next((f for f in ("worker_gpus", "gpus", "gpu") if f in fields), None)
+        if gpu_field is None:
+            warnings.warn(
+                f"the gateway at {address!r} offers no GPU option; using CPU workers",
+                stacklevel=2,
+            )
+        else:
+            options[gpu_field] = 1 if gpu_field != "gpu" else True
+    if worker_cores is not None and "worker_cores" in fields:
+        options["worker_cores"] = worker_cores
+    if worker_memory_gb is not None and "worker_memory" in fields:
+        options["worker_memory"] = worker_memory_gb
+    cluster = gateway.new_cluster(options)
+    if n_workers:
+        cluster.scale(n_workers)
+    return cluster.get_client()

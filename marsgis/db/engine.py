@@ -1,0 +1,401 @@
+"""Engines, schema migrations and database errors for PostGIS and SpatiaLite.
+
+The database is chosen by ``MARSGIS_DATABASE_URL`` (read through
+:func:`marsgis.config.settings`):
+
+* unset: the embedded SpatiaLite file ``<data dir>/marsgis.sqlite`` (the directory is created on
+  first use, ``mod_spatialite`` is loaded on every connection);
+* ``postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME``: a shared PostGIS database (the
+  PostGIS extension is created by the first migration when the server has it).
+
+Every function takes ``db``: a URL string, an :class:`~sqlalchemy.engine.Engine`, or ``None``
+for the configured default. :func:`get_engine` brings the schema to the newest Alembic revision
+on first use (once per engine and process); :func:`upgrade` and :func:`downgrade` move it
+explicitly. Unreachable databases raise :class:`~marsgis.exceptions.DatabaseError` showing the
+URL with its password hidden.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, StatementError
+
+from marsgis.config import settings
+from marsgis.exceptions import (
+    DatabaseError,
+    DependencyNotFoundError,
+    MarsGISError,
+    ValidationError,
+)
+
+__all__ = [
+    "VERSION_TABLE",
+    "alembic_config",
+    "current_revision",
+    "dispose_engines",
+    "downgrade",
+    "get_engine",
+    "head_revision",
+    "redact_url",
+    "transaction",
+    "upgrade",
+]
+
+#: Alembic's version table for the marsgis schema (own name, so a shared PostGIS database can
+#: hold other Alembic-managed schemas too).
+VERSION_TABLE = "marsgis_alembic_version"
+_MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Key of the PostgreSQL advisory lock that serialises concurrent upgrades.
+_UPGRADE_LOCK_KEY = 949_900_001
+
+_ENGINES: dict[str, Engine] = {}
+_AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
+_LOCK = threading.RLock()
+
+_FIX_URL = (
+    "check that the server is running and reachable and that MARSGIS_DATABASE_URL is right "
+    "(postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME for PostGIS), or unset "
+    "MARSGIS_DATABASE_URL to use the embedded SpatiaLite file in the marsgis data directory"
+)
+
+
+def redact_url(url: str | URL) -> str:
+    """Return ``url`` as text with its password replaced by ``***``."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", str(url))
+
+
+def _reason(url: URL, exc: BaseException) -> str:
+    """The driver's message of ``exc`` on one line, without the URL's password."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(line.strip() for line in str(orig).splitlines() if line.strip())
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return text
+
+
+def _unreachable(url: URL, exc: BaseException) -> DatabaseError:
+    return DatabaseError(
+        f"cannot connect to the database {redact_url(url)!r}: {_reason(url, exc)}; {_FIX_URL}"
+    )
+
+
+def _sqlite_dbapi() -> ModuleType | None:
+    """The DBAPI module for SQLite: ``sqlite3`` when it can load extensions, else pysqlite3."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return None  # the standard library's sqlite3 (SQLAlchemy's default)
+    try:
+        return importlib.import_module("pysqlite3.dbapi2")
+    except ImportError as exc:
+        raise DependencyNotFoundError(
+            "this Python's sqlite3 module cannot load extensions, and SpatiaLite is one; "
+            "install pysqlite3 (pip install pysqlite3) or use a Python built with "
+            "--enable-loadable-sqlite-extensions"
+        ) from exc
+
+
+def _make_sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        parent = Path(database).parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create the directory {str(parent)!r} for the SpatiaLite database "
+                f"{redact_url(url)!r}: {exc}; set MARSGIS_DATA_DIR to a writable directory or "
+                "MARSGIS_DATABASE_URL to another database"
+            ) from exc
+    module = _sqlite_dbapi()
+    kwargs: dict[str, Any] = {} if module is None else {"module": module}
+    engine = sa.create_engine(url, **kwargs)
+    operational_error: type[Exception] = engine.dialect.loaded_dbapi.OperationalError
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # SQLAlchemy, not the driver, opens transactions (see on_begin): real atomic DDL + DML.
+        dbapi_conn.isolation_level = None
+        try:
+            dbapi_conn.enable_load_extension(True)
+            dbapi_conn.load_extension("mod_spatialite")
+        except (AttributeError, operational_error) as exc:
+            raise DependencyNotFoundError(
+                f"SpatiaLite (mod_spatialite) could not be loaded into SQLite: {exc}; install "
+                "it (Debian/Ubuntu: apt-get install libsqlite3-mod-spatialite; conda: conda "
+                "install -c conda-forge libspatialite; macOS: brew install libspatialite)"
+            ) from exc
+        finally:
+            with suppress(AttributeError, operational_error):
+                dbapi_conn.enable_load_extension(False)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    def on_begin(conn: Connection) -> None:
+        # Writers take the write lock at BEGIN, so read-check-write sequences cannot interleave.
+        immediate = bool(conn.get_execution_options().get("marsgis_write"))
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    return engine
+
+
+def _make_engine(url_text: str) -> Engine:
+    try:
+        url = make_url(url_text)
+    except (ArgumentError, ValueError) as exc:
+        raise ValidationError(
+            f"the database URL {redact_url(url_text)!r} is not a SQLAlchemy URL; use "
+            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME or sqlite:////path/file.sqlite"
+        ) from exc
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _make_sqlite_engine(url)
+    if backend == "postgresql":
+        connect_args: dict[str, Any] = {}
+        if url.get_driver_name() == "psycopg2" and "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = 10
+        try:
+            return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        except ImportError as exc:
+            raise DependencyNotFoundError(
+                f"the driver for {redact_url(url)!r} is not installed: {exc}; "
+                "pip install psycopg2-binary"
+            ) from exc
+    raise ValidationError(
+        f"the database URL {redact_url(url)!r} is neither PostGIS (postgresql+psycopg2://...) "
+        "nor SpatiaLite (sqlite:///...); set MARSGIS_DATABASE_URL to one of those"
+    )
+
+
+def _engine(db: str | Engine | None) -> Engine:
+    """The engine for ``db`` without touching the schema (cached per URL)."""
+    if isinstance(db, Engine):
+        return db
+    if db is not None and not isinstance(db, str):
+        raise ValidationError(
+            f"db must be a database URL, a SQLAlchemy Engine or None (the configured default), "
+            f"not {type(db).__name__!r}"
+        )
+    url = db if db is not None else settings().database_url
+    with _LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = _make_engine(url)
+        return engine
+
+
+@contextmanager
+def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """A connection inside a transaction; database errors become marsgis errors."""
+    try:
+        conn = engine.connect()
+    except StatementError as exc:
+        raise _unreachable(engine.url, exc) from exc
+    try:
+        with conn:
+            if write:
+                conn.execution_options(marsgis_write=True)
+            with conn.begin():
+                yield conn
+    except StatementError as exc:
+        if isinstance(exc.orig, MarsGISError):
+            raise exc.orig from exc
+        raise DatabaseError(
+            f"the database {redact_url(engine.url)!r} refused the operation: "
+            f"{_reason(engine.url, exc)}; nothing was written"
+        ) from exc
+
+
+@contextmanager
+def transaction(db: str | Engine | None = None, *, write: bool = False) -> Iterator[Connection]:
+    """Open a connection to the migrated database inside one transaction.
+
+    Everything executed on the connection commits together when the block ends, or is rolled
+    back if it raises. Database errors are raised as :class:`~marsgis.exceptions.DatabaseError`.
+
+    Parameters
+    ----------
+    db
+        Database URL, engine, or None for ``marsgis.config.settings().database_url``.
+    write
+        True for transactions that write: on SQLite they take the write lock at ``BEGIN``
+        (``BEGIN IMMEDIATE``) so that read-check-write sequences are serialised.
+
+    Examples
+    --------
+    >>> with transaction(write=True) as conn:  # doctest: +SKIP
+    ...     conn.execute(missions.delete())
+    """
+    with _begin(get_engine(db), write=write) as conn:
+        yield conn
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The Alembic configuration of the packaged migrations (no ini file).
+
+    ``connection``, when given, is the connection the migrations run on (``env.py`` reads it
+    from ``config.attributes["connection"]``).
+    """
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of marsgis knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package ships its revisions
+        raise DatabaseError("no marsgis migrations found; reinstall marsgis")
+    return head
+
+
+def _known_revisions() -> str:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return ", ".join(reversed([script.revision for script in scripts.walk_revisions()]))
+
+
+def _revision_of(conn: Connection) -> str | None:
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def _migrate(db: str | Engine | None, revision: str, *, up: bool) -> str | None:
+    engine = _engine(db)
+    with _LOCK:
+        _AT_HEAD.discard(engine)
+        try:
+            with _begin(engine, write=True) as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY}
+                    )
+                config = alembic_config(conn)
+                if up:
+                    command.upgrade(config, revision)
+                else:
+                    command.downgrade(config, revision)
+                current = _revision_of(conn)
+        except CommandError as exc:
+            raise DatabaseError(
+                f"cannot move the marsgis schema of {redact_url(engine.url)!r} to revision "
+                f"{revision!r}: {exc}; this marsgis knows revisions {_known_revisions()} "
+                "(a database stamped with a later revision was written by a newer marsgis: "
+                "upgrade marsgis)"
+            ) from exc
+        if current == head_revision():
+            _AT_HEAD.add(engine)
+    return current
+
+
+def upgrade(db: str | Engine | None = None, revision: str = "head") -> str:
+    """Apply the marsgis migrations up to ``revision`` and return the revision now current.
+
+    The whole upgrade runs in one transaction (PostgreSQL and SQLite both have transactional
+    DDL here): it is applied completely or not at all. Concurrent upgrades of one PostGIS
+    database wait for each other.
+
+    Parameters
+    ----------
+    db
+        Database URL, engine, or None for ``marsgis.config.settings().database_url``.
+    revision
+        Target revision id (``"0001"``, ``"0002"``, ...) or ``"head"``.
+
+    Returns
+    -------
+    str
+        The current revision after the upgrade (``"base"`` for an empty schema).
+
+    Raises
+    ------
+    DatabaseError
+        The database is unreachable, or refused a migration (nothing was changed).
+    """
+    return _migrate(db, revision, up=True) or "base"
+
+
+def downgrade(db: str | Engine | None = None, *, revision: str) -> str | None:
+    """Revert the marsgis migrations down to ``revision`` (``"base"`` removes every table).
+
+    Returns the revision now current (None at base). Runs in one transaction, like
+    :func:`upgrade`. Stored data in the dropped tables is lost.
+    """
+    return _migrate(db, revision, up=False)
+
+
+def current_revision(db: str | Engine | None = None) -> str | None:
+    """The schema revision of the database (None when marsgis has not set it up yet).
+
+    Unlike :func:`get_engine` this does not run migrations.
+    """
+    engine = _engine(db)
+    with _begin(engine, write=False) as conn:
+        return _revision_of(conn)
+
+
+def get_engine(db: str | Engine | None = None, *, migrate: bool = True) -> Engine:
+    """Return the engine for ``db`` with the marsgis schema at the newest revision.
+
+    The first call for a database in a process runs the pending migrations (see
+    :func:`upgrade`); later calls return the cached engine at once.
+
+    Parameters
+    ----------
+    db
+        Database URL, engine, or None for ``marsgis.config.settings().database_url``
+        (``MARSGIS_DATABASE_URL``; the SpatiaLite file in the data dir by default).
+    migrate
+        False to get the (cached, SpatiaLite-enabled) engine without touching the schema,
+        e.g. to inspect a database before upgrading it.
+
+    Raises
+    ------
+    DatabaseError
+        The database is unreachable (the message shows the URL without its password).
+    DependencyNotFoundError
+        SpatiaLite cannot be loaded, or the database driver is missing.
+    """
+    engine = _engine(db)
+    if migrate and engine not in _AT_HEAD:
+        with _LOCK:
+            if engine not in _AT_HEAD:
+                upgrade(engine)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of every cached engine and forget them.
+
+    Call it before dropping a database (tests) or after forking a process.
+    """
+    with _LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+        _AT_HEAD.clear()

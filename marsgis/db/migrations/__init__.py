@@ -1,0 +1,1 @@
+"""Alembic migrations of the marsgis schema (run them with ``marsgis.db.upgrade``)."""

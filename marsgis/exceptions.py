@@ -1,0 +1,95 @@
+"""The one exception family of marsgis.
+
+Every error marsgis raises on purpose derives from :class:`MarsGISError`, and every
+message names the bad value and the call that fixes it (rioxarray, geopandas habit).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BodyMismatchError",
+    "ConcurrencyError",
+    "CoordinateError",
+    "DataNotFoundError",
+    "DatabaseError",
+    "DatasetIntegrityError",
+    "DependencyNotFoundError",
+    "GeographicCRSError",
+    "InvalidOptionError",
+    "LabelError",
+    "MarsGISError",
+    "MissingCRSError",
+    "NotFoundError",
+    "PlanningError",
+    "RemoteCatalogError",
+    "StateTransitionError",
+    "ValidationError",
+]
+
+
+class MarsGISError(RuntimeError):
+    """Base class of every error raised by marsgis."""
+
+
+class ValidationError(MarsGISError, ValueError):
+    """An argument has a bad value (out of range, wrong type, unknown name)."""
+
+
+class CoordinateError(ValidationError):
+    """A latitude or longitude is non-finite or out of range."""
+
+
+class InvalidOptionError(ValidationError):
+    """An unknown option or a bad option value was given to ``set_options``."""
+
+
+class MissingCRSError(MarsGISError):
+    """A raster or vector dataset carries no CRS."""
+
+
+class BodyMismatchError(MarsGISError):
+    """A CRS describes another body than Mars (an Earth CRS, for example)."""
+
+
+class GeographicCRSError(MarsGISError):
+    """An operation needs a projected Mars CRS but got a geographic one."""
+
+
+class DataNotFoundError(MarsGISError, LookupError):
+    """A dataset name, file or catalog item does not exist."""
+
+
+class DatasetIntegrityError(MarsGISError):
+    """A shipped or cached file does not match its recorded sha256."""
+
+
+class LabelError(MarsGISError):
+    """A PDS3 label is missing, incomplete or disagrees with its data file."""
+
+
+class DependencyNotFoundError(MarsGISError, ImportError):
+    """An optional dependency is not installed; the message gives the install line."""
+
+
+class DatabaseError(MarsGISError):
+    """The database is unreachable or refused an operation."""
+
+
+class NotFoundError(DatabaseError, LookupError):
+    """A stored record (a mission, for example) does not exist."""
+
+
+class ConcurrencyError(DatabaseError):
+    """An update was based on a stale version of a record; nothing was written."""
+
+
+class StateTransitionError(ValidationError):
+    """A status change that the lifecycle does not allow."""
+
+
+class RemoteCatalogError(MarsGISError):
+    """A remote STAC catalog could not be reached or answered badly."""
+
+
+class PlanningError(MarsGISError):
+    """A planning request cannot be satisfied (e.g. an unreachable goal)."""

@@ -1,0 +1,446 @@
+"""Training loop: fixed seeds, augmentation, class weighting, early stopping, checkpoints.
+
+>>> from marsgis.ml.train import TrainConfig, fit
+>>> result = fit(None, "runs/cnn", TrainConfig(epochs=40))     # doctest: +SKIP
+>>> result.metrics.balanced_accuracy                             # doctest: +SKIP
+
+Everything random (weight init, shuffling, augmentation) comes from ``config.seed``; the
+generator state is saved in every checkpoint so ``fit(..., resume=True)`` continues exactly
+where an interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from marsgis._options import get_option
+from marsgis.exceptions import ValidationError
+from marsgis.ml._torch import F, nn, torch
+from marsgis.ml.datasets import CLASS_NAMES, HiRISELandmarks, data_hash
+from marsgis.ml.metrics import ClassificationMetrics, classification_metrics
+from marsgis.ml.models import build_model
+from marsgis.ml.splits import Split, split_by_observation
+from marsgis.ml.transforms import augment_batch, normalize
+
+__all__ = ["TrainConfig", "TrainResult", "class_weights", "fit", "predict_logits"]
+
+log = logging.getLogger(__name__)
+
+_WEIGHTINGS = ("inverse", "sqrt", "none")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (saved with checkpoints and models).
+
+    Attributes
+    ----------
+    size
+        Side the 227 px crops are resized to before entering the network.
+    architecture, widths, dropout
+        The network (see :class:`marsgis.ml.models.TerrainCNN`).
+    epochs
+        Maximum number of epochs.
+    batch_size, lr, weight_decay
+        AdamW optimiser settings; the learning rate follows a cosine schedule over ``epochs``.
+    patience
+        Stop after this many epochs without a better validation balanced accuracy.
+    seed
+        Seed of the split search, weight init, shuffling and augmentation.
+    val_fraction
+        Target share of each class's landmarks in the observation-held-out validation split.
+    class_weighting
+        ``"inverse"`` (loss weight n / (K n_c)), ``"sqrt"`` (its square root) or ``"none"``.
+    max_class_weight
+        Cap on a class weight relative to the smallest one (rare classes with a handful of
+        images would otherwise dominate).
+    augment
+        Random rotations by 90°, flips, brightness and contrast during training.
+    num_threads
+        ``torch.set_num_threads`` for the run (None leaves torch's setting).
+    """
+
+    size: int = 96
+    architecture: str = "terrain-cnn"
+    widths: tuple[int, ...] = (16, 32, 64, 128)
+    dropout: float = 0.2
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 12
+    seed: int = 0
+    val_fraction: float = 0.2
+    class_weighting: str = "inverse"
+    max_class_weight: float = 20.0
+    augment: bool = True
+    num_threads: int | None = 2
+
+    def __post_init__(self) -> None:
+        if self.class_weighting not in _WEIGHTINGS:
+            raise ValidationError(
+                f"class_weighting={self.class_weighting!r}; expected one of {_WEIGHTINGS}"
+            )
+        for name in ("size", "epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValidationError(f"{name}={value!r} must be a positive integer")
+        if not self.lr > 0:
+            raise ValidationError(f"lr={self.lr!r} must be positive, e.g. 3e-3")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the settings."""
+        data = asdict(self)
+        data["widths"] = list(self.widths)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild from :meth:`to_dict` output (unknown keys are refused)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValidationError(f"unknown TrainConfig keys {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(data)
+        if "widths" in values:
+            values["widths"] = tuple(values["widths"])
+        return cls(**values)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the network constructor."""
+        return {
+            "num_classes": len(CLASS_NAMES),
+            "widths": list(self.widths),
+            "dropout": self.dropout,
+        }
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` returns: the best model and how it was obtained."""
+
+    model: nn.Module
+    config: TrainConfig
+    split: Split
+    metrics: ClassificationMetrics
+    history: list[dict[str, Any]]
+    best_epoch: int
+    class_weights: list[float]
+    normalization: dict[str, float]
+    data_hash: str
+    data_root: str
+    train_counts: list[int]
+    val_counts: list[int]
+    stopped_early: bool
+    seconds: float
+    out_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def class_weights(
+    labels: npt.NDArray[np.integer], n_classes: int, *, weighting: str = "inverse", cap: float = 20.0
+) -> npt.NDArray[np.float64]:
+    """Loss weight of every class from its training frequency.
+
+    ``"inverse"`` gives ``n / (K n_c)`` (a balanced loss, as scikit-learn's
+    ``class_weight="balanced"``), ``"sqrt"`` its square root, ``"none"`` ones. Weights are capped
+    at ``cap`` times the smallest weight; classes absent from ``labels`` get weight 0.
+    """
+    if weighting not in _WEIGHTINGS:
+        raise ValidationError(f"weighting={weighting!r}; expected one of {_WEIGHTINGS}")
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    w = np.zeros(n_classes)
+    if weighting == "none":
+        w[present] = 1.0
+        return w
+    w[present] = counts.sum() / (present.sum() * counts[present])
+    if weighting == "sqrt":
+        w[present] = np.sqrt(w[present])
+    w[present] = np.minimum(w[present], cap * w[present].min())
+    return w
+
+
+def predict_logits(
+    model: nn.Module,
+    images: torch.Tensor,
+    *,
+    mean: float,
+    std: float,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """Logits of a ``(N, 1, S, S)`` batch in [0, 1], computed in eval mode without gradients."""
+    device = next(model.parameters()).device
+    model.eval()
+    outs = []
+    with torch.inference_mode():
+        for start in range(0, images.shape[0], batch_size):
+            x = normalize(images[start : start + batch_size].to(device), mean, std)
+            outs.append(model(x).float().cpu())
+    if not outs:
+        return torch.zeros((0, len(CLASS_NAMES)))
+    return torch.cat(outs)
+
+
+def fit(
+    data: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    config: TrainConfig | None = None,
+    *,
+    model: nn.Module | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train a landmark classifier with an observation-held-out validation split.
+
+    Parameters
+    ----------
+    data
+        Landmark folder (``images/`` + ``labels.txt``); None: the shipped subset.
+    out_dir
+        Where ``last.pt`` (every epoch), ``best.pt``, ``history.jsonl`` and ``config.json``
+        go; None keeps nothing on disk (and cannot resume).
+    config
+        Training settings (default :class:`TrainConfig`).
+    model
+        Start from this network instead of a freshly initialised one (fine-tuning, tests).
+    resume
+        Continue from ``out_dir/last.pt`` when it exists (the config must be the same apart
+        from ``epochs`` and ``patience``).
+    progress
+        Show a progress bar (default: the ``progress`` option).
+
+    Returns
+    -------
+    TrainResult
+        The model at its best validation epoch, its validation metrics and the history.
+
+    Notes
+    -----
+    Every epoch logs (``logging`` at INFO, ``history.jsonl`` and the progress bar) the training
+    loss, the validation loss, accuracy, balanced accuracy and per-class recall.
+    """
+    cfg = config or TrainConfig()
+    t0 = time.perf_counter()
+    previous_threads = torch.get_num_threads()
+    if cfg.num_threads is not None:
+        torch.set_num_threads(cfg.num_threads)
+    try:
+        return _fit(data, out_dir, cfg, model, resume, progress, t0)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _fit(
+    data: str | Path | None,
+    out_dir: str | Path | None,
+    cfg: TrainConfig,
+    model: nn.Module | None,
+    resume: bool,
+    progress: bool | None,
+    t0: float,
+) -> TrainResult:
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    ds = HiRISELandmarks(data, size=cfg.size)
+    images = ds.load_all()
+    labels = torch.from_numpy(ds.labels)
+    split = split_by_observation(
+        ds.observations,
+        ds.labels,
+        landmarks=[r.landmark for r in ds.records],
+        val_fraction=cfg.val_fraction,
+        seed=cfg.seed,
+    )
+    train_idx = torch.from_numpy(split.train)
+    val_idx = torch.from_numpy(split.val)
+    x_train, y_train = images[train_idx], labels[train_idx]
+    x_val, y_val = images[val_idx], labels[val_idx]
+    mean = float(x_train.mean())
+    std = float(x_train.std())
+    k = len(CLASS_NAMES)
+    weights = class_weights(
+        y_train.numpy(), k, weighting=cfg.class_weighting, cap=cfg.max_class_weight
+    )
+    weight_t = torch.tensor(weights, dtype=torch.float32)
+
+    net = model if model is not None else build_model(cfg.architecture, **cfg.model_kwargs())
+    optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+
+    out = Path(out_dir) if out_dir is not None else None
+    history: list[dict[str, Any]] = []
+    best_score = -math.inf
+    best_state: dict[str, torch.Tensor] = copy.deepcopy(net.state_dict())
+    best_epoch = 0
+    bad_epochs = 0
+    start_epoch = 1
+    stopped = False
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        last = out / "last.pt"
+        if resume and last.exists():
+            ckpt = torch.load(last, weights_only=False)
+            _check_resumable(TrainConfig.from_dict(ckpt["config"]), cfg, last)
+            net.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            generator.set_state(ckpt["generator"])
+            history = ckpt["history"]
+            best_score, best_epoch, bad_epochs = ckpt["best_score"], ckpt["best_epoch"], ckpt["bad_epochs"]
+            best_state = ckpt["best_state"]
+            stopped = ckpt["stopped"]
+            start_epoch = ckpt["epoch"] + 1
+            log.info("resuming %s at epoch %d", last, start_epoch)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+    show = get_option("progress") if progress is None else progress
+    epochs = range(start_epoch, cfg.epochs + 1) if not stopped else range(0)
+    bar = _progress(epochs, show, cfg.epochs, start_epoch - 1)
+    for epoch in bar:
+        t_epoch = time.perf_counter()
+        net.train()
+        perm = torch.randperm(x_train.shape[0], generator=generator)
+        total, count = 0.0, 0
+        for start in range(0, len(perm), cfg.batch_size):
+            idx = perm[start : start + cfg.batch_size]
+            if len(idx) < 2:  # batch norm needs two samples
+                continue
+            xb = x_train[idx]
+            if cfg.augment:
+                xb = augment_batch(xb, generator)
+            loss = F.cross_entropy(net(normalize(xb, mean, std)), y_train[idx], weight=weight_t)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss) * len(idx)
+            count += len(idx)
+        scheduler.step()
+        logits = predict_logits(net, x_val, mean=mean, std=std)
+        val_loss = float(F.cross_entropy(logits, y_val, weight=weight_t)) if len(y_val) else math.nan
+        m = classification_metrics(y_val.numpy(), logits.argmax(1).numpy(), CLASS_NAMES)
+        score = m.balanced_accuracy
+        improved = score > best_score + 1e-4
+        if improved:
+            best_score, best_epoch, bad_epochs = score, epoch, 0
+            best_state = copy.deepcopy(net.state_dict())
+        else:
+            bad_epochs += 1
+        record = {
+            "epoch": epoch,
+            "train_loss": total / max(count, 1),
+            "val_loss": val_loss,
+            "val_accuracy": m.accuracy,
+            "val_balanced_accuracy": score,
+            "val_recall": {n: _finite(r) for n, r in zip(CLASS_NAMES, m.recall, strict=True)},
+            "val_precision": {n: _finite(p) for n, p in zip(CLASS_NAMES, m.precision, strict=True)},
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - t_epoch,
+            "best": improved,
+        }
+        history.append(record)
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val acc %.3f, val balanced acc %.3f",
+            epoch, record["train_loss"], val_loss, m.accuracy, score,
+        )
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_bacc=f"{score:.3f}")
+        stopped = bad_epochs >= cfg.patience
+        if out is not None:
+            _save_checkpoint(
+                out,
+                {
+                    "config": cfg.to_dict(),
+                    "epoch": epoch,
+                    "model": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "generator": generator.get_state(),
+                    "history": history,
+                    "best_score": best_score,
+                    "best_epoch": best_epoch,
+                    "bad_epochs": bad_epochs,
+                    "best_state": best_state,
+                    "stopped": stopped,
+                },
+                best_state if improved else None,
+                history,
+            )
+        if stopped:
+            log.info("early stop at epoch %d (best epoch %d)", epoch, best_epoch)
+            break
+    if hasattr(bar, "close"):
+        bar.close()
+
+    net.load_state_dict(best_state)
+    logits = predict_logits(net, x_val, mean=mean, std=std)
+    metrics = classification_metrics(y_val.numpy(), logits.argmax(1).numpy(), CLASS_NAMES)
+    return TrainResult(
+        model=net,
+        config=cfg,
+        split=split,
+        metrics=metrics,
+        history=history,
+        best_epoch=best_epoch,
+        class_weights=[float(w) for w in weights],
+        normalization={"mean": mean, "std": std},
+        data_hash=data_hash(ds.root),
+        data_root=str(ds.root),
+        train_counts=np.bincount(y_train.numpy(), minlength=k).tolist(),
+        val_counts=np.bincount(y_val.numpy(), minlength=k).tolist(),
+        stopped_early=stopped,
+        seconds=time.perf_counter() - t0,
+        out_dir=out,
+    )
+
+
+def _check_resumable(old: TrainConfig, new: TrainConfig, path: Path) -> None:
+    a = {k: v for k, v in old.to_dict().items() if k not in {"epochs", "patience", "num_threads"}}
+    b = {k: v for k, v in new.to_dict().items() if k not in {"epochs", "patience", "num_threads"}}
+    if a != b:
+        diff = sorted(k for k in a if a[k] != b.get(k))
+        raise ValidationError(
+            f"cannot resume from {str(path)!r}: its config differs in {diff}; use the same "
+            "settings, or a new out_dir / resume=False to start afresh"
+        )
+
+
+def _save_checkpoint(
+    out: Path,
+    state: dict[str, Any],
+    best_state: dict[str, torch.Tensor] | None,
+    history: list[dict[str, Any]],
+) -> None:
+    tmp = out / "last.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(out / "last.pt")
+    if best_state is not None:
+        tmp = out / "best.pt.tmp"
+        torch.save(best_state, tmp)
+        tmp.replace(out / "best.pt")
+    with open(out / "history.jsonl", "w") as fh:
+        for record in history:
+            fh.write(json.dumps(record) + "\n")
+
+
+def _progress(epochs: range, show: bool, total: int, initial: int) -> Iterator[int] | Any:
+    if not show:
+        return iter(epochs)
+    from tqdm.auto import tqdm
+
+    return tqdm(epochs, total=total, initial=initial, desc="epochs", unit="epoch")
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None

@@ -1,0 +1,98 @@
+"""Augmentation written with torch tensor ops (no torchvision): rotations, flips, brightness.
+
+Works on batches ``(N, C, H, W)`` of images in [0, 1], drawing every random number from an
+explicit :class:`torch.Generator` so that training is reproducible and resumable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marsgis.ml._torch import torch
+
+__all__ = ["Augment", "augment_batch", "normalize"]
+
+
+def augment_batch(
+    images: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    rotate: bool = True,
+    flip: bool = True,
+    brightness: float = 0.2,
+    contrast: float = 0.2,
+) -> torch.Tensor:
+    """Randomly rotate (by multiples of 90°), flip and change brightness/contrast of a batch.
+
+    Parameters
+    ----------
+    images
+        ``(N, C, H, W)`` float tensor in [0, 1] (H == W when ``rotate``).
+    generator
+        Source of randomness (CPU generator).
+    rotate
+        Rotate each image by k·90°, k uniform in {0, 1, 2, 3}.
+    flip
+        Flip each image horizontally with probability 1/2 (with the rotations this gives all
+        eight symmetries of the square).
+    brightness
+        Add an offset uniform in [-brightness, brightness] and multiply by a gain uniform in
+        [1 - brightness, 1 + brightness].
+    contrast
+        Scale deviations from each image's mean by a factor in [1 - contrast, 1 + contrast].
+
+    Returns
+    -------
+    torch.Tensor
+        New tensor, same shape, clipped to [0, 1]. The input is not modified.
+    """
+    n = images.shape[0]
+    out = images.clone()
+    if n == 0:
+        return out
+    if rotate:
+        k = torch.randint(0, 4, (n,), generator=generator)
+        for turns in (1, 2, 3):
+            sel = k == turns
+            if bool(sel.any()):
+                out[sel] = torch.rot90(out[sel], turns, dims=(-2, -1))
+    if flip:
+        sel = torch.rand(n, generator=generator) < 0.5
+        if bool(sel.any()):
+            out[sel] = torch.flip(out[sel], dims=(-1,))
+    shape = (n,) + (1,) * (images.ndim - 1)
+    if contrast > 0:
+        factor = 1.0 + (torch.rand(shape, generator=generator) * 2 - 1) * contrast
+        mean = out.mean(dim=(-3, -2, -1), keepdim=True)
+        out = (out - mean) * factor + mean
+    if brightness > 0:
+        gain = 1.0 + (torch.rand(shape, generator=generator) * 2 - 1) * brightness
+        offset = (torch.rand(shape, generator=generator) * 2 - 1) * brightness
+        out = out * gain + offset
+    return out.clamp_(0.0, 1.0)
+
+
+def normalize(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    """``(images - mean) / std``: the normalisation recorded in a model's metadata."""
+    return (images - mean) / std
+
+
+class Augment:
+    """Sample transform (for ``HiRISELandmarks(transforms=...)``) applying :func:`augment_batch`.
+
+    Parameters
+    ----------
+    seed
+        Seed of the transform's own generator.
+    **kwargs
+        Passed to :func:`augment_batch`.
+    """
+
+    def __init__(self, seed: int = 0, **kwargs: Any) -> None:
+        self.generator = torch.Generator().manual_seed(seed)
+        self.kwargs = kwargs
+
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """Return a copy of ``sample`` with its ``"image"`` augmented."""
+        image = augment_batch(sample["image"][None], self.generator, **self.kwargs)[0]
+        return {**sample, "image": image}

@@ -1,0 +1,85 @@
+"""Mission planning: landing-site constraints and ellipses, rover traverses, risk, missions.
+
+>>> import marsgis
+>>> from marsgis import planning
+>>> dem = marsgis.open_dem("gale-mola")
+>>> planning.check_site(-4.5895, 137.4417, "msl", dem).verdict  # doctest: +SKIP
+>>> route = planning.plan_traverse(dem, (-4.5895, 137.4417), (-4.82, 137.39))  # doctest: +SKIP
+
+See ``docs/planning.md`` for the methods and their checks.
+"""
+
+from marsgis.planning.constraints import (
+    ConstraintSet,
+    SlopeLimit,
+    constraint_set_from_dict,
+    load_constraints,
+)
+from marsgis.planning.cost import cost_surface
+from marsgis.planning.eligibility import (
+    ConstraintCheck,
+    SiteCheck,
+    check_site,
+    eligibility_map,
+    eligible_area,
+)
+from marsgis.planning.ellipses import (
+    EllipseEvaluation,
+    LandingEllipse,
+    evaluate_ellipse,
+    make_targets,
+)
+from marsgis.planning.geometry import ellipse_polygon, great_circle_m
+from marsgis.planning.lcp import LeastCostPath, least_cost_path
+from marsgis.planning.missions import MissionPlan, StoredPlan, load_mission_plan, plan_mission
+from marsgis.planning.presets import PRESETS, get_preset, list_presets
+from marsgis.planning.risk import (
+    RiskAssessment,
+    SolarResource,
+    assess_risk,
+    dust_storm_season,
+    mars_time,
+    solar_longitude,
+    solar_resource,
+)
+from marsgis.planning.sites import landing_site_optimizer, search_landing_sites
+from marsgis.planning.traverse import RoverModel, plan_traverse
+
+__all__ = (
+    "PRESETS",
+    "ConstraintCheck",
+    "ConstraintSet",
+    "EllipseEvaluation",
+    "LandingEllipse",
+    "LeastCostPath",
+    "MissionPlan",
+    "RiskAssessment",
+    "RoverModel",
+    "SiteCheck",
+    "SlopeLimit",
+    "SolarResource",
+    "StoredPlan",
+    "assess_risk",
+    "check_site",
+    "constraint_set_from_dict",
+    "cost_surface",
+    "dust_storm_season",
+    "eligibility_map",
+    "eligible_area",
+    "ellipse_polygon",
+    "evaluate_ellipse",
+    "get_preset",
+    "great_circle_m",
+    "landing_site_optimizer",
+    "least_cost_path",
+    "list_presets",
+    "load_mission_plan",
+    "load_constraints",
+    "make_targets",
+    "mars_time",
+    "plan_mission",
+    "plan_traverse",
+    "search_landing_sites",
+    "solar_longitude",
+    "solar_resource",
+)

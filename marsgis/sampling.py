@@ -1,0 +1,133 @@
+"""Bilinear elevation at points, seamless across the 0°/360° meridian on global grids."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+from pyproj import CRS, Transformer
+
+from marsgis.crs import MARS_GEOGRAPHIC, require_mars_crs, validate_latlon
+from marsgis.exceptions import CoordinateError, ValidationError
+
+__all__ = ["grid_geometry", "lonlat_to_grid", "sample"]
+
+
+def grid_geometry(dem: xr.DataArray) -> tuple[float, float, float, float, bool]:
+    """``(x0, dx, y0, dy, is_global)`` of a regular grid (pixel-centre origin and steps)."""
+    if dem.dims != ("y", "x"):
+        raise ValidationError(
+            f"expected a DEM with dims ('y', 'x'), got {dem.dims!r}; open it with marsgis.open_dem"
+        )
+    xs = np.asarray(dem["x"].values, dtype=np.float64)
+    ys = np.asarray(dem["y"].values, dtype=np.float64)
+    if xs.size < 2 or ys.size < 2:
+        raise ValidationError(f"DEM {dem.name!r} needs at least 2×2 cells, has {ys.size}×{xs.size}")
+    dx = (xs[-1] - xs[0]) / (xs.size - 1)
+    dy = (ys[-1] - ys[0]) / (ys.size - 1)
+    crs = dem.rio.crs
+    is_global = bool(
+        crs is not None
+        and CRS.from_user_input(crs).is_geographic
+        and abs(abs(dx) * xs.size - 360.0) < 1e-6
+    )
+    return float(xs[0]), float(dx), float(ys[0]), float(dy), is_global
+
+
+def lonlat_to_grid(
+    dem: xr.DataArray, lat: npt.ArrayLike, lon: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Fractional (row, col) pixel-centre indices of lon/lat points on ``dem``."""
+    lat_a, lon_a = validate_latlon(lat, lon)
+    crs = CRS.from_user_input(require_mars_crs(dem.rio.crs, what=f"DEM {dem.name!r}"))
+    x0, dx, y0, dy, _ = grid_geometry(dem)
+    if crs.is_geographic:
+        xs = dem["x"].values
+        # match the grid's convention: −180–180 grids get −180–180 longitudes
+        if float(np.min(xs)) < 0.0:
+            px = ((lon_a + 180.0) % 360.0) - 180.0
+        else:
+            px = lon_a
+        py = lat_a
+    else:
+        tr = Transformer.from_crs(CRS.from_user_input(MARS_GEOGRAPHIC), crs, always_xy=True)
+        px, py = tr.transform(np.where(lon_a > 180.0, lon_a - 360.0, lon_a), lat_a)
+        px = np.asarray(px, dtype=np.float64)
+        py = np.asarray(py, dtype=np.float64)
+    return (py - y0) / dy, (px - x0) / dx
+
+
+def sample(
+    dem: xr.DataArray,
+    lat: npt.ArrayLike,
+    lon: npt.ArrayLike,
+    *,
+    outside: Literal["nan", "raise"] = "nan",
+) -> Any:
+    """Bilinear elevation of ``dem`` at planetocentric ``lat`` and east ``lon``.
+
+    Longitudes may be given in 0–360 or −180–180 °E. On global grids the interpolation wraps
+    across the 0°/360° meridian; elsewhere a point beyond the outermost pixel centres (but
+    inside the grid's edge) takes the edge value along that axis.
+
+    Parameters
+    ----------
+    dem
+        A DEM from :func:`marsgis.open_dem` (numpy or dask backed).
+    lat, lon
+        Scalars or arrays of one shape.
+    outside
+        ``"nan"`` (default) gives NaN for points outside the DEM; ``"raise"`` raises
+        :class:`~marsgis.exceptions.CoordinateError` naming the first such point.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Elevation in the DEM's units (metres), float for scalar input.
+    """
+    scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
+    lat_a, lon_a = validate_latlon(lat, lon)
+    fy, fx = lonlat_to_grid(dem, lat_a, lon_a)
+    ny, nx = dem.shape
+    *_, is_global = grid_geometry(dem)
+    fy_f = fy.ravel()
+    fx_f = fx.ravel()
+    inside = (fy_f >= -0.5) & (fy_f <= ny - 0.5)
+    if not is_global:
+        inside &= (fx_f >= -0.5) & (fx_f <= nx - 0.5)
+    if outside == "raise" and not inside.all():
+        k = int(np.flatnonzero(~inside)[0])
+        raise CoordinateError(
+            f"point lat={float(lat_a.ravel()[k])!r}, lon={float(lon_a.ravel()[k])!r} lies outside "
+            f"DEM {dem.name!r} (bounds {tuple(round(float(b), 4) for b in dem.rio.bounds())} in its CRS)"
+        )
+    fy_c = np.clip(fy_f, 0.0, ny - 1.0)
+    iy0 = np.minimum(np.floor(fy_c).astype(np.int64), ny - 2)
+    wy = fy_c - iy0
+    if is_global:
+        ix0_raw = np.floor(fx_f).astype(np.int64)
+        wx = fx_f - ix0_raw
+        ix0 = ix0_raw % nx
+        ix1 = (ix0 + 1) % nx
+    else:
+        fx_c = np.clip(fx_f, 0.0, nx - 1.0)
+        ix0 = np.minimum(np.floor(fx_c).astype(np.int64), nx - 2)
+        wx = fx_c - ix0
+        ix1 = ix0 + 1
+    iy1 = iy0 + 1
+    rows = np.concatenate([iy0, iy0, iy1, iy1])
+    cols = np.concatenate([ix0, ix1, ix0, ix1])
+    data = dem.data
+    if hasattr(data, "vindex"):
+        vals = np.asarray(data.vindex[rows, cols].compute(), dtype=np.float64)
+    else:
+        vals = np.asarray(np.asarray(data)[rows, cols], dtype=np.float64)
+    n = fy_f.size
+    v00, v01, v10, v11 = vals[:n], vals[n : 2 * n], vals[2 * n : 3 * n], vals[3 * n :]
+    out = (v00 * (1 - wx) + v01 * wx) * (1 - wy) + (v10 * (1 - wx) + v11 * wx) * wy
+    out = np.where(inside, out, np.nan).reshape(np.shape(lat_a))
+    if scalar:
+        return float(out)
+    return out
