@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.marsgis-installed
 
-.PHONY: setup demo test test-slow lint typecheck bench clean
+.PHONY: setup demo test test-slow test-hub test-ml lint typecheck bench dashboards hub clean
 
 setup: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	$(PY) -m pip install -q --upgrade pip wheel
 	# torch first, from the local CPU wheel, so the resolver keeps it
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,hub]'
 	touch $(STAMP)
 
 demo: setup
@@ -34,6 +34,22 @@ test: setup
 
 test-slow: setup
 	$(PY) -m pytest -m slow
+
+# the JupyterHub integration test (starts a real hub, proxy, dask-gateway; CI runs it too)
+test-hub: setup
+	$(PY) -m pytest -m hub
+
+# the full training run of the shipped terrain classifier (a slow test)
+test-ml: setup
+	$(PY) -m pytest -m slow tests/ml
+
+# the operator dashboards on http://localhost:8866 (Voila, offline Mars tiles)
+dashboards: setup
+	$(VENV)/bin/voila --no-browser --port=8866 dashboards/
+
+# the platform on one machine: JupyterHub on http://localhost:8000 (see README "Run the platform")
+hub: setup
+	$(VENV)/bin/jupyterhub -f hub/jupyterhub_config.py
 
 bench: setup
 	$(PY) benchmarks/run.py

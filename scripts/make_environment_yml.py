@@ -35,7 +35,7 @@ def conda_lines(reqs: list[str]) -> list[str]:
 def render() -> str:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = conda_lines(meta["dependencies"])
-    dev = conda_lines(meta["optional-dependencies"]["dev"])
+    extras = meta["optional-dependencies"]
     lines = [
         "# Generated from pyproject.toml by scripts/make_environment_yml.py; do not edit by hand.",
         "# conda env create -f environment.yml && conda activate marsgis && pip install -e . --no-deps",
@@ -46,10 +46,11 @@ def render() -> str:
         *[f"  - {d}" for d in CONDA_ONLY],
         "  # runtime (pyproject [project.dependencies])",
         *[f"  - {d}" for d in deps],
-        "  # development (pyproject [project.optional-dependencies] dev)",
-        *[f"  - {d}" for d in dev],
-        "",
     ]
+    for extra, reqs in extras.items():
+        lines.append(f"  # {extra} (pyproject [project.optional-dependencies] {extra})")
+        lines.extend(f"  - {d}" for d in conda_lines(reqs))
+    lines.append("")
     return "\n".join(lines)
 
 

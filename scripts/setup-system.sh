@@ -11,7 +11,10 @@ if [ -d /etc/postgresql ]; then
   pg_version=$(ls /etc/postgresql | sort -V | tail -n 1)
 fi
 
-pkgs=(gdal-bin libsqlite3-mod-spatialite)
+# gdal-bin: gdaldem/gdalinfo as test references; chromium + fonts: the dashboard browser tests;
+# nodejs/npm: configurable-http-proxy for JupyterHub (installed from npm below).
+pkgs=(gdal-bin libsqlite3-mod-spatialite chromium fonts-dejavu-core)
+command -v npm >/dev/null || pkgs+=(nodejs npm)
 if [ -n "$pg_version" ]; then
   pkgs+=("postgresql-${pg_version}-postgis-3")
 else
@@ -28,6 +31,16 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "marsgis set-up: installing ${need[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+# JupyterHub's proxy (npm's configurable-http-proxy), on PATH.
+if ! command -v configurable-http-proxy >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "marsgis set-up: configurable-http-proxy missing; run as root or npm install -g configurable-http-proxy" >&2
+    exit 1
+  fi
+  echo "marsgis set-up: installing configurable-http-proxy from npm"
+  npm install -g --no-fund --no-audit configurable-http-proxy@5 >/dev/null
 fi
 
 # PostgreSQL on 127.0.0.1:5432 (trust auth on the CI machines): start the cluster if it is down.

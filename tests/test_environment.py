@@ -22,7 +22,8 @@ def _parse(req: str) -> tuple[str, str]:
 def test_environment_matches_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {}
-    for req in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    extras = [req for reqs in project["optional-dependencies"].values() for req in reqs]
+    for req in project["dependencies"] + extras:
         name, spec = _parse(req)
         wanted[CONDA_NAMES.get(name, name)] = spec
     env = yaml.safe_load((ROOT / "environment.yml").read_text())

@@ -25,7 +25,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Run parameterised reports and manage their schedules."),
     "sample": ("sample", "Elevation of a DEM at a point (bilinear, metres)."),
     "scheduler": ("scheduler", "Run the scheduled reports that are due."),
-    "sites": ("sites", "Landing-site constraints: check a point, map eligibility, search ellipses."),
+    "sites": (
+        "sites",
+        "Landing-site constraints: check a point, map eligibility, search ellipses.",
+    ),
     "terrain": ("terrain", "Slope, aspect, roughness and hillshade to GeoTIFF."),
     "traverse": ("traverse", "Plan a rover traverse on a DEM."),
 }

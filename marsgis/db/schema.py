@@ -37,6 +37,7 @@ __all__ = [
     "MARS_PROJ4",
     "MISSION_STATUSES",
     "MISSION_TYPES",
+    "REPORT_RUN_STATUSES",
     "JSONDocument",
     "UTCDateTime",
     "UUIDString",
@@ -44,6 +45,9 @@ __all__ = [
     "metadata",
     "mission_status_history",
     "missions",
+    "ml_models",
+    "report_runs",
+    "report_schedules",
 ]
 
 #: SRID of the Mars geographic CRS ``IAU_2015:49900`` in PostGIS and SpatiaLite
@@ -186,4 +190,63 @@ mars_data_cache = sa.Table(
     sa.UniqueConstraint("href", name="uq_mars_data_cache_href"),
     sa.Index("ix_mars_data_cache_data_type", "data_type"),
     sa.Index("ix_mars_data_cache_expires_at", "expires_at"),
+)
+
+ml_models = sa.Table(
+    "ml_models",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("path", sa.Text(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("metadata", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("metrics", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("version >= 1", name="ck_ml_models_version"),
+    sa.UniqueConstraint("name", "version", name="uq_ml_models_name_version"),
+    sa.Index("ix_ml_models_name", "name"),
+)
+
+#: States of a report run.
+REPORT_RUN_STATUSES = ("running", "succeeded", "failed")
+
+report_schedules = sa.Table(
+    "report_schedules",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("report", sa.String(200), nullable=False),
+    sa.Column("cron", sa.String(120), nullable=False),
+    sa.Column("parameters", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("next_run_at", UTCDateTime(), nullable=False),
+    sa.Column("locked_by", sa.String(200), nullable=True),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("name", name="uq_report_schedules_name"),
+)
+
+report_runs = sa.Table(
+    "report_runs",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "schedule_id",
+        sa.Integer(),
+        sa.ForeignKey("report_schedules.id", ondelete="SET NULL", name="fk_report_runs_schedule"),
+        nullable=True,
+    ),
+    sa.Column("report", sa.String(200), nullable=False),
+    sa.Column("parameters", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("due_at", UTCDateTime(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("outputs", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.CheckConstraint(_in("status", REPORT_RUN_STATUSES), name="ck_report_runs_status"),
+    sa.UniqueConstraint("schedule_id", "due_at", name="uq_report_runs_schedule_due"),
+    sa.Index("ix_report_runs_report", "report"),
+    sa.Index("ix_report_runs_started_at", "started_at"),
 )

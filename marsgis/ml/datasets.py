@@ -158,7 +158,9 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
     """
     if images.shape[-2:] == (size, size):
         return images
-    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return F.interpolate(
+        images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
 
 
 class HiRISELandmarks(torch.utils.data.Dataset[dict[str, Any]]):

@@ -111,7 +111,9 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValidationError(f"unknown TrainConfig keys {sorted(unknown)}; known: {sorted(known)}")
+            raise ValidationError(
+                f"unknown TrainConfig keys {sorted(unknown)}; known: {sorted(known)}"
+            )
         values = dict(data)
         if "widths" in values:
             values["widths"] = tuple(values["widths"])
@@ -149,7 +151,11 @@ class TrainResult:
 
 
 def class_weights(
-    labels: npt.NDArray[np.integer], n_classes: int, *, weighting: str = "inverse", cap: float = 20.0
+    labels: npt.NDArray[np.integer],
+    n_classes: int,
+    *,
+    weighting: str = "inverse",
+    cap: float = 20.0,
 ) -> npt.NDArray[np.float64]:
     """Loss weight of every class from its training frequency.
 
@@ -298,7 +304,11 @@ def _fit(
             scheduler.load_state_dict(ckpt["scheduler"])
             generator.set_state(ckpt["generator"])
             history = ckpt["history"]
-            best_score, best_epoch, bad_epochs = ckpt["best_score"], ckpt["best_epoch"], ckpt["bad_epochs"]
+            best_score, best_epoch, bad_epochs = (
+                ckpt["best_score"],
+                ckpt["best_epoch"],
+                ckpt["bad_epochs"],
+            )
             best_state = ckpt["best_state"]
             stopped = ckpt["stopped"]
             start_epoch = ckpt["epoch"] + 1
@@ -328,7 +338,9 @@ def _fit(
             count += len(idx)
         scheduler.step()
         logits = predict_logits(net, x_val, mean=mean, std=std)
-        val_loss = float(F.cross_entropy(logits, y_val, weight=weight_t)) if len(y_val) else math.nan
+        val_loss = (
+            float(F.cross_entropy(logits, y_val, weight=weight_t)) if len(y_val) else math.nan
+        )
         m = classification_metrics(y_val.numpy(), logits.argmax(1).numpy(), CLASS_NAMES)
         score = m.balanced_accuracy
         improved = score > best_score + 1e-4
@@ -352,7 +364,11 @@ def _fit(
         history.append(record)
         log.info(
             "epoch %d: train loss %.4f, val loss %.4f, val acc %.3f, val balanced acc %.3f",
-            epoch, record["train_loss"], val_loss, m.accuracy, score,
+            epoch,
+            record["train_loss"],
+            val_loss,
+            m.accuracy,
+            score,
         )
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_bacc=f"{score:.3f}")

@@ -38,7 +38,11 @@ def test_db_upgrade_and_current(cli: Any, db_url: str) -> None:
     up = _json(cli("db", "upgrade", "--revision", "0001", "--json"))
     assert up["revision"] == "0001"
     up = _json(cli("db", "upgrade", "--json"))
-    assert up == {"url": db.engine.redact_url(db_url), "revision": db.head_revision(), "head": db.head_revision()}
+    assert up == {
+        "url": db.engine.redact_url(db_url),
+        "revision": db.head_revision(),
+        "head": db.head_revision(),
+    }
     after = _json(cli("db", "current", "--json"))
     assert (after["revision"], after["up_to_date"]) == (db.head_revision(), True)
     assert db.current_revision(db_url) == db.head_revision()
