@@ -13,6 +13,8 @@ variable                       meaning (default)
 ``MARSGIS_GATEWAY_PROXY``      dask-gateway scheduler proxy address (optional)
 ``MARSGIS_GATEWAY_AUTH``       dask-gateway auth type: ``jupyterhub``, ``basic`` or ``kerberos``
 ``MARSGIS_GPU``                ``1`` to ask for GPU workers when the gateway offers them
+``MARSGIS_REPORTS_DIR``        where report runs write their notebooks and HTML
+                               (``<data dir>/reports``)
 =============================  ==============================================================
 """
 
@@ -43,6 +45,7 @@ class Settings:
     gateway_proxy_address: str | None
     gateway_auth: str | None
     gpu: bool
+    reports_dir: Path
 
 
 def settings() -> Settings:
@@ -61,4 +64,5 @@ def settings() -> Settings:
         gateway_proxy_address=env.get("MARSGIS_GATEWAY_PROXY") or None,
         gateway_auth=env.get("MARSGIS_GATEWAY_AUTH") or None,
         gpu=(env.get("MARSGIS_GPU") or "0").lower() in {"1", "true", "yes"},
+        reports_dir=Path(env.get("MARSGIS_REPORTS_DIR") or data_dir / "reports"),
     )
