@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	# torch first, from the local CPU wheel, so the resolver keeps it
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev,hub]'
+	# the marsgis Voila template (no CDN assets) and the tile server extension, into .venv
+	$(PY) -m marsgis.viz.install
 	touch $(STAMP)
 
 demo: setup
@@ -45,7 +47,7 @@ test-ml: setup
 
 # the operator dashboards on http://localhost:8866 (Voila, offline Mars tiles)
 dashboards: setup
-	$(VENV)/bin/voila --no-browser --port=8866 dashboards/
+	$(PY) -m marsgis.viz.install >/dev/null && $(VENV)/bin/voila --no-browser --port=8866 --template=marsgis dashboards/
 
 # the platform on one machine: JupyterHub on http://localhost:8000 (see README "Run the platform")
 hub: setup

@@ -452,6 +452,12 @@ def bench_terrain_peak_memory(ctx: Context) -> Section:
 from bench_planning import register as _register_planning  # noqa: E402
 
 _register_planning(benchmark, Row, Section)
+from bench_ml import register as _register_ml  # noqa: E402  (ml_inference, benchmarks/bench_ml.py)
+
+_register_ml(benchmark, Row, Section)
+from bench_dashboards import register as _register_dashboards  # noqa: E402
+
+_register_dashboards(benchmark, Row, Section)
 
 
 # ------------------------------------------------------------------------------------ doc

@@ -12,6 +12,8 @@ variable                       meaning (default)
 ``MARSGIS_GATEWAY_ADDRESS``    dask-gateway address; unset → a LocalCluster
 ``MARSGIS_GATEWAY_PROXY``      dask-gateway scheduler proxy address (optional)
 ``MARSGIS_GATEWAY_AUTH``       dask-gateway auth type: ``jupyterhub``, ``basic`` or ``kerberos``
+                               (each of the three falls back to dask-gateway's own
+                               ``DASK_GATEWAY__ADDRESS``, ``__PROXY_ADDRESS``, ``__AUTH__TYPE``)
 ``MARSGIS_GPU``                ``1`` to ask for GPU workers when the gateway offers them
 ``MARSGIS_REPORTS_DIR``        where report runs write their notebooks and HTML
                                (``<data dir>/reports``)
@@ -60,9 +62,14 @@ def settings() -> Settings:
         cache_dir=cache_dir,
         stac_url=env.get("MARSGIS_STAC_URL") or DEFAULT_STAC_URL,
         cache_ttl_days=float(env.get("MARSGIS_CACHE_TTL_DAYS") or 30),
-        gateway_address=env.get("MARSGIS_GATEWAY_ADDRESS") or None,
-        gateway_proxy_address=env.get("MARSGIS_GATEWAY_PROXY") or None,
-        gateway_auth=env.get("MARSGIS_GATEWAY_AUTH") or None,
+        # dask-gateway's own variables (set by JupyterHub deployments) when ours are unset
+        gateway_address=env.get("MARSGIS_GATEWAY_ADDRESS")
+        or env.get("DASK_GATEWAY__ADDRESS")
+        or None,
+        gateway_proxy_address=env.get("MARSGIS_GATEWAY_PROXY")
+        or env.get("DASK_GATEWAY__PROXY_ADDRESS")
+        or None,
+        gateway_auth=env.get("MARSGIS_GATEWAY_AUTH") or env.get("DASK_GATEWAY__AUTH__TYPE") or None,
         gpu=(env.get("MARSGIS_GPU") or "0").lower() in {"1", "true", "yes"},
         reports_dir=Path(env.get("MARSGIS_REPORTS_DIR") or data_dir / "reports"),
     )

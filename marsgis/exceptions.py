@@ -20,6 +20,7 @@ __all__ = [
     "MarsGISError",
     "MissingCRSError",
     "NotFoundError",
+    "PermissionDeniedError",
     "PlanningError",
     "RemoteCatalogError",
     "StateTransitionError",
@@ -77,6 +78,15 @@ class DatabaseError(MarsGISError):
 
 class NotFoundError(DatabaseError, LookupError):
     """A stored record (a mission, for example) does not exist."""
+
+
+class PermissionDeniedError(DatabaseError):
+    """The database refused an operation because the connected role may not do it.
+
+    On a shared PostGIS deployment each hub user connects as a PostgreSQL role whose grants
+    follow the user's hub group (viewers read, operators change mission status, scientists
+    create and edit missions); see :mod:`marsgis.db.roles`.
+    """
 
 
 class ConcurrencyError(DatabaseError):

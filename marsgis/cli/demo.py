@@ -1,12 +1,20 @@
-"""``marsgis demo``: the main job on the embedded defaults.
+"""``marsgis demo``: the mission-planning job end to end on the embedded defaults.
 
-For now: a summary of the shipped DEMs, their terrain products as GeoTIFFs, and a demo
-mission in the embedded mission store. Prints where the output is.
+On the shipped data and the embedded SpatiaLite store (``MARSGIS_DATABASE_URL`` when set):
+
+1. a summary of the shipped DEMs and their terrain products as GeoTIFFs;
+2. a demo mission at Gale crater planned with :func:`marsgis.planning.plan_mission` (the MSL
+   landing ellipse at Bradbury Landing, the traverse to Curiosity's sol-746 stop, the risk on
+   the landing date) and saved to the mission store — reused on later runs;
+3. the ``mission-plan`` report of that mission, run with papermill and exported to HTML.
+
+It prints where everything is; the last line is the path of the report's HTML.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,18 +27,53 @@ from marsgis.config import settings
 from marsgis.data import RASTERS
 from marsgis.io import open_dem
 
-__all__ = ["command", "run_demo"]
+__all__ = ["DEMO_MISSION", "command", "plan_demo_mission", "run_demo"]
 
 _PRODUCTS = {
     "gale-1m": ("slope", "aspect", "roughness", "hillshade"),
     "gale-mola": ("slope", "aspect", "roughness", "hillshade"),
     "mola": ("slope", "hillshade"),
 }
+#: Name of the demo mission in the store.
+DEMO_MISSION = "Demo: Curiosity at Gale"
+_BRADBURY = (-4.5895, 137.4417)
+_LANDING = "2012-08-06T05:17:57Z"
+_GOAL_SOL = 746
+
+
+def plan_demo_mission() -> Any:
+    """The stored demo mission plan: reused if one exists, else planned and saved now."""
+    import marsgis
+    from marsgis import db, planning
+
+    dem = marsgis.open_dem("gale-mola")  # before the store: see marsgis.reports (PROJ order)
+    for mission in db.list_missions():
+        if mission.name == DEMO_MISSION:
+            stored = planning.load_mission_plan(mission.id)
+            if any(a.kind == "traverse" for a in stored.artefacts):
+                return stored
+    stops = marsgis.open_features("msl-stops")
+    stop = stops.iloc[int((stops["sol"] - _GOAL_SOL).abs().argmin())]
+    plan = planning.plan_mission(
+        DEMO_MISSION,
+        lat=_BRADBURY[0],
+        lon=_BRADBURY[1],
+        dem=dem,
+        constraints="msl",
+        when=_LANDING,
+        waypoints=[(float(stop.lat), float(stop.lon))],
+        description=(
+            "Created by `marsgis demo`: the MSL landing ellipse at Bradbury Landing, Gale "
+            f"crater, and the drive to Curiosity's sol-{int(stop.sol)} stop."
+        ),
+        objectives=["land in Gale crater", "reach the base of Aeolis Mons"],
+    )
+    return plan.save()
 
 
 def run_demo(out_dir: Path) -> dict[str, Any]:
     """Run the demo into ``out_dir`` and return its summary (also written as summary.json)."""
-    from marsgis import db, terrain
+    from marsgis import db, reports, terrain
 
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -40,19 +83,11 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
         for kind in kinds:
             path = out_dir / f"{name}-{kind}.tif"
             products.append(terrain.to_file(kind, name, path))
-    database = settings().database_url
-    existing = [m for m in db.list_missions() if m.name == "Demo: Curiosity at Gale"]
-    mission = (
-        existing[0]
-        if existing
-        else db.add_mission(
-            "Demo: Curiosity at Gale",
-            lat=-4.5895,
-            lon=137.4417,
-            mission_type="traverse",
-            description="Created by `marsgis demo`: Bradbury Landing, Gale crater.",
-        )
+    stored = plan_demo_mission()
+    run = reports.run_report(
+        "mission-plan", {"mission_id": stored.mission.id}, out_dir=out_dir / "reports"
     )
+    database = settings().database_url
     summary = {
         "output_dir": str(out_dir),
         "dems": dems,
@@ -61,7 +96,9 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
         "database_url_setting": "MARSGIS_DATABASE_URL"
         if database.startswith("postgresql")
         else "default",
-        "demo_mission": mission.to_dict(),
+        "demo_mission": stored.mission.to_dict(),
+        "report_run": run.to_dict(),
+        "report_html": None if run.html is None else str(run.html),
         "seconds": round(time.perf_counter() - started, 2),
     }
     (out_dir / "summary.json").write_text(json.dumps(to_jsonable(summary), indent=2))
@@ -78,8 +115,18 @@ def _text(summary: dict[str, Any]) -> str:
     lines.append("Terrain products:")
     for p in summary["terrain_products"]:
         lines.append(f"  {p['output']}")
-    lines.append(f"Demo mission {summary['demo_mission']['id']} in {summary['database']}")
+    mission = summary["demo_mission"]
+    risk = mission["risk_assessment"]
+    lines.append(
+        f"Demo mission {mission['name']!r} ({mission['id']}) in {summary['database']}: "
+        f"risk {risk.get('score', float('nan')):.3f} ({risk.get('level')}) at landing"
+    )
+    run = summary["report_run"]
+    lines.append(
+        f"Mission-plan report: run {run['id']} {run['status']} in {run['duration_s']:.1f} s"
+    )
     lines.append(f"Output: {summary['output_dir']} (summary.json)  [{summary['seconds']} s]")
+    lines.append(f"Report HTML: {summary['report_html']}")
     return "\n".join(lines)
 
 
@@ -94,6 +141,11 @@ def _text(summary: dict[str, Any]) -> str:
 @json_option
 @handle_errors
 def command(out: Path | None, as_json: bool) -> None:
-    """Run the main job on the embedded defaults and print where its output is."""
+    """Plan a mission at Gale, run its mission-plan report and print the report's HTML path."""
     out_dir = out or settings().data_dir / "demo"
-    emit(run_demo(out_dir), as_json, _text)
+    summary = run_demo(out_dir)
+    emit(summary, as_json, _text)
+    run = summary["report_run"]
+    if run["status"] != "succeeded":
+        click.echo(f"error: the mission-plan report failed: {run['error']}", err=True)
+        sys.exit(1)

@@ -43,6 +43,7 @@ from marsgis.exceptions import (
     DatabaseError,
     DependencyNotFoundError,
     MarsGISError,
+    PermissionDeniedError,
     ValidationError,
 )
 
@@ -65,6 +66,8 @@ VERSION_TABLE = "marsgis_alembic_version"
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Key of the PostgreSQL advisory lock that serialises concurrent upgrades.
 _UPGRADE_LOCK_KEY = 949_900_001
+# SQLSTATE of PostgreSQL's "permission denied" (insufficient_privilege), see marsgis.db.roles.
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 _ENGINES: dict[str, Engine] = {}
 _AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -128,6 +131,11 @@ def _make_sqlite_engine(url: URL) -> Engine:
                 f"{redact_url(url)!r}: {exc}; set MARSGIS_DATA_DIR to a writable directory or "
                 "MARSGIS_DATABASE_URL to another database"
             ) from exc
+    # mod_spatialite links the system PROJ; rasterio bundles its own. Loading SpatiaLite first and
+    # rasterio later in one process crashes (both PROJ copies register the same symbols), so
+    # rasterio is imported before any SpatiaLite connection is made.
+    import rasterio  # noqa: F401
+
     module = _sqlite_dbapi()
     kwargs: dict[str, Any] = {} if module is None else {"module": module}
     engine = sa.create_engine(url, **kwargs)
@@ -223,6 +231,15 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
     except StatementError as exc:
         if isinstance(exc.orig, MarsGISError):
             raise exc.orig from exc
+        if getattr(exc.orig, "pgcode", None) == _INSUFFICIENT_PRIVILEGE:
+            raise PermissionDeniedError(
+                f"the database {redact_url(engine.url)!r} refused the operation for role "
+                f"{engine.url.username!r}: {_reason(engine.url, exc)}; nothing was written. "
+                "Your hub group does not allow this change (viewers read, operators change "
+                "mission status, scientists create and edit missions): ask a hub admin to add "
+                "you to the group that may, then restart your server (schema upgrades need "
+                "the database owner: `marsgis db upgrade` with the owner's URL)"
+            ) from exc
         raise DatabaseError(
             f"the database {redact_url(engine.url)!r} refused the operation: "
             f"{_reason(engine.url, exc)}; nothing was written"

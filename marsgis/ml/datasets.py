@@ -240,7 +240,25 @@ class HiRISELandmarks(torch.utils.data.Dataset[dict[str, Any]]):
         if not self.records:
             side = self.size or 227
             return torch.zeros((0, 1, side, side))
-        return torch.stack([self._load(i) for i in range(len(self.records))])
+        out = []
+        step = 256  # decode and resize in batches: one small torch call per image is slow
+        for start in range(0, len(self.records), step):
+            arrays = [
+                read_image(self.root / "images" / rec.filename)
+                for rec in self.records[start : start + step]
+            ]
+            shapes = {a.shape for a in arrays}
+            if len(shapes) > 1 and self.size is None:
+                raise ValidationError(
+                    f"images of {str(self.root)!r} differ in size {sorted(shapes)!r}; pass size= "
+                    "to resize them to one square size"
+                )
+            if len(shapes) > 1:
+                out += [self._load(start + i) for i in range(len(arrays))]
+                continue
+            batch = torch.from_numpy(np.stack(arrays)).to(torch.float32).div_(255.0)[:, None]
+            out.append(batch if self.size is None else resize_images(batch, self.size))
+        return torch.cat([t if t.ndim == 4 else t[None] for t in out])
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         rec = self.records[index]

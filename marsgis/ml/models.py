@@ -28,6 +28,10 @@ class TerrainCNN(nn.Module):
         Output channels of each stage; each stage halves the resolution except the last.
     dropout
         Dropout before the classifier.
+    standardize
+        Standardise each image to zero mean and unit variance before the first convolution
+        (HiRISE browse images differ in brightness and contrast from one observation to the
+        next; this makes the network see only relative brightness).
     """
 
     def __init__(
@@ -37,8 +41,10 @@ class TerrainCNN(nn.Module):
         in_channels: int = 1,
         widths: Sequence[int] = (16, 32, 64, 128),
         dropout: float = 0.2,
+        standardize: bool = True,
     ) -> None:
         super().__init__()
+        self.standardize = bool(standardize)
         if not widths or any(int(w) < 1 for w in widths):
             raise ValidationError(f"widths={tuple(widths)!r} must be positive channel counts")
         layers: list[nn.Module] = []
@@ -62,6 +68,10 @@ class TerrainCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)`` of a ``(N, in_channels, H, W)`` batch."""
+        if self.standardize:
+            mean = x.mean(dim=(-3, -2, -1), keepdim=True)
+            std = x.std(dim=(-3, -2, -1), keepdim=True)
+            x = (x - mean) / (std + 1e-3)
         features = self.pool(self.features(x)).flatten(1)
         logits: torch.Tensor = self.classifier(self.dropout(features))
         return logits

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,9 @@ from marsgis.ml.metrics import ClassificationMetrics, classification_metrics
 from marsgis.ml.models import build_model
 from marsgis.ml.splits import Split, split_by_observation
 from marsgis.ml.transforms import augment_batch, normalize
+
+if TYPE_CHECKING:
+    from marsgis.ml.classifier import Classifier
 
 __all__ = ["TrainConfig", "TrainResult", "class_weights", "fit", "predict_logits"]
 
@@ -75,6 +78,7 @@ class TrainConfig:
     architecture: str = "terrain-cnn"
     widths: tuple[int, ...] = (16, 32, 64, 128)
     dropout: float = 0.2
+    standardize: bool = True
     epochs: int = 40
     batch_size: int = 64
     lr: float = 3e-3
@@ -85,6 +89,9 @@ class TrainConfig:
     class_weighting: str = "inverse"
     max_class_weight: float = 20.0
     augment: bool = True
+    zoom: float = 0.0
+    invert: float = 0.0
+    label_smoothing: float = 0.0
     num_threads: int | None = 2
 
     def __post_init__(self) -> None:
@@ -125,6 +132,7 @@ class TrainConfig:
             "num_classes": len(CLASS_NAMES),
             "widths": list(self.widths),
             "dropout": self.dropout,
+            "standardize": self.standardize,
         }
 
 
@@ -148,6 +156,13 @@ class TrainResult:
     seconds: float
     out_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def classifier(self, *, device: str | None = "cpu") -> Classifier:
+        """The trained network as a :class:`~marsgis.ml.Classifier` with full metadata."""
+        from marsgis.ml.classifier import Classifier
+        from marsgis.ml.registry import build_metadata
+
+        return Classifier(self.model, build_metadata(self), device=device)
 
 
 def class_weights(
@@ -207,6 +222,7 @@ def fit(
     model: nn.Module | None = None,
     resume: bool = False,
     progress: bool | None = None,
+    stop_after: int | None = None,
 ) -> TrainResult:
     """Train a landmark classifier with an observation-held-out validation split.
 
@@ -226,6 +242,10 @@ def fit(
         from ``epochs`` and ``patience``).
     progress
         Show a progress bar (default: the ``progress`` option).
+    stop_after
+        Return after this many epochs of this call even if training is not finished (a
+        time-boxed run: call again with ``resume=True`` to continue; the result is the same
+        as one uninterrupted run).
 
     Returns
     -------
@@ -243,7 +263,16 @@ def fit(
     if cfg.num_threads is not None:
         torch.set_num_threads(cfg.num_threads)
     try:
-        return _fit(data, out_dir, cfg, model, resume, progress, t0)
+        return _fit(
+            data,
+            out_dir,
+            cfg,
+            model=model,
+            resume=resume,
+            progress=progress,
+            stop_after=stop_after,
+            t0=t0,
+        )
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -252,9 +281,11 @@ def _fit(
     data: str | Path | None,
     out_dir: str | Path | None,
     cfg: TrainConfig,
+    *,
     model: nn.Module | None,
     resume: bool,
     progress: bool | None,
+    stop_after: int | None,
     t0: float,
 ) -> TrainResult:
     torch.manual_seed(cfg.seed)
@@ -297,12 +328,13 @@ def _fit(
         out.mkdir(parents=True, exist_ok=True)
         last = out / "last.pt"
         if resume and last.exists():
-            ckpt = torch.load(last, weights_only=False)
+            ckpt = torch.load(last, weights_only=True)
             _check_resumable(TrainConfig.from_dict(ckpt["config"]), cfg, last)
             net.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
             generator.set_state(ckpt["generator"])
+            torch.set_rng_state(ckpt["torch_rng"])  # dropout masks
             history = ckpt["history"]
             best_score, best_epoch, bad_epochs = (
                 ckpt["best_score"],
@@ -323,18 +355,25 @@ def _fit(
         net.train()
         perm = torch.randperm(x_train.shape[0], generator=generator)
         total, count = 0.0, 0
+        batch_losses: list[float] = []
         for start in range(0, len(perm), cfg.batch_size):
             idx = perm[start : start + cfg.batch_size]
             if len(idx) < 2:  # batch norm needs two samples
                 continue
             xb = x_train[idx]
             if cfg.augment:
-                xb = augment_batch(xb, generator)
-            loss = F.cross_entropy(net(normalize(xb, mean, std)), y_train[idx], weight=weight_t)
+                xb = augment_batch(xb, generator, zoom=cfg.zoom, invert=cfg.invert)
+            loss = F.cross_entropy(
+                net(normalize(xb, mean, std)),
+                y_train[idx],
+                weight=weight_t,
+                label_smoothing=cfg.label_smoothing,
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(idx)
+            batch_losses.append(float(loss.detach()))
+            total += batch_losses[-1] * len(idx)
             count += len(idx)
         scheduler.step()
         logits = predict_logits(net, x_val, mean=mean, std=std)
@@ -360,6 +399,7 @@ def _fit(
             "lr": optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t_epoch,
             "best": improved,
+            "batch_losses": batch_losses,
         }
         history.append(record)
         log.info(
@@ -383,6 +423,7 @@ def _fit(
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
                     "history": history,
                     "best_score": best_score,
                     "best_epoch": best_epoch,
@@ -396,13 +437,29 @@ def _fit(
         if stopped:
             log.info("early stop at epoch %d (best epoch %d)", epoch, best_epoch)
             break
+        if stop_after is not None and epoch - start_epoch + 1 >= stop_after:
+            log.info("stopping after %d epoch(s) of this call (resume to continue)", stop_after)
+            break
     if hasattr(bar, "close"):
         bar.close()
 
     net.load_state_dict(best_state)
-    logits = predict_logits(net, x_val, mean=mean, std=std)
-    metrics = classification_metrics(y_val.numpy(), logits.argmax(1).numpy(), CLASS_NAMES)
-    return TrainResult(
+    net.eval()
+    # the final metrics go through the Classifier, exactly as marsgis.ml.evaluate does
+    from marsgis.ml.classifier import Classifier
+
+    probe = Classifier(
+        net,
+        {
+            "classes": list(CLASS_NAMES),
+            "input_shape": [1, cfg.size, cfg.size],
+            "normalization": {"mean": mean, "std": std},
+        },
+        device="cpu",
+    )
+    probs = probe.probabilities(x_val, batch_size=256)
+    metrics = classification_metrics(y_val.numpy(), probs.argmax(1).numpy(), CLASS_NAMES)
+    result = TrainResult(
         model=net,
         config=cfg,
         split=split,
@@ -419,6 +476,11 @@ def _fit(
         seconds=time.perf_counter() - t0,
         out_dir=out,
     )
+    if out is not None:
+        from marsgis.ml.registry import save_artefact
+
+        save_artefact(result.classifier(), out / "model")
+    return result
 
 
 def _check_resumable(old: TrainConfig, new: TrainConfig, path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marsgis.ml._torch import torch
+from marsgis.ml._torch import F, torch
 
 __all__ = ["Augment", "augment_batch", "normalize"]
 
@@ -21,6 +21,8 @@ def augment_batch(
     flip: bool = True,
     brightness: float = 0.2,
     contrast: float = 0.2,
+    zoom: float = 0.0,
+    invert: float = 0.0,
 ) -> torch.Tensor:
     """Randomly rotate (by multiples of 90°), flip and change brightness/contrast of a batch.
 
@@ -40,6 +42,11 @@ def augment_batch(
         [1 - brightness, 1 + brightness].
     contrast
         Scale deviations from each image's mean by a factor in [1 - contrast, 1 + contrast].
+    zoom
+        Rescale each image by a factor log-uniform in [1 / (1 + zoom), 1 + zoom]: a random
+        crop resized back when magnifying, a mirrored wider view when shrinking (bilinear).
+    invert
+        Probability of inverting an image's brightness (``1 - x``).
 
     Returns
     -------
@@ -61,6 +68,12 @@ def augment_batch(
         if bool(sel.any()):
             out[sel] = torch.flip(out[sel], dims=(-1,))
     shape = (n,) + (1,) * (images.ndim - 1)
+    if zoom > 0:
+        out = _zoom(out, generator, zoom)
+    if invert > 0:
+        sel = torch.rand(n, generator=generator) < invert
+        if bool(sel.any()):
+            out[sel] = 1.0 - out[sel]
     if contrast > 0:
         factor = 1.0 + (torch.rand(shape, generator=generator) * 2 - 1) * contrast
         mean = out.mean(dim=(-3, -2, -1), keepdim=True)
@@ -70,6 +83,27 @@ def augment_batch(
         offset = (torch.rand(shape, generator=generator) * 2 - 1) * brightness
         out = out * gain + offset
     return out.clamp_(0.0, 1.0)
+
+
+def _zoom(images: torch.Tensor, generator: torch.Generator, zoom: float) -> torch.Tensor:
+    """Rescale by a factor log-uniform in [1 / (1 + zoom), 1 + zoom] (reflecting at the edges).
+
+    Magnifying shows a random crop resized back; shrinking shows a larger, mirrored view.
+    """
+    n = images.shape[0]
+    log_range = torch.log(torch.tensor(1.0 + zoom))
+    # side of the sampled window relative to the image (< 1: magnify, > 1: shrink)
+    scale = torch.exp((torch.rand(n, generator=generator) * 2 - 1) * log_range)
+    free = (1.0 - scale).clamp(min=0.0)[:, None]  # room to move a magnifying window
+    shift = free * (torch.rand(n, 2, generator=generator) * 2 - 1)
+    theta = torch.zeros(n, 2, 3, dtype=images.dtype)
+    theta[:, 0, 0] = scale
+    theta[:, 1, 1] = scale
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(
+        images, grid, mode="bilinear", padding_mode="reflection", align_corners=False
+    )
 
 
 def normalize(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:

@@ -9,7 +9,10 @@ polygon's vertex count (checked against :class:`pyproj.Geod` in the tests).
 :func:`evaluate_ellipse` reports, over the DEM cells whose centres fall inside the ellipse
 and weighted by their true area: the fraction failing each constraint (see
 :mod:`marsgis.planning.eligibility` for how each is evaluated), slope and relief statistics,
-and a science value from user targets.
+and a science value from user targets. With a 0–1 ``hazard`` raster (e.g.
+:func:`marsgis.ml.terrain_hazard`, :func:`marsgis.ml.class_hazard`) cells at or above
+``hazard_threshold`` count as failing (key ``"hazard"``), and the area-weighted mean and the
+maximum hazard are reported (``hazard_mean``, ``hazard_max``).
 
 Science value
 -------------
@@ -295,6 +298,7 @@ class _SiteGrid:
     fails: dict[str, BoolArray]
     not_evaluated: dict[str, str]
     slope_baseline_m: float
+    hazard: FloatArray | None = None
     fail_any: BoolArray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -356,6 +360,13 @@ class _SiteGrid:
         out["slope_mean_deg"] = float(fs.mean()) if fs.size else math.nan
         out["slope_p95_deg"] = float(np.percentile(fs, 95)) if fs.size else math.nan
         out["slope_max_deg"] = float(fs.max()) if fs.size else math.nan
+        if self.hazard is not None:
+            hz = self.hazard[rows, cols][inside]
+            ok = np.isfinite(hz)
+            out["hazard_mean"] = (
+                float(np.sum(hz[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else math.nan
+            )
+            out["hazard_max"] = float(hz[ok].max()) if ok.any() else math.nan
         return out
 
 
@@ -459,6 +470,8 @@ def evaluate_ellipse(
     targets: Any = None,
     rocks: xr.DataArray | None = None,
     reach_km: float = 20.0,
+    hazard: xr.DataArray | None = None,
+    hazard_threshold: float = 0.5,
 ) -> EllipseEvaluation:
     """Evaluate a landing ellipse on a DEM: constraint failures, terrain statistics, science.
 
@@ -476,6 +489,11 @@ def evaluate_ellipse(
         Optional rock-abundance raster on the DEM's grid.
     reach_km
         Distance over which an outside target's value falls to zero.
+    hazard
+        Optional hazard raster in [0, 1] on the DEM's grid (0 benign, 1 impassable; NaN
+        unknown, not counted as failing).
+    hazard_threshold
+        Cells with hazard ≥ this fail the ``"hazard"`` check.
 
     Raises
     ------
@@ -491,6 +509,18 @@ def evaluate_ellipse(
     window = dem.isel(y=rows, x=cols)
     win_rocks = None if rocks is None else rocks.isel(y=rows, x=cols)
     grid = _SiteGrid.build(window, cs, win_rocks, res)
+    if hazard is not None:
+        if hazard.shape != dem.shape:
+            raise ValidationError(
+                f"hazard raster has shape {hazard.shape!r}, the DEM {dem.shape!r}; put it on the "
+                "DEM's grid"
+            )
+        if not 0.0 < hazard_threshold <= 1.0:
+            raise ValidationError(f"hazard_threshold={hazard_threshold!r} must lie in (0, 1]")
+        hz = np.asarray(hazard.isel(y=rows, x=cols).values, dtype=np.float64)
+        grid.hazard = hz
+        with np.errstate(invalid="ignore"):
+            grid.fails["hazard"] = np.isfinite(hz) & (hz >= hazard_threshold)
     _mark_infeasible(grid, dem, cs, res)
     ev = grid.evaluate(ellipse, slice(None), slice(None))
     if ev["n_cells"] == 0:
@@ -542,6 +572,8 @@ def _evaluation(
             "slope_mean_deg",
             "slope_p95_deg",
             "slope_max_deg",
+            "hazard_mean",
+            "hazard_max",
         )
         if k in ev
     }

@@ -1,0 +1,399 @@
+"""Who may write what: PostgreSQL roles for the hub's groups, enforced by the database itself.
+
+On the shared PostGIS deployment every hub user's server connects as a PostgreSQL login role of
+its own, member of one group role per privilege level:
+
+=============  ===========================  ==================================================
+hub group      PostgreSQL group role        privileges on the marsgis tables
+=============  ===========================  ==================================================
+``viewers``    ``<prefix>_viewer``          ``SELECT``
+``operators``  ``<prefix>_operator``        ``SELECT``; ``UPDATE (status, updated_at,
+                                            version)`` on ``missions``; ``INSERT`` on
+                                            ``mission_status_history``
+``scientists`` ``<prefix>_scientist``       ``SELECT, INSERT, UPDATE, DELETE`` on every table
+=============  ===========================  ==================================================
+
+The database refuses anything else, whichever path the write takes (a dashboard, a service's
+API, the ``marsgis`` CLI, code typed into a kernel), and :mod:`marsgis.db` raises the refusal as
+:class:`~marsgis.exceptions.PermissionDeniedError`. That is the one enforcement point; the
+hub only decides which role a server or a dashboard kernel connects as (``hub/``).
+:func:`current_access` lets a dashboard grey out the buttons a role may not use, but it
+enforces nothing.
+
+Roles need PostgreSQL. SpatiaLite is the single-user embedded store: whoever can open the file
+can write it, and :func:`current_access` reports ``"owner"`` there.
+
+Passwords: the hub derives each role's password from a secret of its own
+(:func:`derive_password`) and hands it out inside ``MARSGIS_DATABASE_URL``. A deployment's
+``pg_hba.conf`` must use ``scram-sha-256`` for these roles, otherwise (``trust``) the role name
+alone logs in and the roles only guard against mistakes, not against a user who picks another
+role name.
+
+Examples
+--------
+>>> from marsgis.db import roles  # doctest: +SKIP
+>>> admin = "postgresql+psycopg2://postgres@127.0.0.1:5432/marsgis"  # doctest: +SKIP
+>>> roles.ensure_roles(admin)  # doctest: +SKIP
+>>> name = roles.grant_user(admin, "ada", "operator", password="s3cret")  # doctest: +SKIP
+>>> roles.user_database_url(admin, name, "s3cret")  # doctest: +SKIP
+'postgresql+psycopg2://marsgis_u_ada:s3cret@127.0.0.1:5432/marsgis'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from marsgis.db.engine import _engine, get_engine, transaction
+from marsgis.exceptions import DatabaseError, ValidationError
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "HUB_GROUPS",
+    "LEVELS",
+    "Access",
+    "current_access",
+    "derive_password",
+    "drop_roles",
+    "ensure_roles",
+    "grant_user",
+    "group_role",
+    "user_database_url",
+    "user_role",
+]
+
+#: Privilege levels, most powerful first.
+LEVELS = ("scientist", "operator", "viewer")
+#: Hub group name -> privilege level.
+HUB_GROUPS = {"scientists": "scientist", "operators": "operator", "viewers": "viewer"}
+#: Prefix of the role names (PostgreSQL roles are shared by every database of a server).
+DEFAULT_PREFIX = "marsgis"
+
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_SIMPLE_NAME = re.compile(r"^[a-z0-9_]{1,30}$")
+# Operators may change exactly these columns of a mission (set_status writes them).
+_STATUS_COLUMNS = ("status", "updated_at", "version")
+
+
+def _check_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
+        raise ValidationError(
+            f"role prefix {prefix!r} must be a lower-case identifier of at most 31 characters "
+            "(letters, digits, underscores, starting with a letter), e.g. 'marsgis'"
+        )
+    return prefix
+
+
+def _check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ValidationError(f"unknown privilege level {level!r}; use one of {', '.join(LEVELS)}")
+    return level
+
+
+def group_role(level: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+    """The PostgreSQL group role of a privilege level, e.g. ``marsgis_operator``."""
+    return f"{_check_prefix(prefix)}_{_check_level(level)}"
+
+
+def user_role(username: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+    """The PostgreSQL login role of a hub user (or service), e.g. ``marsgis_u_ada``.
+
+    Names that are not plain lower-case identifiers (``Ada.Lovelace@esa.int``) get a readable
+    part and a hash, so that two hub names never share a role.
+    """
+    if not isinstance(username, str) or not username:
+        raise ValidationError(f"username {username!r} must be a non-empty string")
+    prefix = _check_prefix(prefix)
+    if _SIMPLE_NAME.match(username):
+        return f"{prefix}_u_{username}"
+    slug = re.sub(r"[^a-z0-9_]+", "_", username.lower()).strip("_")[:20]
+    digest = hashlib.sha256(username.encode()).hexdigest()[:8]
+    return f"{prefix}_u_{slug}_{digest}"
+
+
+def derive_password(secret: str, name: str) -> str:
+    """A role's password, derived from the hub's secret (HMAC-SHA256, hex).
+
+    The hub and the services it starts share ``secret``; users never see it, only the
+    password of their own role inside their ``MARSGIS_DATABASE_URL``.
+    """
+    if not secret:
+        raise ValidationError("the password secret is empty; set MARSGIS_HUB_DB_SECRET")
+    return hmac.new(secret.encode(), name.encode(), hashlib.sha256).hexdigest()
+
+
+def user_database_url(admin_url: str, role: str, password: str | None) -> str:
+    """``admin_url`` (host, port, database, driver) with ``role`` and ``password`` as the login.
+
+    The result keeps the password in clear text: it is what a server's
+    ``MARSGIS_DATABASE_URL`` holds.
+    """
+    url = make_url(admin_url).set(username=role, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def _require_postgres(conn: Connection) -> None:
+    if conn.dialect.name != "postgresql":
+        raise DatabaseError(
+            f"database roles need PostgreSQL, not {conn.dialect.name!r}: SpatiaLite is the "
+            "single-user store; point MARSGIS_DATABASE_URL (or the hub's "
+            "MARSGIS_HUB_DATABASE_URL) at PostGIS for a shared deployment"
+        )
+
+
+def _quote(conn: Connection, name: str) -> str:
+    return str(conn.dialect.identifier_preparer.quote_identifier(name))
+
+
+def _role_exists(conn: Connection, name: str) -> bool:
+    found = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name})
+    return found.first() is not None
+
+
+def _marsgis_tables(conn: Connection) -> list[str]:
+    """The tables of the marsgis schema: base tables of the current schema, PostGIS's excluded."""
+    rows = conn.execute(
+        sa.text(
+            """
+            SELECT c.relname FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+              AND NOT EXISTS (
+                SELECT 1 FROM pg_depend d
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+            ORDER BY c.relname
+            """
+        )
+    )
+    return [str(r[0]) for r in rows]
+
+
+def _sequences(conn: Connection, table: str) -> list[str]:
+    """The sequences owned by ``table``'s columns (serial ids), schema-qualified and quoted."""
+    rows = conn.execute(
+        sa.text(
+            """
+            SELECT pg_get_serial_sequence(quote_ident(current_schema()) || '.' ||
+                                          quote_ident(:t), a.attname)
+            FROM pg_attribute a
+            WHERE a.attrelid = (quote_ident(current_schema()) || '.' || quote_ident(:t))::regclass
+              AND a.attnum > 0 AND NOT a.attisdropped
+            """
+        ),
+        {"t": table},
+    )
+    return [str(r[0]) for r in rows if r[0] is not None]
+
+
+def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
+    """Create the group roles and (re)apply their grants on every marsgis table.
+
+    Idempotent: run it after every schema upgrade (the hub does at start-up), so that tables
+    added by a later migration get their grants too. Needs a role that may create roles and
+    owns the tables (the database owner, ``postgres`` on a single machine).
+
+    Parameters
+    ----------
+    db
+        The owner's database URL or engine (None: ``MARSGIS_DATABASE_URL``). The schema is
+        migrated to head first.
+    prefix
+        Prefix of the role names.
+
+    Returns
+    -------
+    dict
+        Privilege level -> group role name.
+
+    Raises
+    ------
+    DatabaseError
+        Not PostgreSQL, or the role may not create roles or grant on the tables.
+    """
+    names = {level: group_role(level, prefix=prefix) for level in LEVELS}
+    with transaction(get_engine(db), write=True) as conn:
+        _require_postgres(conn)
+        # CREATE ROLE races with a concurrent hub start: serialise on an advisory lock.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(949900002)"))
+        q = {level: _quote(conn, name) for level, name in names.items()}
+        for name in names.values():
+            if not _role_exists(conn, name):
+                conn.execute(sa.text(f"CREATE ROLE {_quote(conn, name)} NOLOGIN"))
+        schema = conn.execute(sa.text("SELECT quote_ident(current_schema())")).scalar_one()
+        everyone = ", ".join(q.values())
+        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA {schema} TO {everyone}"))
+        tables = _marsgis_tables(conn)
+        for table in tables:
+            t = f"{schema}.{_quote(conn, table)}"
+            conn.execute(sa.text(f"REVOKE ALL ON {t} FROM {everyone}"))
+            conn.execute(sa.text(f"GRANT SELECT ON {t} TO {everyone}"))
+            conn.execute(
+                sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {t} TO {q['scientist']}")
+            )
+            for seq in _sequences(conn, table):
+                conn.execute(sa.text(f"REVOKE ALL ON SEQUENCE {seq} FROM {everyone}"))
+                conn.execute(sa.text(f"GRANT USAGE, SELECT ON SEQUENCE {seq} TO {q['scientist']}"))
+        if "missions" in tables and "mission_status_history" in tables:
+            columns = ", ".join(_STATUS_COLUMNS)
+            conn.execute(
+                sa.text(f"GRANT UPDATE ({columns}) ON {schema}.missions TO {q['operator']}")
+            )
+            conn.execute(
+                sa.text(f"GRANT INSERT ON {schema}.mission_status_history TO {q['operator']}")
+            )
+            for seq in _sequences(conn, "mission_status_history"):
+                conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
+    return names
+
+
+def grant_user(
+    db: str | Engine | None,
+    username: str,
+    levels: str | Iterable[str],
+    *,
+    password: str | None,
+    prefix: str = DEFAULT_PREFIX,
+) -> str:
+    """Create or update the login role of ``username`` with exactly the given privilege levels.
+
+    The role becomes a member of the group roles of ``levels`` and of no other marsgis group
+    (a user moved from operators to viewers loses the operator grants at once). Call
+    :func:`ensure_roles` first.
+
+    Parameters
+    ----------
+    db
+        The owner's database URL or engine.
+    username
+        Hub user (or service) name; the role is :func:`user_role` of it.
+    levels
+        ``"scientist"``, ``"operator"``, ``"viewer"``, or several; none leaves a role that can
+        log in but read nothing.
+    password
+        The role's password (see :func:`derive_password`); None keeps the current one.
+    prefix
+        Prefix of the role names.
+
+    Returns
+    -------
+    str
+        The login role's name.
+    """
+    wanted = {_check_level(level) for level in ([levels] if isinstance(levels, str) else levels)}
+    role = user_role(username, prefix=prefix)
+    with transaction(_engine(db), write=True) as conn:
+        _require_postgres(conn)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(949900002)"))
+        r = _quote(conn, role)
+        verb = "ALTER" if _role_exists(conn, role) else "CREATE"
+        if password is None:
+            conn.execute(sa.text(f"{verb} ROLE {r} WITH LOGIN INHERIT"))
+        else:
+            conn.execute(
+                sa.text(f"{verb} ROLE {r} WITH LOGIN INHERIT PASSWORD :pw"), {"pw": password}
+            )
+        for level in LEVELS:
+            group = group_role(level, prefix=prefix)
+            if not _role_exists(conn, group):
+                raise DatabaseError(
+                    f"the group role {group!r} does not exist; run "
+                    "marsgis.db.roles.ensure_roles(<owner's URL>) first"
+                )
+            g = _quote(conn, group)
+            if level in wanted:
+                conn.execute(sa.text(f"GRANT {g} TO {r}"))
+            else:
+                conn.execute(sa.text(f"REVOKE {g} FROM {r}"))
+    return role
+
+
+def drop_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Drop the group roles and every login role of ``prefix`` (tests, uninstall).
+
+    Their privileges in *this* database are dropped first; a role that still holds privileges
+    in another database of the server stays, and PostgreSQL says so.
+
+    Returns
+    -------
+    list of str
+        The roles dropped.
+    """
+    prefix = _check_prefix(prefix)
+    with transaction(_engine(db), write=True) as conn:
+        _require_postgres(conn)
+        pattern = prefix.replace("_", r"\_") + r"\_%"
+        rows = conn.execute(
+            sa.text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p ORDER BY rolcanlogin DESC"),
+            {"p": pattern},
+        )
+        names = [str(r[0]) for r in rows]
+        for name in names:
+            conn.execute(sa.text(f"DROP OWNED BY {_quote(conn, name)}"))
+        for name in names:
+            conn.execute(sa.text(f"DROP ROLE {_quote(conn, name)}"))
+    return names
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the connected role may do (for showing or hiding controls; enforces nothing).
+
+    Attributes
+    ----------
+    level
+        ``"owner"`` (SpatiaLite, or a role that owns the tables), ``"scientist"``,
+        ``"operator"``, ``"viewer"`` or ``"none"``.
+    role
+        The database role (``None`` on SpatiaLite).
+    read, change_status, edit_missions
+        Whether missions can be read, have their status changed, be created and edited.
+    """
+
+    level: str
+    role: str | None
+    read: bool
+    change_status: bool
+    edit_missions: bool
+
+
+def current_access(db: str | Engine | None = None) -> Access:
+    """What the role of ``db`` (default ``MARSGIS_DATABASE_URL``) may do with missions.
+
+    The answer comes from PostgreSQL's own privilege functions, so it matches what the
+    database will allow; the database still decides each write.
+    """
+    with transaction(db) as conn:
+        if conn.dialect.name != "postgresql":
+            return Access("owner", None, read=True, change_status=True, edit_missions=True)
+        row = conn.execute(
+            sa.text(
+                """
+                SELECT current_user,
+                       pg_has_role(current_user, c.relowner, 'USAGE'),
+                       has_table_privilege('missions', 'SELECT'),
+                       has_column_privilege('missions', 'status', 'UPDATE')
+                         AND has_table_privilege('mission_status_history', 'INSERT'),
+                       has_table_privilege('missions', 'INSERT')
+                         AND has_column_privilege('missions', 'name', 'UPDATE')
+                FROM pg_class c WHERE c.oid = 'missions'::regclass
+                """
+            )
+        ).one()
+    role, owner, read, status, edit = str(row[0]), *(bool(v) for v in row[1:])
+    if owner:
+        level = "owner"
+    elif edit:
+        level = "scientist"
+    elif status:
+        level = "operator"
+    elif read:
+        level = "viewer"
+    else:
+        level = "none"
+    return Access(level, role, read=read, change_status=status, edit_missions=edit)

@@ -1,0 +1,328 @@
+"""A trained terrain classifier: a network plus the metadata that says how to feed it.
+
+:class:`Classifier` wraps an ``nn.Module`` with its metadata (class names, input size,
+normalisation, training provenance, validation metrics) and turns images into
+:class:`Prediction` s. It is what :func:`marsgis.ml.load` returns and what
+:func:`marsgis.ml.classify_raster` runs over a raster.
+
+Input convention: greyscale images in [0, 1] (8-bit images are divided by 255), any size;
+each is resized to the network's ``input_size`` × ``input_size`` with antialiased bilinear
+resampling (:func:`marsgis.ml.datasets.resize_images`, the same as in training), then
+normalised with the training mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from marsgis.exceptions import ValidationError
+from marsgis.ml._torch import nn, torch
+from marsgis.ml.datasets import read_image, resize_images
+from marsgis.ml.metrics import ClassificationMetrics
+from marsgis.ml.models import build_model
+from marsgis.ml.transforms import normalize
+
+__all__ = ["Classifier", "Prediction", "default_device"]
+
+ImageInput = Any  # a path, a sequence of paths or arrays, an array or a tensor
+
+
+def default_device() -> str:
+    """``"cuda"`` when PyTorch sees a CUDA GPU, else ``"cpu"``."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Class predictions of a batch of images.
+
+    Attributes
+    ----------
+    classes
+        Names of all classes (column order of ``probabilities``).
+    class_ids
+        Predicted class id of each image, shape ``(N,)``.
+    probabilities
+        Softmax probabilities, shape ``(N, K)``.
+    """
+
+    classes: tuple[str, ...]
+    class_ids: npt.NDArray[np.int64]
+    probabilities: npt.NDArray[np.float32]
+
+    def __len__(self) -> int:
+        return int(self.class_ids.shape[0])
+
+    @property
+    def labels(self) -> list[str]:
+        """Predicted class name of each image."""
+        return [self.classes[int(i)] for i in self.class_ids]
+
+    @property
+    def confidence(self) -> npt.NDArray[np.float32]:
+        """Probability of the predicted class of each image."""
+        return np.take_along_axis(self.probabilities, self.class_ids[:, None], axis=1)[:, 0]
+
+    def to_records(self, paths: Sequence[str | Path] | None = None) -> list[dict[str, Any]]:
+        """``[{"path", "class", "probability"}, ...]`` (``path`` only when ``paths`` given)."""
+        if paths is not None and len(paths) != len(self):
+            raise ValidationError(f"{len(paths)} paths for {len(self)} predictions")
+        records = []
+        for i, (label, p) in enumerate(zip(self.labels, self.confidence, strict=True)):
+            rec: dict[str, Any] = {} if paths is None else {"path": str(paths[i])}
+            rec.update({"class": label, "probability": float(p)})
+            records.append(rec)
+        return records
+
+
+class Classifier:
+    """A terrain classifier: network, preprocessing and metadata.
+
+    Parameters
+    ----------
+    model
+        The network (class logits of ``(N, 1, S, S)`` batches).
+    metadata
+        At least ``classes``, ``input_shape`` (``[1, S, S]``) and ``normalization``
+        (``{"mean", "std"}``); see :func:`marsgis.ml.registry.build_metadata`.
+    device
+        ``"cpu"``, ``"cuda"``, a :class:`torch.device`, or None for CUDA when present.
+
+    Examples
+    --------
+    >>> import marsgis.ml
+    >>> clf = marsgis.ml.load("terrain-classifier")              # doctest: +SKIP
+    >>> pred = clf.predict(["crater.jpg", "dune.jpg"])           # doctest: +SKIP
+    >>> pred.labels, pred.confidence                             # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        metadata: Mapping[str, Any],
+        *,
+        device: str | torch.device | None = None,
+    ) -> None:
+        for key in ("classes", "input_shape", "normalization"):
+            if key not in metadata:
+                raise ValidationError(
+                    f"classifier metadata lacks {key!r}; build it with "
+                    "marsgis.ml.registry.build_metadata"
+                )
+        self._metadata = copy.deepcopy(dict(metadata))
+        self._device_request = None if device is None else str(device)
+        self.device = torch.device(device if device is not None else default_device())
+        self.model = model.to(self.device).eval()
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A copy of the metadata."""
+        return copy.deepcopy(self._metadata)
+
+    @property
+    def name(self) -> str:
+        """Registered name (``"unregistered"`` for a model fresh from training)."""
+        return str(self._metadata.get("name", "unregistered"))
+
+    @property
+    def version(self) -> int:
+        """Registered version (0 for a model fresh from training)."""
+        return int(self._metadata.get("version", 0))
+
+    @property
+    def sha256(self) -> str | None:
+        """sha256 of the weights file this classifier was loaded from (None if unsaved)."""
+        value = self._metadata.get("sha256")
+        return None if value is None else str(value)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names, by class id."""
+        return tuple(self._metadata["classes"])
+
+    @property
+    def input_size(self) -> int:
+        """Side in pixels of the square images the network sees."""
+        return int(self._metadata["input_shape"][-1])
+
+    @property
+    def tile_size(self) -> int:
+        """Side in source pixels of the crops the network was trained on (HiRISE: 227)."""
+        return int(self._metadata.get("tile_size", self.input_size))
+
+    @property
+    def mean(self) -> float:
+        """Training-set mean of the [0, 1] pixels (subtracted before the network)."""
+        return float(self._metadata["normalization"]["mean"])
+
+    @property
+    def std(self) -> float:
+        """Training-set standard deviation of the [0, 1] pixels."""
+        return float(self._metadata["normalization"]["std"])
+
+    @property
+    def validation_metrics(self) -> ClassificationMetrics | None:
+        """Recorded metrics on the observation-held-out validation split (None if unknown)."""
+        data = self._metadata.get("metrics", {}).get("validation")
+        return None if data is None else ClassificationMetrics.from_dict(data)
+
+    def __repr__(self) -> str:
+        return (
+            f"Classifier(name={self.name!r}, version={self.version}, classes={len(self.classes)}, "
+            f"input_size={self.input_size}, device={str(self.device)!r})"
+        )
+
+    # ------------------------------------------------------------------ running
+    def to(self, device: str | torch.device) -> Classifier:
+        """Move the network to ``device`` (in place) and return self."""
+        self.device = torch.device(device)
+        self._device_request = str(device)
+        self.model.to(self.device)
+        return self
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Resize and normalise a ``(N, 1, H, W)`` batch in [0, 1]; result on :attr:`device`."""
+        if images.ndim != 4 or images.shape[1] != 1:
+            raise ValidationError(
+                f"expected a (N, 1, H, W) batch of greyscale images, got shape "
+                f"{tuple(images.shape)!r}"
+            )
+        x = images.to(self.device, dtype=torch.float32, non_blocking=True)
+        x = resize_images(x, self.input_size)
+        return normalize(x, self.mean, self.std)
+
+    def logits(self, prepared: torch.Tensor) -> torch.Tensor:
+        """The network's class logits of a batch from :meth:`prepare` (no gradients)."""
+        with torch.inference_mode():
+            out: torch.Tensor = self.model(prepared)
+        return out
+
+    def probabilities(self, images: torch.Tensor, *, batch_size: int = 64) -> torch.Tensor:
+        """Softmax class probabilities ``(N, K)`` (float32, on the CPU) of a [0, 1] batch."""
+        if batch_size < 1:
+            raise ValidationError(f"batch_size={batch_size!r} must be a positive integer")
+        outs = []
+        for start in range(0, images.shape[0], batch_size):
+            logits = self.logits(self.prepare(images[start : start + batch_size]))
+            outs.append(torch.softmax(logits.float(), dim=1).cpu())
+        if not outs:
+            return torch.zeros((0, len(self.classes)))
+        return torch.cat(outs)
+
+    def predict(self, images: ImageInput, *, batch_size: int = 64) -> Prediction:
+        """Classify images.
+
+        Parameters
+        ----------
+        images
+            A path, or a sequence of paths (any format Pillow reads; colour is converted to
+            greyscale); a 2-D array (one image) or 3-D array ``(N, H, W)``; a sequence of
+            2-D arrays; or a tensor ``(N, 1, H, W)`` / ``(N, H, W)``. 8-bit arrays are
+            divided by 255; float arrays must lie in [0, 1].
+        batch_size
+            Images per forward pass.
+
+        Returns
+        -------
+        Prediction
+            Class ids, names and probabilities, in input order.
+        """
+        batches = _as_batches(images)
+        probs = [self.probabilities(b, batch_size=batch_size) for b in batches]
+        p = torch.cat(probs) if probs else torch.zeros((0, len(self.classes)))
+        arr = p.numpy().astype(np.float32)
+        return Prediction(self.classes, arr.argmax(axis=1).astype(np.int64), arr)
+
+    # ------------------------------------------------------------------ pickling (dask workers)
+    def __getstate__(self) -> dict[str, Any]:
+        buffer = io.BytesIO()
+        torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, buffer)
+        return {
+            "metadata": self._metadata,
+            "state": buffer.getvalue(),
+            "device": self._device_request,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        meta = state["metadata"]
+        model = build_model(meta["architecture"], **meta["model_kwargs"])
+        model.load_state_dict(torch.load(io.BytesIO(state["state"]), weights_only=True))
+        self.__init__(model, meta, device=state["device"])  # type: ignore[misc]
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        return (
+            "marsgis.ml.Classifier",
+            self.name,
+            str(self.version),
+            str(self.sha256),
+            str(id(self)),
+        )
+
+
+def _as_batches(images: ImageInput) -> list[torch.Tensor]:
+    """Group inputs into ``(N, 1, H, W)`` float tensors of equal image size."""
+    if isinstance(images, torch.Tensor):
+        t = images.detach().to(torch.float32)
+        if t.ndim == 2:
+            t = t[None, None]
+        elif t.ndim == 3:
+            t = t[:, None]
+        if t.ndim != 4 or t.shape[1] != 1:
+            raise ValidationError(
+                f"tensor of shape {tuple(images.shape)!r}: expected (N, 1, H, W), (N, H, W) or (H, W)"
+            )
+        return [t]
+    if isinstance(images, (str, Path)):
+        items: list[Any] = [images]
+    elif isinstance(images, np.ndarray):
+        if images.ndim == 2:
+            items = [images]
+        elif images.ndim == 3:
+            items = list(images)
+        else:
+            raise ValidationError(
+                f"array of shape {images.shape!r}: expected (H, W) or (N, H, W) greyscale"
+            )
+    else:
+        items = list(images)
+    arrays = [_as_image(item) for item in items]
+    # one batch per run of equal-sized images, keeping input order
+    batches: list[torch.Tensor] = []
+    run: list[npt.NDArray[np.float32]] = []
+    for arr in arrays:
+        if run and arr.shape != run[0].shape:
+            batches.append(torch.from_numpy(np.stack(run))[:, None])
+            run = []
+        run.append(arr)
+    if run:
+        batches.append(torch.from_numpy(np.stack(run))[:, None])
+    return batches
+
+
+def _as_image(item: Any) -> npt.NDArray[np.float32]:
+    if isinstance(item, (str, Path)):
+        return read_image(item).astype(np.float32) / np.float32(255.0)
+    arr = np.asarray(item)
+    if arr.ndim != 2:
+        raise ValidationError(f"image of shape {arr.shape!r}: expected a 2-D greyscale array")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / np.float32(255.0)
+    if arr.dtype.kind not in "fiu":
+        raise ValidationError(f"image of dtype {arr.dtype!r}: expected uint8 or float in [0, 1]")
+    out = arr.astype(np.float32)
+    finite = out[np.isfinite(out)]
+    if not np.isfinite(out).all() or (finite.size and (finite.min() < 0 or finite.max() > 1)):
+        raise ValidationError(
+            f"float image values span {np.nanmin(out):g}..{np.nanmax(out):g}; scale them to "
+            "[0, 1] (e.g. (a - a.min()) / (a.max() - a.min())) or pass uint8, without NaN"
+        )
+    return out

@@ -1,0 +1,491 @@
+"""The model registry: versioned artefacts in a store directory, listed in the database.
+
+An *artefact* is a folder with two files:
+
+``model.pt``
+    The network's ``state_dict`` (``torch.save``; loaded with ``weights_only=True``, so a
+    tampered file cannot run code).
+``model.json``
+    Metadata: ``name``, ``version``, ``architecture`` and ``model_kwargs`` (to rebuild the
+    network), ``classes``, ``input_shape``, ``tile_size``, ``normalization``, ``sha256`` of
+    ``model.pt``, ``marsgis_version``, ``torch_version``, ``created_at``, ``training`` (data
+    hash, config, observation split, class weights, history) and ``metrics`` (validation).
+
+Where models live
+-----------------
+* Shipped with the package: ``marsgis/data/models/<name>/<version>/`` —
+  ``terrain-classifier`` version 1, whose sha256 is recorded in :data:`SHIPPED_MODELS` and
+  checked on every load.
+* Registered: :func:`register_model` copies an artefact to
+  ``<store>/<name>/<version>/`` (default store ``$MARSGIS_DATA_DIR/models``) and adds a row
+  to the ``ml_models`` table (name, version, path, sha256, metadata, metrics) of the
+  configured database (SpatiaLite or PostGIS); versions count on from the shipped one.
+
+:func:`load` takes a name (the newest version unless ``version=`` is given) or the path of
+an artefact folder, and checks the weights' sha256 before building the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from marsgis.data import DATA_DIR, sha256_file
+from marsgis.exceptions import (
+    DatabaseError,
+    DataNotFoundError,
+    DatasetIntegrityError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from marsgis.ml.classifier import Classifier
+    from marsgis.ml.train import TrainResult
+
+__all__ = [
+    "ARTEFACT_FORMAT",
+    "SHIPPED_DIR",
+    "SHIPPED_MODELS",
+    "ModelInfo",
+    "build_metadata",
+    "default_store",
+    "list_models",
+    "load",
+    "model_info",
+    "read_artefact",
+    "register_model",
+    "save_artefact",
+]
+
+#: Format tag written into every ``model.json``.
+ARTEFACT_FORMAT = "marsgis-model/1"
+#: Folder of the models shipped with the package.
+SHIPPED_DIR = DATA_DIR / "models"
+#: Shipped models: name → (version, sha256 of ``model.pt``), checked on load.
+SHIPPED_MODELS: dict[str, tuple[int, str]] = {
+    "terrain-classifier": (1, "37a956205a0b36d6dc55fa8eebfd4934b4d96751c6bb4ca534c09369b78f50b8"),
+}
+WEIGHTS_FILE = "model.pt"
+METADATA_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model version known to the registry.
+
+    Attributes
+    ----------
+    name, version
+        Registry key.
+    path
+        The artefact folder (``model.pt`` + ``model.json``).
+    sha256
+        sha256 of ``model.pt``.
+    source
+        ``"package"`` (shipped with marsgis) or ``"database"`` (registered).
+    created_at
+        When the artefact was made (UTC).
+    metadata, metrics
+        The artefact's metadata (without ``metrics``) and its metrics.
+    """
+
+    name: str
+    version: int
+    path: Path
+    sha256: str
+    source: str
+    created_at: datetime | None
+    metadata: dict[str, Any]
+    metrics: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary for listings: keys, path, validation accuracy and balanced accuracy."""
+        val = self.metrics.get("validation", {})
+        return {
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "created_at": None if self.created_at is None else self.created_at.isoformat(),
+            "classes": list(self.metadata.get("classes", [])),
+            "input_shape": list(self.metadata.get("input_shape", [])),
+            "val_accuracy": val.get("accuracy"),
+            "val_balanced_accuracy": val.get("balanced_accuracy"),
+        }
+
+
+def default_store() -> Path:
+    """The model store folder: ``<MARSGIS_DATA_DIR or user data dir>/models``."""
+    from marsgis.config import settings
+
+    return settings().data_dir / "models"
+
+
+# --------------------------------------------------------------------------- artefacts
+
+
+def build_metadata(result: TrainResult, *, tile_size: int = 227) -> dict[str, Any]:
+    """Metadata of a training result, ready for :func:`save_artefact` (no name/version yet)."""
+    import marsgis
+    from marsgis.ml._torch import torch
+
+    cfg = result.config
+    return {
+        "format": ARTEFACT_FORMAT,
+        "name": "unregistered",
+        "version": 0,
+        "architecture": cfg.architecture,
+        "model_kwargs": cfg.model_kwargs(),
+        "classes": list(result.metrics.class_names),
+        "input_shape": [1, cfg.size, cfg.size],
+        "tile_size": tile_size,
+        "input": (
+            "greyscale in [0, 1] (8-bit / 255), resized to input_shape with antialiased "
+            "bilinear resampling, then (x - mean) / std"
+        ),
+        "normalization": dict(result.normalization),
+        "marsgis_version": marsgis.__version__,
+        "torch_version": str(torch.__version__),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training": {
+            "data": Path(result.data_root).name,
+            "data_hash": result.data_hash,
+            "n_images": int(len(result.split.train) + len(result.split.val)),
+            "config": cfg.to_dict(),
+            "split": {
+                "method": "by HiRISE observation (marsgis.ml.split_by_observation)",
+                "seed": result.split.seed,
+                "val_fraction": result.split.val_fraction,
+                "train_observations": list(result.split.train_observations),
+                "val_observations": list(result.split.val_observations),
+                "train_counts": list(result.train_counts),
+                "val_counts": list(result.val_counts),
+            },
+            "class_weighting": cfg.class_weighting,
+            "class_weights": list(result.class_weights),
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "stopped_early": result.stopped_early,
+            "seconds": round(result.seconds, 1),
+            "history": result.history,
+        },
+        "metrics": {"validation": result.metrics.to_dict()},
+    }
+
+
+def save_artefact(classifier: Classifier, folder: str | Path) -> Path:
+    """Write ``model.pt`` and ``model.json`` of a classifier into ``folder``; return it.
+
+    The sha256 of the written weights is recorded in ``model.json`` (and in the returned
+    classifier's metadata only when it is reloaded).
+    """
+    from marsgis.ml._torch import torch
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / WEIGHTS_FILE
+    state = {k: v.detach().cpu().contiguous() for k, v in classifier.model.state_dict().items()}
+    tmp = out / (WEIGHTS_FILE + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(weights)
+    meta = classifier.metadata
+    meta["format"] = ARTEFACT_FORMAT
+    meta["sha256"] = sha256_file(weights)
+    (out / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
+    return out
+
+
+def read_artefact(folder: str | Path) -> dict[str, Any]:
+    """The metadata (``model.json``) of an artefact folder."""
+    path = Path(folder)
+    if path.is_file():
+        path = path.parent
+    meta_path = path / METADATA_FILE
+    if not meta_path.is_file() or not (path / WEIGHTS_FILE).is_file():
+        raise DataNotFoundError(
+            f"{str(path)!r} is not a model artefact (needs {WEIGHTS_FILE} and {METADATA_FILE}); "
+            "give a folder written by marsgis.ml.save_artefact or `marsgis ml train --out`"
+        )
+    meta: dict[str, Any] = json.loads(meta_path.read_text())
+    if meta.get("format") != ARTEFACT_FORMAT:
+        raise ValidationError(
+            f"{str(meta_path)!r} has format {meta.get('format')!r}, expected {ARTEFACT_FORMAT!r}"
+        )
+    return meta
+
+
+def _load_artefact(
+    folder: Path, expected_sha256: str, device: str | None, meta: dict[str, Any] | None = None
+) -> Classifier:
+    from marsgis.ml._torch import torch
+    from marsgis.ml.classifier import Classifier
+    from marsgis.ml.models import build_model
+
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise DataNotFoundError(
+            f"model weights {str(weights)!r} are missing; re-register the model or reinstall marsgis"
+        )
+    actual = sha256_file(weights)
+    if actual != expected_sha256:
+        raise DatasetIntegrityError(
+            f"model weights {str(weights)!r} have sha256 {actual}, expected {expected_sha256}; "
+            "the file is damaged or was replaced: restore it (reinstall marsgis for shipped "
+            "models, re-register otherwise)"
+        )
+    meta = read_artefact(folder) if meta is None else meta
+    model = build_model(meta["architecture"], **meta["model_kwargs"])
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    meta["sha256"] = actual
+    meta["path"] = str(folder)
+    return Classifier(model, meta, device=device)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def _shipped_info(name: str) -> ModelInfo:
+    version, sha = SHIPPED_MODELS[name]
+    folder = SHIPPED_DIR / name / str(version)
+    meta = read_artefact(folder)
+    metrics = meta.pop("metrics", {})
+    created = meta.get("created_at")
+    return ModelInfo(
+        name=name,
+        version=version,
+        path=folder,
+        sha256=sha,
+        source="package",
+        created_at=None if created is None else datetime.fromisoformat(created),
+        metadata=meta,
+        metrics=metrics,
+    )
+
+
+def _db_rows(db: str | Engine | None, name: str | None = None) -> list[ModelInfo]:
+    import sqlalchemy as sa
+
+    from marsgis.db.engine import transaction
+    from marsgis.db.schema import ml_models
+
+    query = sa.select(ml_models).order_by(ml_models.c.name, ml_models.c.version)
+    if name is not None:
+        query = query.where(ml_models.c.name == name)
+    with transaction(db) as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        ModelInfo(
+            name=row["name"],
+            version=int(row["version"]),
+            path=Path(row["path"]),
+            sha256=row["sha256"],
+            source="database",
+            created_at=row["created_at"],
+            metadata=dict(row["metadata"] or {}),
+            metrics=dict(row["metrics"] or {}),
+        )
+        for row in rows
+    ]
+
+
+def list_models(db: str | Engine | None = None, *, name: str | None = None) -> list[ModelInfo]:
+    """Every model version: the shipped ones and those registered in the database.
+
+    Parameters
+    ----------
+    db
+        Database URL, engine, or None for the configured one.
+    name
+        Only versions of this model.
+    """
+    shipped = [_shipped_info(n) for n in sorted(SHIPPED_MODELS) if name in (None, n)]
+    return sorted(shipped + _db_rows(db, name), key=lambda m: (m.name, m.version))
+
+
+def model_info(
+    name: str, version: int | None = None, *, db: str | Engine | None = None
+) -> ModelInfo:
+    """The registry entry of ``name`` (newest version, or ``version``).
+
+    If the database cannot be reached, shipped models are still found (with a warning).
+    """
+    try:
+        candidates = list_models(db, name=name)
+    except DatabaseError as exc:
+        if name not in SHIPPED_MODELS:
+            raise
+        warnings.warn(
+            f"model registry database unavailable ({exc}); using the shipped {name!r}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        candidates = [_shipped_info(name)]
+    if not candidates:
+        known = sorted({m.name for m in _safe_list(db)})
+        raise DataNotFoundError(
+            f"no model named {name!r}; known models: {known}. Register one with "
+            "marsgis.ml.register_model or `marsgis ml train --name NAME`, or pass the path "
+            "of an artefact folder"
+        )
+    if version is None:
+        return candidates[-1]
+    for info in candidates:
+        if info.version == version:
+            return info
+    raise DataNotFoundError(
+        f"model {name!r} has no version {version!r}; versions: {[m.version for m in candidates]}"
+    )
+
+
+def _safe_list(db: str | Engine | None) -> list[ModelInfo]:
+    try:
+        return list_models(db)
+    except DatabaseError:
+        return [_shipped_info(n) for n in SHIPPED_MODELS]
+
+
+def load(
+    model: str | Path = "terrain-classifier",
+    *,
+    version: int | None = None,
+    db: str | Engine | None = None,
+    device: str | None = None,
+) -> Classifier:
+    """Load a classifier by registry name or from an artefact folder.
+
+    Parameters
+    ----------
+    model
+        A registry name (``"terrain-classifier"``, shipped with marsgis, or one registered
+        with :func:`register_model`), or the path of an artefact folder (``model.pt`` +
+        ``model.json``, e.g. ``<out>/model`` of ``marsgis ml train``).
+    version
+        Registry version (default: the newest).
+    db
+        Database URL or engine of the registry (default: the configured one).
+    device
+        ``"cpu"``, ``"cuda"``, or None for CUDA when present.
+
+    Returns
+    -------
+    Classifier
+        Ready for :meth:`~marsgis.ml.Classifier.predict` and :func:`marsgis.ml.classify_raster`.
+
+    Raises
+    ------
+    DatasetIntegrityError
+        The weights' sha256 differs from the recorded one.
+    DataNotFoundError
+        No such model, version or folder.
+    """
+    path = Path(model)
+    if isinstance(model, Path) or path.exists() or "/" in str(model):
+        folder = path.parent if path.is_file() else path
+        meta = read_artefact(folder)
+        if "sha256" not in meta:
+            raise ValidationError(f"{str(folder / METADATA_FILE)!r} records no sha256")
+        return _load_artefact(folder, meta["sha256"], device, meta)
+    info = model_info(str(model), version, db=db)
+    meta = read_artefact(info.path)
+    meta.update({"name": info.name, "version": info.version})
+    return _load_artefact(info.path, info.sha256, device, meta)
+
+
+def register_model(
+    source: Classifier | str | Path,
+    name: str,
+    *,
+    db: str | Engine | None = None,
+    store: str | Path | None = None,
+) -> ModelInfo:
+    """Copy a model into the store as the next version of ``name`` and list it in the database.
+
+    Parameters
+    ----------
+    source
+        A :class:`~marsgis.ml.Classifier` (e.g. ``TrainResult.classifier()``) or an artefact
+        folder.
+    name
+        Registry name (letters, digits, ``-``, ``_``, ``.``).
+    db
+        Database URL or engine (default: the configured one).
+    store
+        Store folder (default: :func:`default_store`).
+
+    Returns
+    -------
+    ModelInfo
+        The new entry; its ``version`` is one more than the newest existing version of
+        ``name`` (shipped or registered).
+    """
+    import sqlalchemy as sa
+
+    from marsgis.db.engine import transaction
+    from marsgis.db.schema import ml_models
+
+    if not name or not all(ch.isalnum() or ch in "-_." for ch in name) or name[0] == ".":
+        raise ValidationError(
+            f"model name {name!r} must be letters, digits, '-', '_' or '.', e.g. 'crater-cnn'"
+        )
+    root = Path(store) if store is not None else default_store()
+    with transaction(db, write=True) as conn:
+        newest = conn.execute(
+            sa.select(sa.func.max(ml_models.c.version)).where(ml_models.c.name == name)
+        ).scalar()
+        version = max(int(newest or 0), SHIPPED_MODELS.get(name, (0, ""))[0]) + 1
+        folder = root / name / str(version)
+        if folder.exists():
+            raise ValidationError(
+                f"store folder {str(folder)!r} exists but is not registered; remove it or use "
+                "another store"
+            )
+        _write_version(source, folder, name, version)
+        try:
+            meta = read_artefact(folder)
+            metrics = meta.pop("metrics", {})
+            created = datetime.now(UTC)
+            conn.execute(
+                ml_models.insert().values(
+                    name=name,
+                    version=version,
+                    path=str(folder.resolve()),
+                    sha256=meta["sha256"],
+                    metadata=meta,
+                    metrics=metrics,
+                    created_at=created,
+                )
+            )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    return ModelInfo(
+        name, version, folder.resolve(), meta["sha256"], "database", created, meta, metrics
+    )
+
+
+def _write_version(source: Classifier | str | Path, folder: Path, name: str, version: int) -> None:
+    from marsgis.ml.classifier import Classifier
+
+    if isinstance(source, Classifier):
+        save_artefact(source, folder)
+    else:
+        src = Path(source)
+        src = src.parent if src.is_file() else src
+        read_artefact(src)  # validates
+        folder.mkdir(parents=True)
+        shutil.copy2(src / WEIGHTS_FILE, folder / WEIGHTS_FILE)
+        shutil.copy2(src / METADATA_FILE, folder / METADATA_FILE)
+    meta = json.loads((folder / METADATA_FILE).read_text())
+    meta.update({"name": name, "version": version, "sha256": sha256_file(folder / WEIGHTS_FILE)})
+    meta.pop("path", None)
+    (folder / METADATA_FILE).write_text(json.dumps(copy.deepcopy(meta), indent=1) + "\n")

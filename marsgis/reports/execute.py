@@ -1,0 +1,311 @@
+"""Run a report: execute its notebook with papermill, export HTML, record the run.
+
+:func:`run_report` records the run as ``running``, executes the notebook with papermill (its
+code runs in a kernel process of its own, so a crashing report ends only that kernel), writes
+the executed notebook and an HTML export *without code cells* into a folder of its own, and
+records the outcome::
+
+    <reports dir>/<report>/<UTC start, YYYYmmddTHHMMSSZ>-run<id>/<report>.ipynb
+                                                              /<report>.html
+
+The reports dir is ``MARSGIS_REPORTS_DIR`` (default ``<data dir>/reports``). The notebook runs
+with the folder as its working directory and with ``MARSGIS_DATABASE_URL`` set to the database
+the run is recorded in, so it reads the same missions; the URL (which may hold a password) is
+never written into the notebook or the run record.
+
+A failed notebook (an exception in a cell, a dead kernel, a timeout) is not an exception
+here: the run is recorded ``failed`` with the error, and the partly executed notebook and its
+HTML are kept for reading the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.engine import Engine
+
+from marsgis.config import settings
+from marsgis.db.engine import get_engine, transaction
+from marsgis.exceptions import ValidationError
+from marsgis.reports import catalog
+from marsgis.reports.runs import ReportRun, finish_run, get_run, insert_run, runner_identity
+
+__all__ = ["export_html", "execute_notebook", "run_report", "reports_dir"]
+
+# Jinja template: nbconvert's lab template without the scripts it fetches from CDNs
+# (require.js, MathJax, Mermaid, widget managers), so a report opens on a machine without
+# internet and never calls out.
+_OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def reports_dir(path: str | Path | None = None) -> Path:
+    """Where runs write their outputs: ``path``, else ``MARSGIS_REPORTS_DIR``."""
+    return Path(path).expanduser() if path is not None else settings().reports_dir
+
+
+def export_html(notebook: str | Path, html: str | Path) -> Path:
+    """Write ``notebook`` as a standalone HTML page without its code cells (outputs only).
+
+    The page embeds its images and styles and loads nothing from the network.
+    """
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+        extra_loaders=[jinja2.DictLoader({"marsgis_report.html.j2": _OFFLINE_TEMPLATE})],
+        template_file="marsgis_report.html.j2",
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": Path(html).stem}})
+    out = Path(html)
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def _error_from_notebook(path: Path) -> str | None:
+    """``ename: evalue (cell n)`` of the first error output in an executed notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError):
+        return None
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"{output.get('ename')}: {output.get('evalue')} (cell {index})"
+    return None
+
+
+def _kernel_manager_class(env: dict[str, str], pids: list[int], log: IO[str]) -> type[Any]:
+    """Build a kernel manager class: ``env`` for the kernel, its stderr to ``log``, pid to ``pids``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ReportKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw.update(env=dict(env), stdout=subprocess.DEVNULL, stderr=log)
+            await super().start_kernel(**kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid is not None:
+                pids.append(int(pid))
+
+    return ReportKernelManager
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:  # already gone
+            pass
+
+
+def _database_url(db: str | Engine | None) -> str:
+    engine = get_engine(db)
+    return engine.url.render_as_string(hide_password=False)
+
+
+def execute_notebook(
+    notebook: str | Path,
+    parameters: Mapping[str, Any],
+    out_dir: str | Path,
+    *,
+    name: str,
+    db_url: str | None = None,
+    timeout_s: float | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Execute ``notebook`` with papermill into ``out_dir``; never raises for a failing notebook.
+
+    The notebook's code runs in its own kernel process (papermill and nbclient), so a crash
+    there ends that kernel only.
+
+    Parameters
+    ----------
+    notebook
+        The notebook to run (it is not modified).
+    parameters
+        Values injected after its ``parameters`` cell.
+    out_dir
+        Folder of this run (created); also the notebook's working directory.
+    name
+        File stem of the outputs (``<name>.ipynb``, ``<name>.html``).
+    db_url
+        Database the notebook should use (set as ``MARSGIS_DATABASE_URL`` for its kernel).
+    timeout_s
+        Wall-clock limit of the whole execution (the kernel is killed then); None for none.
+
+    Returns
+    -------
+    tuple
+        ``(outputs, error)``: the paths written (``dir``, ``notebook``, ``html``) and None, or
+        the error text when the notebook failed.
+    """
+    import papermill
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    executed = folder / f"{name}.ipynb"
+    html = folder / f"{name}.html"
+    outputs: dict[str, Any] = {"dir": str(folder), "notebook": None, "html": None}
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    if db_url is not None:
+        env["MARSGIS_DATABASE_URL"] = db_url
+    pids: list[int] = []
+    timed_out = threading.Event()
+    kernel_log = folder / "kernel.log"
+    outputs["kernel_log"] = str(kernel_log)
+
+    def on_timeout() -> None:
+        timed_out.set()
+        _kill(pids)
+
+    timer = None if timeout_s is None else threading.Timer(timeout_s, on_timeout)
+    error: str | None = None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        with kernel_log.open("w", encoding="utf-8") as log:
+            papermill.execute_notebook(
+                str(notebook),
+                str(executed),
+                parameters=dict(parameters),
+                cwd=str(folder),
+                progress_bar=False,
+                kernel_manager_class=_kernel_manager_class(env, pids, log),
+            )
+    except Exception as exc:  # papermill/nbclient raise many kinds; the run records them
+        error = _error_from_notebook(executed) if executed.exists() else None
+        if error is None:
+            error = f"{type(exc).__name__}: {exc} (the kernel's messages: {kernel_log})"
+    finally:
+        if timer is not None:
+            timer.cancel()
+        _kill(pids)  # a kernel papermill failed to stop
+    if timed_out.is_set():
+        error = (
+            f"the report did not finish within {timeout_s} s and was stopped; give a larger "
+            "timeout or make the report faster"
+        )
+    if executed.exists():
+        outputs["notebook"] = str(executed)
+        try:
+            outputs["html"] = str(export_html(executed, html))
+        except Exception as exc:  # nbconvert raises many kinds; the run must still be recorded
+            message = f"HTML export failed: {type(exc).__name__}: {exc}"
+            error = message if error is None else f"{error}; {message}"
+    elif error is None:  # pragma: no cover - papermill writes the notebook before running it
+        error = "papermill reported success but wrote no notebook"
+    return outputs, error
+
+
+def _run_folder(base: Path, name: str, run: ReportRun) -> Path:
+    stamp = run.started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return base / name / f"{stamp}-run{run.id}"
+
+
+def execute_run(
+    run: ReportRun,
+    *,
+    db: str | Engine | None = None,
+    out_dir: str | Path | None = None,
+    timeout_s: float | None = None,
+) -> ReportRun:
+    """Execute a recorded ``running`` run and record its outcome (never raises for a bad report).
+
+    Used by :func:`run_report` and by the scheduler for the runs it claims.
+    """
+    outputs: dict[str, Any] = dict(run.outputs)
+    error: str | None
+    try:
+        notebook = catalog.report_notebook(run.report)
+        folder = _run_folder(reports_dir(out_dir), notebook.stem, run)
+        produced, error = execute_notebook(
+            notebook,
+            run.parameters,
+            folder,
+            name=notebook.stem,
+            db_url=_database_url(db),
+            timeout_s=timeout_s,
+        )
+        outputs.update(produced)
+    except Exception as exc:  # a report that cannot even start is a failed run, not a crash
+        error = f"{type(exc).__name__}: {exc}"
+    with transaction(db, write=True) as conn:
+        finish_run(
+            conn,
+            run.id,
+            status="failed" if error else "succeeded",
+            outputs=outputs,
+            error=error,
+        )
+    return get_run(run.id, db=db)
+
+
+def run_report(
+    report: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    db: str | Engine | None = None,
+    out_dir: str | Path | None = None,
+    timeout_s: float | None = None,
+) -> ReportRun:
+    """Run a report now and record the run.
+
+    Parameters
+    ----------
+    report
+        A shipped report's name (``"mission-plan"``) or the path of a notebook.
+    parameters
+        Values for its parameters cell, e.g. ``{"mission_id": "…"}``.
+    db
+        Database URL, engine, or None for the configured default: the run is recorded there
+        and the notebook reads it.
+    out_dir
+        Reports folder (default ``MARSGIS_REPORTS_DIR``, else ``<data dir>/reports``).
+    timeout_s
+        Stop the notebook after this many seconds (recorded as failed).
+
+    Returns
+    -------
+    ReportRun
+        The finished run: ``status`` is ``succeeded`` (``run.html`` is the report) or
+        ``failed`` (``run.error`` says why).
+
+    Raises
+    ------
+    ValidationError, DataNotFoundError
+        Unknown report, unknown or missing parameters (nothing is recorded).
+    """
+    if timeout_s is not None and not timeout_s > 0:
+        raise ValidationError(f"timeout_s {timeout_s!r} must be a positive number of seconds")
+    params = catalog.check_parameters(report, parameters)
+    name = catalog.report_key(report)
+    with transaction(db, write=True) as conn:
+        run = insert_run(
+            conn,
+            report=name,
+            parameters=params,
+            outputs={"runner": runner_identity()},
+            started_at=datetime.now(UTC),
+        )
+    return execute_run(run, db=db, out_dir=out_dir, timeout_s=timeout_s)

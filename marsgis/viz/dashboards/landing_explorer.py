@@ -1,0 +1,223 @@
+"""Landing-site explorer: a preset's constraints on the global map, and ellipses where you click.
+
+>>> from marsgis.viz.dashboards import LandingExplorer
+>>> explorer = LandingExplorer()
+>>> explorer.evaluate_at(-4.6, 137.4).safety  # doctest: +SKIP
+
+Pick a landing-system preset (:func:`marsgis.planning.list_presets`), adjust its latitude band
+and elevation ceiling with the sliders, and the overlay shows where MOLA (4 px/deg) passes
+(:func:`marsgis.planning.eligibility_map`). A click evaluates the preset's 3σ landing
+ellipse centred there (:func:`marsgis.planning.evaluate_ellipse`) on the finest shipped DEM
+that holds the whole ellipse (the Gale 128 px/deg window inside it, MOLA elsewhere).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any
+
+from marsgis.viz.dashboards._ui import StatusLine, header, table_html
+
+__all__ = ["LandingExplorer", "ellipse_dem"]
+
+
+def ellipse_dem(ellipse: Any) -> Any:
+    """The finest shipped DEM (``gale-mola``, else ``mola``) that holds the whole ellipse."""
+    from marsgis import open_dem
+    from marsgis.viz.sources import default_stack
+
+    west, south, east, north = ellipse.polygon().bounds
+    stack = default_stack()
+    for name in ("gale-mola",):
+        box = stack.source(name).dem.rio.bounds()
+        lon0 = west % 360.0
+        lon1 = lon0 + (east - west)
+        if box[0] <= lon0 and lon1 <= box[2] and box[1] <= south and north <= box[3]:
+            return stack.source(name).dem
+    return open_dem("mola")
+
+
+class LandingExplorer:
+    """The landing-site explorer dashboard (``dashboards/landing-site-explorer.ipynb``).
+
+    Parameters
+    ----------
+    preset
+        Initial preset name.
+    """
+
+    def __init__(self, preset: str = "msl") -> None:
+        import ipywidgets as w
+
+        from marsgis import open_dem
+        from marsgis.planning import get_preset, list_presets
+        from marsgis.viz.maps import mars_map
+
+        self.mola = open_dem("mola")
+        self.status = StatusLine()
+        self.preset = w.Dropdown(options=list_presets(), value=preset, description="Preset")
+        self.preset.add_class("marsgis-preset")
+        self.latitude = w.FloatRangeSlider(
+            min=-90, max=90, step=0.5, value=(-90, 90), description="Latitude", readout_format=".1f"
+        )
+        self.elevation = w.FloatSlider(
+            min=-8000, max=21000, step=100, value=21000, description="Max elev. (m)",
+            readout_format=".0f",
+        )  # fmt: skip
+        for s in (self.latitude, self.elevation):
+            s.continuous_update = False
+            s.layout.width = "420px"
+            s.style.description_width = "100px"
+        self.summary = w.HTML("")
+        self.result = w.HTML("<i>Click the map to evaluate a landing ellipse there.</i>")
+        self.map = mars_map(center=(0.0, 0.0), zoom=1, height="480px")
+        self.constraints: Any = get_preset(preset)
+        self.emap: Any = None
+        self.evaluation: Any = None
+        self._quiet = False
+
+        self.preset.observe(lambda ch: self.set_preset(ch["new"]), names="value")
+        self.latitude.observe(lambda _: self.update_overlay(), names="value")
+        self.elevation.observe(lambda _: self.update_overlay(), names="value")
+        self.map.on_interaction(self._on_interaction)
+
+        controls = w.VBox([self.preset, self.latitude, self.elevation, self.summary])
+        self.widget = w.VBox(
+            [
+                header(
+                    "Landing-site explorer",
+                    "Dimmed: where MOLA (4 px/deg) fails the evaluated constraints. Click the "
+                    "map to evaluate the preset's landing ellipse there.",
+                ),
+                controls,
+                self.status.html,
+                self.map,
+                self.result,
+            ]
+        )
+        self.widget.add_class("marsgis-dashboard")
+        self.status.container = self.widget
+        self.set_preset(preset)
+
+    def set_preset(self, name: str) -> Any:
+        """Load a preset and put its limits on the sliders (then redraw the overlay)."""
+        from marsgis.planning import get_preset
+
+        cs = self.status.run("Loading preset", lambda: get_preset(name))
+        if cs is None:
+            return None
+        self._quiet = True  # one redraw below, not one per slider
+        try:
+            self.latitude.value = cs.latitude or (-90.0, 90.0)
+            self.elevation.value = (
+                cs.max_elevation_m if cs.max_elevation_m is not None else self.elevation.max
+            )
+        finally:
+            self._quiet = False
+        self.constraints = cs
+        return self.update_overlay()
+
+    def current_constraints(self) -> Any:
+        """The preset with the sliders' latitude band and elevation ceiling."""
+        from marsgis.planning import get_preset
+
+        base = get_preset(self.preset.value)
+        south, north = (float(v) for v in self.latitude.value)
+        top = float(self.elevation.value)
+        return dataclasses.replace(
+            base,
+            latitude=(south, north),
+            max_elevation_m=None if top >= self.elevation.max else top,
+        )
+
+    def update_overlay(self) -> Any:
+        """Recompute the eligibility map of the current constraints and redraw the overlay."""
+        if self._quiet:
+            return None
+        from marsgis.planning import eligibility_map, eligible_area
+        from marsgis.viz.maps import mask_overlay, replace_layer
+
+        def work() -> tuple[Any, Any, dict[str, Any]]:
+            cs = self.current_constraints()
+            emap = eligibility_map(self.mola, cs)
+            return cs, emap, eligible_area(emap)
+
+        out = self.status.run(
+            "Computing eligibility",
+            work,
+            done=lambda r: f"{r[0].name}: {100 * r[2]['eligible_fraction']:.1f} % of Mars eligible",
+            disable=[self.preset, self.latitude, self.elevation],
+        )
+        if out is None:
+            return None
+        cs, emap, area = out
+        self.constraints, self.emap = cs, emap
+        replace_layer(self.map, mask_overlay(emap["eligible"], name="eligible"))
+        rows = [(k, cs.limit_text(k)) for k in emap.attrs["evaluated"]]
+        rows += [(k, "not evaluated on MOLA") for k in emap.attrs["not_evaluated"]]
+        self.summary.value = (
+            f"<div data-fraction='{area['eligible_fraction']!r}'>"
+            f"{html.escape(cs.description)}{table_html(rows, ('constraint', 'limit'))}"
+            f"Eligible: <b>{area['eligible_km2'] / 1e6:,.2f} M km²</b> "
+            f"({100 * area['eligible_fraction']:.1f} % of the map)</div>"
+        )
+        return emap
+
+    def _on_interaction(self, **event: Any) -> None:
+        measure = getattr(self.map, "marsgis_measure", None)
+        if event.get("type") == "click" and not (measure is not None and measure.active):
+            lat, lon = event["coordinates"]
+            self.evaluate_at(float(lat), float(lon))
+
+    def evaluate_at(self, lat: float, lon: float) -> Any:
+        """Evaluate the current preset's landing ellipse centred at ``(lat, lon)``."""
+        import ipyleaflet
+
+        from marsgis.crs import normalize_lon
+        from marsgis.planning import LandingEllipse, evaluate_ellipse
+        from marsgis.viz.maps import ellipse_layer, replace_layer
+
+        def work() -> tuple[Any, Any]:
+            cs = self.current_constraints()
+            ellipse = LandingEllipse.from_constraints(cs, lat, lon)
+            dem = ellipse_dem(ellipse)
+            return evaluate_ellipse(ellipse, dem, cs), dem
+
+        out = self.status.run(
+            "Evaluating ellipse", work, done=lambda r: f"Ellipse evaluated on {r[1].name}"
+        )
+        if out is None:
+            self.result.value = (
+                f"<span class='marsgis-error'>{html.escape(self.status.message)}</span>"
+            )
+            return None
+        ev, dem = out
+        self.evaluation = ev
+        color = "#38a169" if ev.fail_any < 0.05 else "#d69e2e" if ev.fail_any < 0.25 else "#e53e3e"
+        replace_layer(self.map, ellipse_layer(ev.ellipse, color=color, name="evaluated ellipse"))
+        replace_layer(  # the ellipse is a few pixels at low zoom: mark its centre too
+            self.map,
+            ipyleaflet.CircleMarker(
+                location=[ev.ellipse.lat, float(normalize_lon(ev.ellipse.lon, center=0.0))], radius=5, color=color, weight=2,
+                fill_color=color, fill_opacity=0.8, name="evaluated ellipse centre",
+            ),
+        )  # fmt: skip
+        e = ev.ellipse
+        rows = [
+            ("centre", f"{e.lat:.4f}°, {e.lon:.4f}°E"),
+            ("size (3σ)", f"{2 * e.semi_major_km:g} × {2 * e.semi_minor_km:g} km, azimuth {e.azimuth_deg:g}°"),
+            ("DEM", f"{dem.name} ({ev.n_cells} cells)"),
+            ("safety", f"{100 * ev.safety:.1f} % passes every evaluated constraint"),
+            *[(f"fails {k}", f"{100 * v:.1f} %") for k, v in ev.fail_fraction.items()],
+            ("elevation (mean)", f"{ev.stats['elevation_mean_m']:,.0f} m"),
+            ("relief", f"{ev.stats['relief_m']:,.0f} m"),
+            ("slope mean / p95 / max", "{:.1f}° / {:.1f}° / {:.1f}°".format(
+                ev.stats["slope_mean_deg"], ev.stats["slope_p95_deg"], ev.stats["slope_max_deg"])),
+            *[(k, why) for k, why in ev.not_evaluated.items()],
+        ]  # fmt: skip
+        self.result.value = (
+            f"<div class='marsgis-ellipse' data-safety='{ev.safety!r}'><b>Landing ellipse "
+            f"({html.escape(ev.constraints)})</b>{table_html(rows)}</div>"
+        )
+        return ev

@@ -1,0 +1,299 @@
+"""Mission board: stored missions by status on the map, their plans, and status changes.
+
+>>> from marsgis.viz.dashboards import MissionBoard
+>>> board = MissionBoard()        # the configured database (MARSGIS_DATABASE_URL)
+>>> board.widget                  # doctest: +SKIP
+
+Filters (status, type) narrow the list and the map. Selecting a mission (in the list or by
+its marker) shows its plan (landing ellipses and traverses on the map, from
+:func:`marsgis.planning.load_mission_plan`), its risk assessment, tasks and status history.
+An operator moves it along the lifecycle (:data:`marsgis.db.TRANSITIONS`: only the allowed
+next statuses are offered) with :func:`marsgis.db.set_status`, recorded under
+``JUPYTERHUB_USER`` or the OS user.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from marsgis.viz.dashboards._ui import StatusLine, header, operator_name, table_html
+
+__all__ = ["MissionBoard"]
+
+_ALL = "all"
+
+
+def _safe_url(db: Any) -> str:
+    from sqlalchemy.engine import make_url
+
+    from marsgis.db import get_engine
+
+    return str(make_url(str(get_engine(db).url)).render_as_string(hide_password=True))
+
+
+class MissionBoard:
+    """The mission-board dashboard (``dashboards/mission-board.ipynb``).
+
+    Parameters
+    ----------
+    db
+        Database URL or engine; default the configured one.
+    operator
+        Name recorded with status changes; default :func:`operator_name`.
+    """
+
+    def __init__(self, db: Any = None, *, operator: str | None = None) -> None:
+        import ipywidgets as w
+
+        from marsgis.db import MISSION_STATUSES, MISSION_TYPES
+        from marsgis.viz.maps import mars_map
+
+        self.db = db
+        self.operator = operator or operator_name()
+        self.status = StatusLine()
+        self.status_filter = w.ToggleButtons(
+            options=[_ALL, *MISSION_STATUSES], value=_ALL, description="Status"
+        )
+        self.status_filter.style.button_width = "96px"
+        self.type_filter = w.Dropdown(
+            options=[_ALL, *MISSION_TYPES], value=_ALL, description="Type"
+        )
+        self.missions_list = w.Select(options=[], rows=12, description="Missions")
+        self.missions_list.layout.width = "96%"
+        self.missions_list.add_class("marsgis-missions")
+        self.new_status = w.Dropdown(options=[], description="New status")
+        self.new_status.add_class("marsgis-new-status")
+        self.note = w.Text(placeholder="note (optional)", description="Note")
+        self.apply = w.Button(description="Change status", button_style="warning", icon="")
+        self.apply.add_class("marsgis-apply-status")
+        self.details = w.HTML("")
+        self.empty = w.HTML("")
+        self.map = mars_map(center=(0.0, 0.0), zoom=1, height="460px")
+        self.missions: list[Any] = []
+        self.selected: Any = None
+
+        self.status_filter.observe(lambda _: self.refresh(), names="value")
+        self.type_filter.observe(lambda _: self.refresh(), names="value")
+        self.missions_list.observe(self._on_list, names="value")
+        self.apply.on_click(lambda _: self._on_apply())
+
+        change = w.VBox(
+            [w.HTML("<b>Change status</b>"), self.new_status, self.note, self.apply],
+            layout=w.Layout(border="1px solid #e2e8f0", padding="6px", margin="6px 0"),
+        )
+        left = w.VBox([self.type_filter, self.missions_list, change], layout=w.Layout(width="36%"))
+        right = w.VBox([self.map], layout=w.Layout(width="64%"))
+        self.widget = w.VBox(
+            [
+                header("Mission board", f"Database: {_safe_url(db)} · operator: {self.operator}"),
+                self.status_filter,
+                self.status.html,
+                self.empty,
+                w.HBox([left, right]),
+                self.details,
+            ]
+        )
+        self.widget.add_class("marsgis-dashboard")
+        self.status.container = self.widget
+        self.refresh()
+
+    # ------------------------------------------------------------------------- actions
+
+    def refresh(self) -> list[Any]:
+        """Reload the missions of the current filters into the list and the map."""
+
+        def load() -> list[Any]:
+            from marsgis.db import list_missions
+
+            status = None if self.status_filter.value == _ALL else self.status_filter.value
+            kind = None if self.type_filter.value == _ALL else self.type_filter.value
+            return list_missions(status=status, mission_type=kind, db=self.db)
+
+        missions = self.status.run(
+            "Loading missions", load, done=lambda ms: f"{len(ms)} mission(s) shown"
+        )
+        if missions is None:
+            return self.missions
+        self.missions = missions
+        self._show_list()
+        return missions
+
+    def _show_list(self) -> None:
+        from marsgis.db import list_missions
+        from marsgis.viz.maps import add_missions
+
+        keep = self.selected.id if self.selected is not None else None
+        options = [(f"{m.name} · {m.status} · {m.mission_type}", m.id) for m in self.missions]
+        self.missions_list.unobserve(self._on_list, names="value")
+        self.missions_list.options = options
+        ids = [m.id for m in self.missions]
+        self.missions_list.value = keep if keep in ids else None
+        self.missions_list.observe(self._on_list, names="value")
+        add_missions(self.map, self.missions, on_click=lambda m: self.select(m.id))
+        if not self.missions and not list_missions(db=self.db):
+            self.empty.value = (
+                "<div class='marsgis-empty'><b>No missions stored yet.</b> Plan one in the "
+                "traverse planner or landing-site explorer, with <code>marsgis mission "
+                "create</code> / <code>marsgis mission plan</code>, or in Python with "
+                "<code>marsgis.db.add_mission(...)</code>.</div>"
+            )
+        else:
+            self.empty.value = ""
+        if keep not in ids:
+            self._show(None)
+
+    def _on_list(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self.select(change["new"])
+
+    def select(self, mission_id: str) -> Any:
+        """Show a mission: its plan on the map, risk, tasks and status history."""
+
+        def load() -> tuple[Any, list[Any]]:
+            from marsgis.db import status_history
+            from marsgis.planning import load_mission_plan
+
+            plan = load_mission_plan(mission_id, db=self.db)
+            return plan, status_history(mission_id, db=self.db)
+
+        loaded = self.status.run(
+            "Loading mission", load, done=lambda r: f"Mission {r[0].mission.name!r}"
+        )
+        if loaded is None:
+            return None
+        plan, history = loaded
+        self.selected = plan.mission
+        if self.missions_list.value != plan.mission.id and plan.mission.id in [
+            v for _, v in self.missions_list.options
+        ]:
+            self.missions_list.value = plan.mission.id
+        self._show(plan, history)
+        return plan
+
+    def change_status(self, status: str, note: str = "") -> Any:
+        """Move the selected mission to ``status`` (recorded with :attr:`operator`)."""
+
+        def write() -> Any:
+            from marsgis.db import set_status
+            from marsgis.exceptions import ValidationError
+
+            if self.selected is None:
+                raise ValidationError("select a mission first, then choose its new status")
+            return set_status(
+                self.selected.id,
+                status,
+                expected_version=self.selected.version,
+                note=note or None,
+                changed_by=self.operator,
+                db=self.db,
+            )
+
+        old = self.selected.status if self.selected is not None else None
+        mission = self.status.run("Changing status", write, disable=[self.apply, self.new_status])
+        if mission is None:
+            return None
+        self.note.value = ""
+        self.selected = mission
+        self.refresh()
+        self.select(mission.id)
+        self.status.ok(f"{mission.name}: {old} → {mission.status} (by {self.operator}, saved)")
+        return mission
+
+    def _on_apply(self) -> None:
+        if self.new_status.value:
+            self.change_status(self.new_status.value, self.note.value)
+        else:
+            self.status.error("this mission's status is final: nothing to change")
+
+    # ------------------------------------------------------------------------ display
+
+    def _show(self, plan: Any, history: list[Any] | None = None) -> None:
+        from marsgis.db import TRANSITIONS
+        from marsgis.viz.maps import STATUS_COLORS, ellipse_layer, traverse_layer
+
+        for layer in [lay for lay in self.map.layers if lay.name.startswith("plan:")]:
+            self.map.remove(layer)
+        if plan is None:
+            self.details.value = "<i>Select a mission in the list or on the map.</i>"
+            self.new_status.options = []
+            self.apply.disabled = True
+            return
+        m = plan.mission
+        allowed = list(TRANSITIONS[m.status])
+        self.new_status.options = allowed
+        self.new_status.value = allowed[0] if allowed else None
+        self.apply.disabled = not allowed
+        bounds = [[m.lat, m.lon], [m.lat, m.lon]]
+        for i, ellipse in enumerate(plan.ellipses()):
+            self.map.add(ellipse_layer(ellipse, name=f"plan:ellipse {i}"))
+        for i, traverse in enumerate(plan.traverses()):
+            self.map.add(traverse_layer(traverse, name=f"plan:traverse {i}"))
+        for a in plan.artefacts:
+            w_, s_, e_, n_ = a.geometry.bounds
+            bounds = [
+                [min(bounds[0][0], s_), min(bounds[0][1], w_)],
+                [max(bounds[1][0], n_), max(bounds[1][1], e_)],
+            ]
+        pad = 1.0  # degrees around the plan: the crater or region it sits in
+        self.map.fit_bounds(
+            [[bounds[0][0] - pad, bounds[0][1] - pad], [bounds[1][0] + pad, bounds[1][1] + pad]]
+        )
+        color = STATUS_COLORS.get(m.status, "#4a5568")
+
+        def pct(v: float | None) -> str:
+            return "—" if v is None else f"{100 * v:.0f} %"
+
+        summary = table_html(
+            [
+                ("type", m.mission_type),
+                ("target", f"{m.lat:.4f}°, {m.lon:.4f}°E"),
+                ("safety", pct(m.safety_score)),
+                ("science priority", pct(m.scientific_priority)),
+                ("objectives", "; ".join(str(o) for o in m.objectives) or "—"),
+                ("version", m.version),
+            ]
+        )
+        risk = m.risk_assessment or {}
+        if risk:
+            comps = risk.get("components", {})
+            risk_html = (
+                f"<b>{html.escape(str(risk.get('level', '?')))}</b> "
+                f"(score {float(risk.get('score', 0.0)):.2f})"
+                + table_html(
+                    [(k, f"{float(v):.2f}") for k, v in comps.items()], ("component", "risk")
+                )
+            )
+        else:
+            risk_html = "<i>not assessed</i>"
+        tasks = (
+            table_html(
+                [(t.position + 1, t.title, t.status) for t in plan.tasks], ("#", "task", "status")
+            )
+            if plan.tasks
+            else "<i>no tasks</i>"
+        )
+        hist = table_html(
+            [
+                (
+                    h.changed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    h.from_status or "—",
+                    h.to_status,
+                    h.changed_by or "—",
+                    h.note or "",
+                )
+                for h in (history or [])
+            ],
+            ("when", "from", "to", "by", "note"),
+        )
+        plan_items = ", ".join(f"{a.kind} “{a.name}”" for a in plan.artefacts) or "none stored"
+        self.details.value = (
+            f"<h3>{html.escape(m.name)} <span class='marsgis-badge' style='background:{color}'"
+            f" data-status='{html.escape(m.status)}'>{html.escape(m.status)}</span></h3>"
+            f"<p>{html.escape(m.description)}</p>"
+            "<div style='display:flex; gap:24px; flex-wrap:wrap'>"
+            f"<div><b>Mission</b>{summary}<b>Plan</b>: {html.escape(plan_items)}</div>"
+            f"<div><b>Risk</b><br>{risk_html}</div>"
+            f"<div><b>Tasks</b>{tasks}</div>"
+            f"<div><b>Status history</b>{hist}</div></div>"
+        )

@@ -1,0 +1,282 @@
+"""Traverse planner: click a start and a goal in Gale, get a route, its profile, stats and risk.
+
+>>> from marsgis.viz.dashboards import TraversePlanner
+>>> planner = TraversePlanner()
+>>> route = planner.plan((-4.5895, 137.4417), (-4.82, 137.39))  # doctest: +SKIP
+
+Routes are least-cost traverses on the shipped MOLA 128 px/deg Gale DEM (``gale-mola``) with
+:func:`marsgis.planning.plan_traverse`; the risk is :func:`marsgis.planning.assess_risk` for
+the chosen date. A route can be stored on an existing mission
+(:func:`marsgis.planning.missions.save_traverse`) or as a new traverse mission
+(:meth:`marsgis.planning.MissionPlan.save`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from marsgis.viz.dashboards._ui import StatusLine, header, table_html
+
+__all__ = ["ROUTE_COLOR", "TraversePlanner"]
+
+#: Colour of the planned route on the map.
+ROUTE_COLOR = "#e53e3e"
+DEM_NAME = "gale-mola"
+
+
+class TraversePlanner:
+    """The traverse-planner dashboard (``dashboards/traverse-planner.ipynb``).
+
+    Parameters
+    ----------
+    db
+        Database for saving routes; default the configured one.
+    """
+
+    def __init__(self, db: Any = None) -> None:
+        import ipyleaflet
+        import ipywidgets as w
+
+        from marsgis import open_dem
+        from marsgis.viz.maps import mars_map
+
+        self.db = db
+        self.dem = open_dem(DEM_NAME)
+        self.status = StatusLine()
+        west, south, east, north = (float(v) for v in self.dem.rio.bounds())
+        self.max_slope = w.FloatSlider(
+            min=5, max=45, step=1, value=25, description="Max slope (°)", continuous_update=False
+        )
+        self.max_slope.style.description_width = "100px"
+        self.date = w.DatePicker(value=dt.datetime.now(dt.UTC).date(), description="Drive date")
+        self.replan = w.Button(description="Re-plan", icon="")
+        self.reset = w.Button(description="Reset", icon="")
+        self.mission = w.Dropdown(options=[], description="Mission")
+        self.save = w.Button(description="Save to mission", button_style="primary", icon="")
+        self.new_name = w.Text(placeholder="new mission name", description="or new")
+        self.save_new = w.Button(description="Save as new mission", icon="")
+        self.save_new.layout.width = "170px"
+        self.stats = w.HTML("<i>Click a start point, then a goal, inside the dashed box.</i>")
+        self.risk = w.HTML("")
+        self.profile_image = w.Image(
+            format="png", layout=w.Layout(display="none", width="560px", height="200px")
+        )
+        centre = ((south + north) / 2.0, (west + east) / 2.0)
+        self.map = mars_map(center=centre, zoom=6, height="480px")
+        self.map.add(
+            ipyleaflet.Rectangle(
+                bounds=[[south, west - 360.0 * (west > 180)], [north, east - 360.0 * (east > 180)]],
+                color="#2d3748",
+                weight=1,
+                fill=False,
+                dash_array="4 4",
+                name=f"{DEM_NAME} extent",
+            )
+        )
+        self.start: tuple[float, float] | None = None
+        self.goal: tuple[float, float] | None = None
+        self.route: Any = None
+        self.risk_assessment: Any = None
+
+        self.map.on_interaction(self._on_interaction)
+        self.replan.on_click(lambda _: self._replan())
+        self.reset.on_click(lambda _: self.clear())
+        self.save.on_click(lambda _: self.save_to_mission(self.mission.value))
+        self.save_new.on_click(lambda _: self.save_as_new_mission(self.new_name.value))
+
+        controls = w.HBox([self.max_slope, self.date, self.replan, self.reset])
+        saving = w.HBox([self.mission, self.save, self.new_name, self.save_new])
+        results = w.HBox([w.VBox([self.stats, self.risk]), self.profile_image])
+        self.widget = w.VBox(
+            [
+                header(
+                    "Traverse planner",
+                    f"Least-cost rover routes on {DEM_NAME} (MOLA 128 px/deg around Gale).",
+                ),
+                controls,
+                self.status.html,
+                self.map,
+                results,
+                saving,
+            ]
+        )
+        self.widget.add_class("marsgis-dashboard")
+        self.status.container = self.widget
+        self.refresh_missions()
+
+    # -------------------------------------------------------------------------- clicks
+
+    def _on_interaction(self, **event: Any) -> None:
+        measure = getattr(self.map, "marsgis_measure", None)
+        if event.get("type") != "click" or (measure is not None and measure.active):
+            return
+        lat, lon = (float(v) for v in event["coordinates"])
+        if self.start is None or self.goal is not None:
+            self.clear()
+            self.start = (lat, lon)
+            self._marker("start", lat, lon, "#38a169")
+            self.status.ok("Start set; click the goal")
+        else:
+            self.goal = (lat, lon)
+            self._marker("goal", lat, lon, "#e53e3e")
+            self.plan(self.start, self.goal)
+
+    def _marker(self, name: str, lat: float, lon: float, color: str) -> None:
+        import ipyleaflet
+
+        from marsgis.viz.maps import replace_layer
+
+        replace_layer(
+            self.map,
+            ipyleaflet.CircleMarker(
+                location=[lat, lon], radius=7, color="#ffffff", weight=2, fill_color=color,
+                fill_opacity=1.0, name=name,
+            ),
+        )  # fmt: skip
+
+    def clear(self) -> None:
+        """Forget the start, goal and route."""
+        self.start = self.goal = None
+        self.route = self.risk_assessment = None
+        for layer in [lay for lay in self.map.layers if lay.name in ("start", "goal", "route")]:
+            self.map.remove(layer)
+        self.stats.value = "<i>Click a start point, then a goal, inside the dashed box.</i>"
+        self.risk.value = ""
+        self.profile_image.layout.display = "none"
+
+    def _replan(self) -> None:
+        if self.start is None or self.goal is None:
+            self.status.error("click a start point and a goal on the map first")
+            return
+        self.plan(self.start, self.goal)
+
+    # -------------------------------------------------------------------------- actions
+
+    def plan(self, start: tuple[float, float], goal: tuple[float, float]) -> Any:
+        """Plan the route from ``start`` to ``goal`` (``(lat, lon)``) and show it."""
+        from marsgis.planning import assess_risk, plan_traverse
+        from marsgis.viz.maps import replace_layer, traverse_layer
+        from marsgis.viz.profile import profile_png, route_profile
+
+        self.start, self.goal = start, goal
+
+        def work() -> tuple[Any, Any, bytes]:
+            route = plan_traverse(
+                self.dem, start, goal, max_slope=float(self.max_slope.value), name="traverse"
+            )
+            when = self.date.value or dt.datetime.now(dt.UTC).date()
+            risk = assess_risk(lat=start[0], lon=start[1], when=when, traverse=route)
+            png = profile_png(route_profile(route, dem=self.dem), title="Route elevation profile")
+            return route, risk, png
+
+        out = self.status.run(
+            "Planning route",
+            work,
+            done=lambda r: f"Route planned: {r[0].attrs['length_m'] / 1000:.2f} km",
+            disable=[self.replan, self.save, self.save_new],
+        )
+        if out is None:
+            self.stats.value = (
+                f"<span class='marsgis-error'>{html.escape(self.status.message)}</span>"
+            )
+            return None
+        route, risk, png = out
+        self.route, self.risk_assessment = route, risk
+        replace_layer(self.map, traverse_layer(route, color=ROUTE_COLOR, name="route"))
+        a = route.attrs
+        leg = route.iloc[0]
+        rows = [
+            ("length", f"{a['length_m'] / 1000:,.2f} km (great circle {a['great_circle_m'] / 1000:,.2f} km)"),
+            ("climb / descent", f"{leg['elevation_gain_m']:,.0f} m / {leg['elevation_loss_m']:,.0f} m"),
+            ("max / mean slope", f"{a['max_slope_deg']:.1f}° / {leg['mean_slope_deg']:.1f}°"),
+            ("drive time", f"{a['drive_time_h']:,.1f} h at {a['speed_m_per_h']:g} m/h"),
+            ("energy", f"{a['energy_wh'] / 1000:,.1f} kWh"),
+            ("method", f"{a['method']} on {DEM_NAME}"),
+        ]  # fmt: skip
+        self.stats.value = (
+            f"<div class='marsgis-route' data-length='{a['length_m']!r}' "
+            f"data-start='{start[0]!r},{start[1]!r}' data-goal='{goal[0]!r},{goal[1]!r}' "
+            f"data-max-slope='{float(self.max_slope.value)!r}'><b>Route</b>"
+            f"{table_html(rows)}</div>"
+        )
+        comps = table_html(
+            [(k, f"{v:.2f}") for k, v in risk.components.items()], ("component", "risk")
+        )
+        self.risk.value = (
+            f"<b>Risk</b>: <span data-level='{risk.level}'>{risk.level}</span> "
+            f"(score {risk.score:.2f}, Ls {risk.details['ls_deg']:.0f}°){comps}"
+        )
+        self.profile_image.value = png
+        self.profile_image.layout.display = ""
+        return route
+
+    def refresh_missions(self) -> list[Any]:
+        """Reload the mission choices for saving."""
+        from marsgis.db import list_missions
+
+        missions = self.status.run("Loading missions", lambda: list_missions(db=self.db))
+        if missions is None:
+            return []
+        self.mission.options = [(f"{m.name} ({m.status})", m.id) for m in missions]
+        if missions and self.mission.value is None:
+            self.mission.value = missions[-1].id  # the newest
+        self.status.ok("Click a start point, then a goal, inside the dashed box")
+        return missions
+
+    def save_to_mission(self, mission_id: str | None) -> Any:
+        """Store the current route as a traverse artefact of a mission."""
+        from marsgis.exceptions import ValidationError
+        from marsgis.planning.missions import save_traverse
+
+        def work() -> Any:
+            if self.route is None:
+                raise ValidationError("plan a route first: click a start and a goal")
+            if not mission_id:
+                raise ValidationError(
+                    "choose a mission to save to, or give a name and save as a new mission"
+                )
+            return save_traverse(mission_id, self.route, db=self.db)
+
+        return self.status.run(
+            "Saving route",
+            work,
+            done=lambda a: f"Saved as traverse #{a.id} of mission {a.mission_id}",
+            disable=[self.save, self.save_new],
+        )
+
+    def save_as_new_mission(self, name: str) -> Any:
+        """Store the current route, its risk and one task per leg as a new traverse mission."""
+        from marsgis.exceptions import ValidationError
+        from marsgis.planning import MissionPlan
+
+        def work() -> Any:
+            if self.route is None or self.start is None:
+                raise ValidationError("plan a route first: click a start and a goal")
+            if not name.strip():
+                raise ValidationError("give the new mission a name")
+            plan = MissionPlan(
+                name=name.strip(),
+                lat=self.start[0],
+                lon=self.start[1],
+                mission_type="traverse",
+                description="Planned in the traverse planner",
+                traverse=self.route,
+                risk=self.risk_assessment,
+                tasks=tuple(f"Drive leg {i + 1}" for i in range(len(self.route))),
+            )
+            return plan.save(db=self.db)
+
+        stored = self.status.run(
+            "Saving new mission",
+            work,
+            done=lambda p: f"Saved as new mission {p.mission.name!r} ({p.mission.id})",
+            disable=[self.save, self.save_new],
+        )
+        if stored is not None:
+            message = self.status.message
+            self.refresh_missions()
+            self.mission.value = stored.mission.id
+            self.status.ok(message)
+        return stored

@@ -1,0 +1,156 @@
+"""Basemap tiles rendered locally from the shipped DEMs: colour ramp × hillshade, as PNG.
+
+:func:`render_tile` makes the RGBA pixels of tile ``z/x/y`` (see :mod:`marsgis.viz.tiling`):
+each pixel centre is sampled bilinearly (:func:`marsgis.sample`) from the finest visible DEM
+that has a value there (:mod:`marsgis.viz.sources`), coloured with
+:func:`~marsgis.viz.colors.elevation_rgb` and shaded with the hillshade of the same DEM.
+:func:`tile_png` encodes it and keeps it in an on-disk cache,
+``<MARSGIS_CACHE_DIR>/tiles/<TILE_VERSION>/z/x/y.png``, shared by every process of the user:
+a tile is rendered once, then read from disk.
+
+>>> from marsgis.viz.tiles import render_tile
+>>> render_tile(0, 1, 0).shape
+(256, 256, 4)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from marsgis.viz.colors import FLAT_HILLSHADE, elevation_rgb, shade_rgb
+from marsgis.viz.sources import SourceStack, default_stack, exaggeration
+from marsgis.viz.tiling import TILE_SIZE, pixel_centres, tile_bounds
+
+__all__ = ["TILE_VERSION", "elevation_tile", "render_tile", "tile_cache_dir", "tile_png"]
+
+#: Part of the cache path: bump it whenever the look of the tiles changes.
+TILE_VERSION = "v1"
+
+
+def elevation_tile(
+    z: int, x: int, y: int, *, stack: SourceStack | None = None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Elevation, hillshade and DEM index of every pixel centre of tile ``z/x/y``.
+
+    Returns
+    -------
+    elevation, hillshade, index
+        ``(256, 256)`` arrays, row 0 north. ``index`` names the DEM each pixel came from
+        (its position in ``stack.names``), -1 where no DEM has a value (elevation NaN).
+        Where the first (base) DEM has no hillshade (its edge rows) the hillshade is that of
+        flat ground, :data:`~marsgis.viz.colors.FLAT_HILLSHADE`.
+        The elevation of a pixel whose DEM is drawn at full resolution is
+        ``marsgis.sample(dem, lat, lon)`` at its centre; zoomed-out tiles sample a block-mean
+        overview of the DEM (:meth:`~marsgis.viz.sources.DemSource.factor_for`).
+
+    Raises
+    ------
+    ValidationError
+        The tile lies outside the grid of its zoom.
+    """
+    from marsgis import sample
+
+    stack = stack or default_stack()
+    bounds = tile_bounds(z, x, y)
+    lats, lons = pixel_centres(z, x, y)
+    lat2, lon2 = np.meshgrid(lats, lons, indexing="ij")
+    shape = (TILE_SIZE, TILE_SIZE)
+    elevation = np.full(shape, np.nan)
+    shade = np.full(shape, np.nan)
+    index = np.full(shape, -1, dtype=np.int64)
+    ex = exaggeration(z)
+    for i, name in enumerate(stack.names):
+        src = stack.source(name)
+        if not (src.visible_at(z) and src.overlaps(*bounds)):
+            continue
+        factor = src.factor_for(z)
+        grid = src.level(factor)
+        value = np.asarray(sample(grid, lat2, lon2), dtype=np.float64)
+        hs = np.asarray(sample(src.hillshade(factor, ex), lat2, lon2), dtype=np.float64)
+        if i == 0:  # the base DEM: no hillshade on its edge rows (the poles) means flat
+            hs = np.where(np.isfinite(hs), hs, FLAT_HILLSHADE)
+        # a finer DEM's edge cells have no hillshade: leave them to the coarser one
+        ok = np.isfinite(value) & np.isfinite(hs)
+        elevation[ok] = value[ok]
+        shade[ok] = hs[ok]
+        index[ok] = i
+    return elevation, shade, index
+
+
+def render_tile(
+    z: int, x: int, y: int, *, shade: bool = True, stack: SourceStack | None = None
+) -> npt.NDArray[np.uint8]:
+    """RGBA pixels of basemap tile ``z/x/y``: elevation colour, shaded by the hillshade.
+
+    Parameters
+    ----------
+    z, x, y
+        Zoom and tile column/row (:mod:`marsgis.viz.tiling`).
+    shade
+        False: the plain colour ramp (:func:`~marsgis.viz.colors.elevation_rgb`).
+    stack
+        The DEMs (default: the shipped ones, :func:`~marsgis.viz.sources.default_stack`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(256, 256, 4)`` uint8, row 0 north; alpha 0 where no DEM has a value.
+    """
+    elevation, hs, _ = elevation_tile(z, x, y, stack=stack)
+    rgb = elevation_rgb(elevation)
+    if shade:
+        rgb = shade_rgb(rgb, hs)
+    ok = np.isfinite(elevation)
+    out = np.zeros((TILE_SIZE, TILE_SIZE, 4), dtype=np.uint8)
+    out[ok, :3] = np.rint(rgb[ok]).astype(np.uint8)
+    out[ok, 3] = 255
+    return out
+
+
+def tile_cache_dir() -> Path:
+    """Where tiles are cached: ``<settings().cache_dir>/tiles/<TILE_VERSION>``."""
+    from marsgis.config import settings
+
+    return settings().cache_dir / "tiles" / TILE_VERSION
+
+
+def tile_png(z: int, x: int, y: int, *, cache: bool = True) -> bytes:
+    """PNG bytes of tile ``z/x/y`` from the shipped DEMs, from the disk cache when there.
+
+    Parameters
+    ----------
+    cache
+        Read and write the on-disk cache (:func:`tile_cache_dir`). Writes are atomic, so
+        concurrent renderers (several kernels, the Jupyter server) never see half a file.
+
+    Raises
+    ------
+    ValidationError
+        The tile lies outside the grid of its zoom.
+    """
+    from PIL import Image
+
+    tile_bounds(z, x, y)  # validate before touching the cache
+    path = tile_cache_dir() / str(z) / str(x) / f"{y}.png"
+    if cache and path.is_file():
+        return path.read_bytes()
+    buffer = io.BytesIO()
+    Image.fromarray(render_tile(z, x, y), "RGBA").save(buffer, "PNG", compress_level=6)
+    data = buffer.getvalue()
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{y}.", suffix=".png")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return data

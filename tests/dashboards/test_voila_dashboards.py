@@ -1,0 +1,211 @@
+"""The three operator dashboards in a real Voila server, driven by headless Chromium.
+
+One Voila (``voila dashboards/``, the command of ``make dashboards``) serves the module.
+Each test opens a dashboard, waits for the basemap tiles, does one real interaction, checks
+its effect against marsgis (the database, ``marsgis.sample``, ``plan_traverse``), saves a
+screenshot to ``test-artifacts/`` and asserts that no request left 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+from dashboard_browser import (
+    LOCAL_HOSTS,
+    ROOT,
+    Server,
+    Tab,
+    assert_within_pixel,
+    container_point,
+    free_port,
+    readout,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_for_tiles,
+)
+from PIL import Image
+
+import marsgis
+from marsgis import db, planning
+
+
+@pytest.fixture(scope="module")
+def voila(dash_env: dict[str, Any]) -> Iterator[Server]:
+    port = free_port()
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "voila"),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--template=marsgis",
+        "dashboards/",
+    ]
+    server = start_server(
+        cmd, f"http://127.0.0.1:{port}/", dash_env["env"], dash_env["tmp"] / "voila.log"
+    )
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def open_dashboard(tab: Tab, voila: Server, name: str) -> None:
+    tab.page.goto(f"{voila.url}voila/render/{name}.ipynb", wait_until="load")
+    try:
+        wait_for_tiles(tab.page)
+    except Exception as exc:  # show the server's side of a failure
+        raise AssertionError(f"{name}: tiles did not load; Voila log:\n{voila.log_tail()}") from exc
+
+
+def assert_dom_local(page: Any) -> None:
+    """No element of the page points outside (what a later script could still fetch)."""
+    urls = page.eval_on_selector_all(
+        "[src], [href]", "els => els.map(e => e.getAttribute('src') || e.getAttribute('href'))"
+    )
+    outside = [
+        u
+        for u in urls
+        if u.startswith(("http:", "https:", "//")) and urlsplit(u).hostname not in LOCAL_HOSTS
+    ]
+    assert outside == []
+    html = page.content()
+    assert "cdn.jsdelivr.net" not in html and "cdnjs.cloudflare.com" not in html
+
+
+def map_box(tab: Tab) -> dict[str, float]:
+    box = tab.page.locator(".leaflet-container").first.bounding_box()
+    assert box is not None
+    return box
+
+
+def test_directory_page_references_nothing_outside(voila: Server) -> None:
+    """The page ``make dashboards`` opens (the marsgis template's page.html) is offline too."""
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(voila.url, timeout=60) as r:
+        html = r.read().decode()
+    assert "voila-tree-main" in html  # the listing (filled in by the page's script)
+    links = re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", html)
+    assert [u for u in links if not u.startswith(voila.url)] == []
+    assert "cdn.jsdelivr.net" not in html and "cdnjs.cloudflare.com" not in html
+
+
+def test_mission_board_status_change_reaches_the_database(
+    tab: Tab, voila: Server, dash_env: dict[str, Any]
+) -> None:
+    page = tab.page
+    open_dashboard(tab, voila, "mission-board")
+
+    # the basemap is MOLA in degrees: the Hellas floor sits where the CRS puts it, in the
+    # colour of the rendered tile there (Web Mercator or a misplaced tile would not match)
+    from marsgis.viz.tiles import render_tile
+    from marsgis.viz.tiling import pixel_centres, tile_of
+
+    box = map_box(tab)
+    lat, lon = -42.4, 70.5
+    px, py = container_point(box, (0.0, 0.0), 1, lat, lon)
+    shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
+    x, y = tile_of(lat, lon, 1)
+    lats, lons = pixel_centres(1, x, y)
+    expected = render_tile(1, x, y)[
+        np.argmin(np.abs(lats - lat)), np.argmin(np.abs(lons - lon)), :3
+    ]
+    around = shot[int(py) - 1 : int(py) + 2, int(px) - 1 : int(px) + 2]
+    assert np.abs(around - expected).max(axis=-1).min() <= 6, (around, expected)
+
+    gale = dash_env["missions"]["gale"]
+    page.locator(".marsgis-missions select").select_option(
+        value=None, label="Gale landing · planned · landing"
+    )
+    page.locator(".marsgis-new-status select").select_option("active")
+    page.wait_for_selector("text=Review the msl landing ellipse")
+    page.locator(".marsgis-apply-status").click()
+
+    deadline = time.monotonic() + 30
+    while db.get_mission(gale, db=dash_env["db"]).status != "active":
+        assert time.monotonic() < deadline, (
+            "the status change never reached the database; page status: "
+            f"{page.locator('.marsgis-status').first.inner_text()!r}; Voila log:\n{voila.log_tail()}"
+        )
+        time.sleep(0.2)
+    last = db.status_history(gale, db=dash_env["db"])[-1]
+    assert (last.from_status, last.to_status, last.changed_by) == ("planned", "active", "ada")
+    page.wait_for_selector(".marsgis-badge[data-status='active']")
+    page.wait_for_selector(".marsgis-status [data-state='ok']")
+    wait_for_tiles(page, settle_ms=1500)
+    screenshot(page, "mission-board")
+    assert tab.non_local() == []
+    assert_dom_local(page)
+
+
+def test_landing_explorer_click_shows_elevation_and_ellipse(tab: Tab, voila: Server) -> None:
+    page = tab.page
+    open_dashboard(tab, voila, "landing-site-explorer")
+    page.wait_for_selector("[data-fraction]")
+    box = map_box(tab)
+    target = (-4.5895, 137.4417)  # Curiosity's landing site
+    page.mouse.click(*container_point(box, (0.0, 0.0), 1, *target))
+
+    shown = readout(page)
+    assert_within_pixel(shown["lat"], target[0], 1)
+    assert_within_pixel(shown["lon"], target[1], 1)
+    assert shown["dem"] == "gale-mola"
+    assert shown["elevation_m"] == marsgis.sample(
+        marsgis.open_dem("gale-mola"), shown["lat"], shown["lon"]
+    )
+
+    safety = float(
+        page.wait_for_selector(".marsgis-ellipse[data-safety]").get_attribute("data-safety")
+    )
+    ellipse = planning.LandingEllipse.from_constraints("msl", shown["lat"], shown["lon"])
+    ref = planning.evaluate_ellipse(ellipse, marsgis.open_dem("gale-mola"), "msl")
+    assert safety == ref.safety
+    screenshot(page, "landing-site-explorer")
+    assert tab.non_local() == []
+    assert_dom_local(page)
+
+
+def test_traverse_planner_route_appears(tab: Tab, voila: Server) -> None:
+    page = tab.page
+    open_dashboard(tab, voila, "traverse-planner")
+    dem = marsgis.open_dem("gale-mola")
+    west, south, east, north = (float(v) for v in dem.rio.bounds())
+    centre = ((south + north) / 2, (west + east) / 2)
+    box = map_box(tab)
+    start, goal = (-4.5895, 137.4417), (-4.82, 137.39)
+    page.mouse.click(*container_point(box, centre, 6, *start))
+    page.wait_for_selector("text=Start set; click the goal")
+    page.mouse.click(*container_point(box, centre, 6, *goal))
+
+    route = page.wait_for_selector(".marsgis-route[data-length]")
+    clicked_start = tuple(float(v) for v in route.get_attribute("data-start").split(","))
+    clicked_goal = tuple(float(v) for v in route.get_attribute("data-goal").split(","))
+    for clicked, target in ((clicked_start, start), (clicked_goal, goal)):
+        assert_within_pixel(clicked[0], target[0], 6)
+        assert_within_pixel(clicked[1], target[1], 6)
+    ref = planning.plan_traverse(
+        dem, clicked_start, clicked_goal, max_slope=float(route.get_attribute("data-max-slope"))
+    )
+    assert float(route.get_attribute("data-length")) == ref.attrs["length_m"]
+    # the route is drawn: an SVG path in the route colour (Leaflet simplifies its vertices
+    # at this zoom) whose bounding box spans the start and the goal
+    from marsgis.viz.dashboards.traverse_planner import ROUTE_COLOR
+
+    path = page.wait_for_selector(f"path[stroke='{ROUTE_COLOR}']")
+    drawn = path.bounding_box()
+    for end in (clicked_start, clicked_goal):
+        ex, ey = container_point(box, centre, 6, *end)
+        assert drawn["x"] - 3 <= ex <= drawn["x"] + drawn["width"] + 3
+        assert drawn["y"] - 3 <= ey <= drawn["y"] + drawn["height"] + 3
+    page.wait_for_selector("img[src^='blob:'], .widget-image img", state="attached")
+    screenshot(page, "traverse-planner")
+    assert tab.non_local() == []
+    assert_dom_local(page)

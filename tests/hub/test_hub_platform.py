@@ -1,0 +1,538 @@
+"""The platform end to end: the real hub, proxy, dask-gateway, Voila and PostGIS on localhost.
+
+One hub (tests/hub/conftest.py) serves the whole module:
+
+* users and groups are made through the hub's REST API with the automation token;
+* the scientist's server runs a kernel (jupyter-server REST + websocket API, through the hub
+  proxy, with the scientist's token) that opens a dask-gateway cluster with
+  ``marsgis.compute.client()`` and no configuration, computes the slope of the shipped MOLA grid
+  on the cluster's workers, and creates a mission as the scientist's own database role;
+* an operator signs up, is approved by an admin, logs in and lands on the dashboards (hub
+  OAuth), where a page changes the mission's status as the operator's database role;
+* a viewer opens the same page and PostgreSQL refuses the change; the mission is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+import pytest
+import requests
+import websocket
+
+import marsgis
+from marsgis import db
+from marsgis.db import roles
+from marsgis.terrain import slope
+
+pytestmark = pytest.mark.hub
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "gale-crater-2012-aeolis"
+CHROMIUM = "/usr/bin/chromium"  # NativeAuthenticator: long, not a common password
+
+
+# ------------------------------------------------------------------------------ kernel client
+
+
+class Kernel:
+    """A kernel in a user's server, driven through the hub proxy (REST + websocket)."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.headers = base, {"Authorization": f"token {token}"}
+        r = requests.post(f"{base}/api/kernels", headers=self.headers, json={}, timeout=120)
+        assert r.status_code == 201, r.text
+        self.id = r.json()["id"]
+        ws_url = base.replace("http://", "ws://") + f"/api/kernels/{self.id}/channels"
+        self.ws = websocket.create_connection(
+            ws_url, header=[f"Authorization: token {token}"], timeout=300
+        )
+        self.session = uuid.uuid4().hex
+
+    def run(self, code: str, timeout: float = 300) -> str:
+        """Execute ``code``; return its stdout, or fail with the kernel's traceback."""
+        msg_id = uuid.uuid4().hex
+        self.ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "session": self.session,
+                        "username": "test",
+                        "version": "5.3",
+                        "date": datetime.now(UTC).isoformat(),
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
+        out, error, replied, idle = [], None, False, False
+        deadline = time.monotonic() + timeout
+        while not (replied and idle):
+            assert time.monotonic() < deadline, f"no reply in {timeout} s; output: {out}"
+            msg = json.loads(self.ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "stream":
+                out.append(msg["content"]["text"])
+            elif kind == "error":
+                error = "\n".join(msg["content"]["traceback"])
+            elif kind == "execute_reply":
+                replied = True
+            elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                idle = True
+        assert error is None, re.sub(r"\x1b\[[0-9;]*m", "", error or "")
+        return "".join(out)
+
+    def result(self, code: str, timeout: float = 300) -> Any:
+        """Run ``code``, which prints ``RESULT <json>``; return the JSON."""
+        out = self.run(code, timeout)
+        found = re.search(r"^RESULT (.*)$", out, re.MULTILINE)
+        assert found, out
+        return json.loads(found.group(1))
+
+    def close(self) -> None:
+        self.ws.close()
+        requests.delete(f"{self.base}/api/kernels/{self.id}", headers=self.headers, timeout=60)
+
+
+# ------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def people(hub: Any) -> dict[str, str]:
+    """Users made through the REST API, in their groups; name -> API token."""
+    names = {"sci": "scientists", "op": "operators", "view": "viewers", "outsider": None}
+    r = hub.api("POST", "/users", json={"usernames": list(names)})
+    assert r.status_code == 201, r.text
+    for name, group in names.items():
+        if group:
+            r = hub.api("POST", f"/groups/{group}/users", json={"users": [name]})
+            assert r.status_code == 200, r.text
+    return {name: hub.user_token(name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def kernel(hub: Any, people: dict[str, str]) -> Iterator[Kernel]:
+    """A kernel in the scientist's server, started through the REST API."""
+    r = hub.api("POST", "/users/sci/server")
+    assert r.status_code in (201, 202), r.text
+    deadline = time.monotonic() + 180
+    while True:
+        server = hub.api("GET", "/users/sci").json()["servers"].get("")
+        if server and server["ready"]:
+            break
+        assert time.monotonic() < deadline, hub.log.read_text()[-4000:]
+        time.sleep(0.5)
+    k = Kernel(f"{hub.url}/user/sci", people["sci"])
+    try:
+        yield k
+    finally:
+        k.close()
+        hub.api("DELETE", "/users/sci/server")
+
+
+@pytest.fixture(scope="module")
+def mission(kernel: Kernel) -> str:
+    """A mission created in the scientist's kernel, as the scientist's database role."""
+    got = kernel.result(
+        "import json, os\n"
+        "from marsgis import db\n"
+        "from marsgis.db import roles\n"
+        "m = db.add_mission('Hub test: Gale', lat=-4.5895, lon=137.4417)\n"
+        "a = roles.current_access()\n"
+        "print('RESULT ' + json.dumps({'id': m.id, 'level': a.level, 'role': a.role}))\n"
+    )
+    assert got["level"] == "scientist"
+    return str(got["id"])
+
+
+@pytest.fixture(scope="module")
+def dashboards(hub: Any) -> Path:
+    """The dashboards dir: the project's dashboards plus a page that changes a status."""
+    for nb in sorted((REPO / "dashboards").glob("*.ipynb")):
+        (hub.dashboards_dir / nb.name).write_bytes(nb.read_bytes())
+    code = (
+        "import os, urllib.parse\n"
+        "from marsgis import db\n"
+        "from marsgis.db.roles import current_access\n"
+        "q = dict(urllib.parse.parse_qsl(os.environ.get('QUERY_STRING', '')))\n"
+        "m = db.get_mission(q['mission'])\n"
+        "print('ACCESS', current_access().level, os.environ['JUPYTERHUB_USER'])\n"
+        "try:\n"
+        "    m = db.set_status(m.id, q['status'], expected_version=m.version,\n"
+        "                      changed_by=os.environ['JUPYTERHUB_USER'])\n"
+        "    print('RESULT changed', m.status, m.version)\n"
+        "except Exception as exc:\n"
+        "    print('RESULT refused', type(exc).__name__, exc)\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, hub.dashboards_dir / "set-mission-status.ipynb")
+    return hub.dashboards_dir
+
+
+def sign_up(hub: Any, session: requests.Session, name: str) -> requests.Response:
+    """Sign ``name`` up through NativeAuthenticator's form (pending an admin's approval)."""
+    return session.post(
+        f"{hub.url}/hub/signup",
+        data={
+            "_xsrf": form_xsrf(session, f"{hub.url}/hub/signup"),
+            "username": name,
+            "email": f"{name}@station.mars",
+            "signup_password": PASSWORD,
+            "signup_password_confirmation": PASSWORD,
+        },
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def admin(hub: Any) -> requests.Session:
+    """The admin (pre-approved by being in admin_users): signed up and logged in."""
+    session = requests.Session()
+    sign_up(hub, session, "admin").raise_for_status()
+    queue = session.post(
+        f"{hub.url}/hub/login",
+        params={"next": "/hub/authorize"},
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "_xsrf": form_xsrf(session, f"{hub.url}/hub/login"),
+        },
+        timeout=60,
+    )
+    assert queue.url == f"{hub.url}/hub/authorize", queue.text[-1000:]
+    return session
+
+
+def approve(hub: Any, admin: requests.Session, name: str) -> None:
+    """The admin approves ``name``'s sign-up (NativeAuthenticator's /hub/authorize/<name>)."""
+    queue = admin.get(f"{hub.url}/hub/authorize", timeout=60)
+    assert f'/hub/authorize/{name}"' in queue.text
+    approved = admin.get(f"{hub.url}/hub/authorize/{name}", timeout=60)
+    assert approved.status_code == 200, approved.text[-1000:]
+
+
+def _owner_view(
+    hub: Any, mission_id: str
+) -> tuple[str, int, list[tuple[str | None, str, str | None]]]:
+    m = db.get_mission(mission_id, db=hub.database_url)
+    history = db.status_history(mission_id, db=hub.database_url)
+    return m.status, m.version, [(h.from_status, h.to_status, h.changed_by) for h in history]
+
+
+def form_xsrf(session: requests.Session, url: str) -> str:
+    """GET a hub form page and return its ``_xsrf`` hidden field."""
+    page = session.get(url, timeout=60)
+    page.raise_for_status()
+    found = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def get_page(session: Any, url: str, *, deadline: float = 240, **kw: Any) -> tuple[int, str]:
+    """GET a (streamed) Voila page; fail if it is still streaming after ``deadline`` s."""
+    end = time.monotonic() + deadline
+    chunks = []
+    with session.get(url, stream=True, timeout=60, **kw) as r:
+        for chunk in r.iter_content(8192):
+            chunks.append(chunk)
+            assert time.monotonic() < end, f"{url} still streaming after {deadline} s"
+        return r.status_code, b"".join(chunks).decode()
+
+
+def _browse(hub: Any, session: requests.Session, path: str, wait_for: str) -> dict[str, Any]:
+    """Open ``path`` in headless Chromium with ``session``'s cookies; the page text, tile codes."""
+    from playwright.sync_api import sync_playwright
+
+    tiles: list[int] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context.add_cookies(
+                [
+                    {"name": c.name, "value": c.value or "", "domain": "127.0.0.1", "path": c.path}
+                    for c in session.cookies
+                ]
+            )
+            page = context.new_page()
+            page.on(
+                "response",
+                lambda r: tiles.append(r.status) if "/marsgis/tiles/" in r.url else None,
+            )
+            page.goto(hub.url + path, timeout=120_000)
+            page.get_by_text(wait_for).first.wait_for(timeout=180_000)
+            for _ in range(180):  # the basemap's first tiles (rendered on demand)
+                if tiles:
+                    break
+                page.wait_for_timeout(500)
+            page.wait_for_timeout(1000)
+            return {"text": page.inner_text("body"), "tiles": tiles}
+        finally:
+            browser.close()
+
+
+def _page_text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html).replace("&#39;", "'").replace("&quot;", '"')
+
+
+# ------------------------------------------------------------------------------ tests
+
+
+def test_groups_decide_what_the_hub_lets_each_user_do(hub: Any, people: dict[str, str]) -> None:
+    # only scientists (and admins) may start a JupyterLab server
+    for name in ("op", "view", "outsider"):
+        r = hub.api("POST", f"/users/{name}/server", token=people[name])
+        assert r.status_code == 403, (name, r.text)
+    # dashboards and reports: any of the three groups; nobody else, and nobody anonymous
+    for name in ("sci", "op", "view"):
+        for service in ("dashboards", "reports"):
+            r = requests.get(
+                f"{hub.url}/services/{service}/",
+                headers={"Authorization": f"token {people[name]}"},
+                timeout=60,
+            )
+            assert r.status_code == 200, (name, service, r.status_code)
+    for service in ("dashboards", "reports"):
+        r = requests.get(
+            f"{hub.url}/services/{service}/",
+            headers={"Authorization": f"token {people['outsider']}"},
+            timeout=60,
+        )
+        assert r.status_code == 403, (service, r.status_code)
+        anonymous = requests.get(
+            f"{hub.url}/services/{service}/", allow_redirects=False, timeout=60
+        )
+        assert anonymous.status_code == 302
+        assert "/hub/api/oauth2/authorize" in anonymous.headers["Location"]
+    # Dask clusters: the gateway takes scientists' tokens only
+    clusters = f"{hub.url}/services/dask-gateway/api/v1/clusters/"
+    for name, expected in (("sci", 200), ("op", 401), ("view", 401)):
+        r = requests.get(
+            clusters, headers={"Authorization": f"jupyterhub {people[name]}"}, timeout=60
+        )
+        assert r.status_code == expected, (name, r.text)
+    # the report scheduler runs as a hub-managed service
+    scheduler = hub.api("GET", "/services/scheduler")
+    assert scheduler.status_code == 200, scheduler.text
+    assert "scheduler" in " ".join(scheduler.json()["command"])
+
+
+def test_scientist_kernel_computes_slope_on_dask_gateway_workers(hub: Any, kernel: Kernel) -> None:
+    got = kernel.result(
+        "import json, os\n"
+        "import numpy as np\n"
+        "import marsgis\n"
+        "from marsgis.compute import client\n"
+        "from marsgis.terrain import slope\n"
+        "c = client(n_workers=2, worker_cores=1, worker_memory_gb=1.0)\n"
+        "c.wait_for_workers(2, timeout=240)\n"
+        "dem = marsgis.open_dem('mola', chunks={'y': 240, 'x': 480})\n"
+        "np.save('slope-on-gateway.npy', c.compute(slope(dem).data).result())\n"
+        "info = {'cluster': type(c.cluster).__name__,\n"
+        "        'address': os.environ['MARSGIS_GATEWAY_ADDRESS'],\n"
+        "        'worker_pids': sorted(c.run(os.getpid).values()),\n"
+        "        'kernel_pid': os.getpid(),\n"
+        "        'database_role': __import__('sqlalchemy').engine.make_url(\n"
+        "            os.environ['MARSGIS_DATABASE_URL']).username}\n"
+        "c.close()\n"
+        "c.cluster.shutdown()\n"
+        "print('RESULT ' + json.dumps(info))\n",
+        timeout=400,
+    )
+    assert got["cluster"] == "GatewayCluster"
+    assert got["address"] == f"{hub.url}/services/dask-gateway"
+    assert len(got["worker_pids"]) == 2 and got["kernel_pid"] not in got["worker_pids"]
+    assert got["database_role"] == roles.user_role("sci", prefix=hub.role_prefix)
+    remote = np.load(hub.state_dir / "home" / "sci" / "slope-on-gateway.npy")
+    local = slope(marsgis.open_dem("mola")).values
+    assert remote.shape == local.shape == (720, 1440)
+    assert np.isfinite(local).sum() > 700_000
+    np.testing.assert_array_equal(remote, local)  # NaN where NaN, identical elsewhere
+
+
+def test_scientist_logs_in_and_lands_in_jupyterlab(
+    hub: Any, admin: requests.Session, kernel: Kernel
+) -> None:
+    """Sign-up, approval, login in a browser: JupyterLab of the running server, marsgis ready.
+
+    The screenshot goes to the state dir, and to ``$MARSGIS_HUB_SCREENSHOT`` when set
+    (docs/img/hub-jupyterlab.png is made that way).
+    """
+    from playwright.sync_api import sync_playwright
+
+    sign_up(hub, requests.Session(), "sci").raise_for_status()
+    approve(hub, admin, "sci")
+    notebook = {
+        "type": "notebook",
+        "content": nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell("# Gale crater slope on the station's Dask cluster"),
+                nbformat.v4.new_code_cell(
+                    "import os\n"
+                    "from marsgis.db import roles\n"
+                    "print('gateway :', os.environ['MARSGIS_GATEWAY_ADDRESS'])\n"
+                    "print('database:', roles.current_access())"
+                ),
+                nbformat.v4.new_code_cell(
+                    "import marsgis\n"
+                    "from marsgis.compute import client\n"
+                    "from marsgis.terrain import slope\n\n"
+                    "c = client(n_workers=2)  # a dask-gateway cluster: no address, no token\n"
+                    "dem = marsgis.open_dem('gale-mola', chunks={'y': 256, 'x': 256})\n"
+                    "slope(dem).compute()"
+                ),
+            ],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        ),
+    }
+    put = requests.put(
+        f"{hub.url}/user/sci/api/contents/gale-slope.ipynb",
+        headers=kernel.headers,
+        json=notebook,
+        timeout=60,
+    )
+    assert put.status_code in (200, 201), put.text
+    shot = hub.state_dir / "jupyterlab.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(
+                f"{hub.url}/hub/login?next=/user/sci/lab/tree/gale-slope.ipynb", timeout=120_000
+            )
+            page.fill("#username_input", "sci")
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+            page.wait_for_url(f"{hub.url}/user/sci/lab/**", timeout=120_000)
+            page.locator(".jp-Notebook .jp-Cell").nth(1).click(timeout=180_000)
+            page.keyboard.press("Shift+Enter")
+            output = page.locator(".jp-OutputArea-output").first
+            output.wait_for(timeout=180_000)
+            page.get_by_text("level='scientist'").first.wait_for(timeout=120_000)
+            text = output.inner_text()
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert f"gateway : {hub.url}/services/dask-gateway" in text
+    assert f"role='{roles.user_role('sci', prefix=hub.role_prefix)}'" in text
+    assert shot.stat().st_size > 10_000
+    target = os.environ.get("MARSGIS_HUB_SCREENSHOT")
+    if target:
+        from PIL import Image
+
+        with Image.open(shot) as image:
+            image.convert("RGB").quantize(colors=128).save(target, optimize=True)
+
+
+def test_operator_signs_up_is_approved_and_changes_a_status_on_the_dashboards(
+    hub: Any, admin: requests.Session, mission: str, dashboards: Path
+) -> None:
+    op = requests.Session()
+    signup = sign_up(hub, op, "op")
+    assert signup.status_code == 200 and "sent to the admin" in signup.text, signup.text[-2000:]
+    login = {"username": "op", "password": PASSWORD}
+    refused = op.post(
+        f"{hub.url}/hub/login", data={**login, "_xsrf": form_xsrf(op, f"{hub.url}/hub/login")}
+    )
+    assert "/services/dashboards" not in refused.url and "not been authorized" in refused.text
+    approve(hub, admin, "op")
+    # the operator logs in and lands on the dashboards, through the hub's OAuth
+    home = op.post(
+        f"{hub.url}/hub/login", data={**login, "_xsrf": form_xsrf(op, f"{hub.url}/hub/login")}
+    )
+    assert home.status_code == 200
+    assert home.url == f"{hub.url}/services/dashboards/"
+    assert "Voilà Home" in home.text
+    listing = op.get(f"{hub.url}/services/dashboards/voila/api/contents/", timeout=60)
+    assert listing.status_code == 200
+    names = {item["name"] for item in listing.json()["content"]}
+    assert {"mission-board.ipynb", "set-mission-status.ipynb"} <= names
+    status, board = get_page(op, f"{hub.url}/services/dashboards/voila/render/mission-board.ipynb")
+    assert status == 200
+    assert "application/vnd.jupyter.widget-view+json" in board
+    assert "There was an error when executing cell" not in board
+    # in a browser, the board's widgets and basemap tiles come through the hub as well
+    seen = _browse(
+        hub, op, "/services/dashboards/voila/render/mission-board.ipynb", "Mission board"
+    )
+    assert "operator: op" in seen["text"]
+    assert seen["tiles"] and set(seen["tiles"]) == {200}, seen["tiles"]
+    status, page = get_page(
+        op,
+        f"{hub.url}/services/dashboards/voila/render/set-mission-status.ipynb",
+        params={"mission": mission, "status": "active"},
+    )
+    assert status == 200
+    text = _page_text(page)
+    assert "ACCESS operator op" in text and "RESULT changed active 2" in text, text[-2000:]
+    assert _owner_view(hub, mission) == (
+        "active",
+        2,
+        [(None, "planned", None), ("planned", "active", "op")],
+    )
+
+
+def test_viewer_cannot_change_a_mission(
+    hub: Any, people: dict[str, str], mission: str, dashboards: Path
+) -> None:
+    before = _owner_view(hub, mission)
+    status, page = get_page(
+        requests,
+        f"{hub.url}/services/dashboards/voila/render/set-mission-status.ipynb",
+        params={"mission": mission, "status": "aborted"},
+        headers={"Authorization": f"token {people['view']}"},
+    )
+    assert status == 200
+    text = _page_text(page)
+    assert "ACCESS viewer view" in text, text[-2000:]
+    assert "RESULT refused PermissionDeniedError" in text and "permission denied" in text
+    assert _owner_view(hub, mission) == before
+
+
+def test_viewer_browses_report_outputs(hub: Any, people: dict[str, str]) -> None:
+    run = hub.reports_dir / "mission-summary" / "run-1"
+    run.mkdir(parents=True)
+    (run / "report.html").write_text("<html><body><h1>Mission summary: Gale</h1></body></html>")
+    headers = {"Authorization": f"token {people['view']}"}
+    listing = requests.get(
+        f"{hub.url}/services/reports/mission-summary/", headers=headers, timeout=60
+    )
+    assert listing.status_code == 200 and 'href="run-1/"' in listing.text
+    report = requests.get(
+        f"{hub.url}/services/reports/mission-summary/run-1/report.html", headers=headers, timeout=60
+    )
+    assert report.status_code == 200 and "Mission summary: Gale" in report.text
+    outside = requests.get(
+        f"{hub.url}/services/reports/..%2F..%2Fstate/db_secret", headers=headers, timeout=60
+    )
+    assert outside.status_code == 404

@@ -1,0 +1,182 @@
+"""Running reports: the mission-plan report end to end, failures, timeouts, bad input."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+import pytest
+
+from marsgis import reports
+from marsgis.db import transaction
+from marsgis.exceptions import DataNotFoundError, NotFoundError, ValidationError
+from marsgis.planning import assess_risk
+from marsgis.reports.runs import insert_run
+
+
+def _no_code(html: str) -> None:
+    """The HTML export shows outputs only: no input areas, prompts or code, no remote scripts."""
+    code_cells = re.findall(r'class="jp-Cell jp-CodeCell[^"]*"', html)
+    assert code_cells and all("jp-mod-noInput" in c for c in code_cells)
+    body = html.rsplit("</style>", maxsplit=1)[-1]
+    assert "jp-InputPrompt" not in body and "jp-CodeMirrorEditor" not in body
+    assert "hl-ipython3" not in body  # no highlighted source
+    assert "reports.mission_report(" not in html and "# parameters" not in html
+    assert "<script src=" not in html and "cdnjs" not in html
+
+
+def test_mission_plan_report_end_to_end(db_url: str, gale_plan: Any, tmp_path: Path) -> None:
+    stored = gale_plan.save(db=db_url)
+    run = reports.run_report(
+        "mission-plan",
+        {"mission_id": stored.mission.id, "date": "2026-03-01"},
+        db=db_url,
+        out_dir=tmp_path / "out",
+    )
+    assert run.status == "succeeded", run.error
+    assert run.error is None
+    assert run.parameters == {"mission_id": stored.mission.id, "date": "2026-03-01"}
+    assert run.finished_at is not None and run.finished_at >= run.started_at
+    assert run.html is not None and run.notebook is not None
+    assert run.html.parent == run.notebook.parent
+    assert run.html.parent.parent == tmp_path / "out" / "mission-plan"
+    assert re.fullmatch(r"\d{8}T\d{6}Z-run\d+", run.html.parent.name)
+    assert reports.get_run(run.id, db=db_url) == run
+    assert [r.id for r in reports.list_runs(db=db_url)] == [run.id]
+
+    html = run.html.read_text(encoding="utf-8")
+    _no_code(html)
+    assert "Report test: Gale landing" in html
+    assert stored.mission.id in html
+    # the risk on the report date, on the planned traverse, as assess_risk computes it
+    expected = assess_risk(
+        lat=gale_plan.lat, lon=gale_plan.lon, when="2026-03-01", traverse=gale_plan.traverse
+    )
+    assert f"Risk <strong>{expected.score:.4f} ({expected.level})</strong>" in html
+    for value in expected.components.values():
+        assert f"<td>{value:.4f}</td>" in html
+    # and the risk stored at planning (landing date) beside it
+    assert f"<td>{gale_plan.risk.score:.4f}</td>" in html
+    assert "Drive leg 1" in html and "Review the msl landing ellipse" in html  # tasks
+    assert html.count("data:image/png;base64,") >= 1  # the map, embedded
+    executed = nbformat.read(run.notebook, as_version=4)
+    assert [
+        o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ] == []
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+
+
+def test_failing_report_is_recorded(spatialite_url: str, tiny_report: Path) -> None:
+    run = reports.run_report(tiny_report, {"label": "x", "fail": True}, db=spatialite_url)
+    assert run.status == "failed"
+    assert run.error is not None and run.error.startswith("ValueError: boom: x")
+    assert run.finished_at is not None
+    assert run.report == str(tiny_report)
+    # the partly executed notebook and its HTML (with the traceback) are kept
+    assert run.notebook is not None and run.notebook.exists()
+    assert run.html is not None and "boom: x" in run.html.read_text(encoding="utf-8")
+    assert reports.list_runs(status="failed", db=spatialite_url) == [run]
+    assert reports.list_runs(status="succeeded", db=spatialite_url) == []
+
+
+def test_timeout_stops_the_report(spatialite_url: str, tiny_report: Path) -> None:
+    run = reports.run_report(
+        tiny_report, {"label": "slow", "sleep_s": 60}, db=spatialite_url, timeout_s=6
+    )
+    assert run.status == "failed"
+    assert run.error is not None and "did not finish within 6 s" in run.error
+    assert run.duration_s is not None and run.duration_s < 30
+
+
+def test_bad_input_is_refused_and_nothing_recorded(spatialite_url: str, tiny_report: Path) -> None:
+    with pytest.raises(ValidationError, match=r"needs parameter\(s\) 'mission_id'.*-p mission_id"):
+        reports.run_report("mission-plan", db=spatialite_url)
+    with pytest.raises(ValidationError, match=r"no parameter\(s\) 'mision_id'.*date, mission_id"):
+        reports.run_report("mission-plan", {"mision_id": "x"}, db=spatialite_url)
+    with pytest.raises(DataNotFoundError, match=r"no report named 'mission-plans'.*mission-plan"):
+        reports.run_report("mission-plans", db=spatialite_url)
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        reports.run_report("/nowhere/report.ipynb", db=spatialite_url)
+    with pytest.raises(ValidationError, match="not JSON values"):
+        reports.run_report(tiny_report, {"label": float("nan")}, db=spatialite_url)
+    with pytest.raises(ValidationError, match="timeout_s 0 must be a positive"):
+        reports.run_report(tiny_report, {"label": "x"}, db=spatialite_url, timeout_s=0)
+    assert reports.list_runs(db=spatialite_url) == []
+    with pytest.raises(NotFoundError, match=r"no report run with id 7.*marsgis report runs"):
+        reports.get_run(7, db=spatialite_url)
+
+
+def test_unknown_mission_is_a_failed_run(spatialite_url: str) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    run = reports.run_report("mission-plan", {"mission_id": missing}, db=spatialite_url)
+    assert run.status == "failed"
+    assert run.error is not None and f"NotFoundError: no mission with id '{missing}'" in run.error
+
+
+def test_runs_of_dead_processes_are_failed(spatialite_url: str, tiny_report: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_started = psutil.Process(dead.pid).create_time()
+    dead.wait()
+    me = psutil.Process()
+    from datetime import UTC, datetime
+
+    with transaction(spatialite_url, write=True) as conn:
+        orphan = insert_run(
+            conn,
+            report=str(tiny_report),
+            parameters={"label": "x"},
+            outputs={
+                "runner": {"host": __import__("socket").gethostname(), "pid": dead.pid,
+                           "pid_started": dead_started}
+            },
+            started_at=datetime.now(UTC),
+        )  # fmt: skip
+        alive = insert_run(
+            conn,
+            report=str(tiny_report),
+            parameters={"label": "y"},
+            outputs={"runner": reports.runs.runner_identity()},
+            started_at=datetime.now(UTC),
+        )
+    assert me.pid == alive.outputs["runner"]["pid"]
+    failed = reports.fail_abandoned_runs(spatialite_url)
+    assert [r.id for r in failed] == [orphan.id]
+    assert failed[0].status == "failed"
+    assert f"pid {dead.pid}" in (failed[0].error or "")
+    assert reports.get_run(alive.id, db=spatialite_url).status == "running"
+
+
+def test_list_reports_and_parameters() -> None:
+    infos = {info.name: info for info in reports.list_reports()}
+    plan = infos["mission-plan"]
+    assert set(plan.parameters) == {"mission_id", "date"}
+    assert plan.required == ("mission_id",)
+    assert plan.parameters["date"]["default"] == "None"
+
+
+def test_export_html_offline_without_inputs(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title $x^2$"),
+            nbformat.v4.new_code_cell(
+                "secret_code = 41 + 1\nsecret_code",
+                execution_count=1,
+                outputs=[
+                    nbformat.v4.new_output(
+                        "execute_result", data={"text/plain": "42"}, execution_count=1
+                    )
+                ],
+            ),
+        ]
+    )
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    html = reports.export_html(path, tmp_path / "n.html").read_text(encoding="utf-8")
+    assert "Title" in html and "42" in html
+    assert "secret_code" not in html
+    _no_code(html)

@@ -1,0 +1,147 @@
+"""The dashboards' Python side (what each control does), on a seeded SpatiaLite database.
+
+The browser tests (tests/dashboards) drive the same classes through Voila and Chromium.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import marsgis
+from marsgis import db, planning
+from marsgis.viz.dashboards import LandingExplorer, MissionBoard, TraversePlanner
+
+
+@pytest.fixture
+def seeded(spatialite_url: str) -> dict[str, str]:
+    plan = planning.plan_mission(
+        "Gale landing",
+        lat=-4.5895,
+        lon=137.4417,
+        dem=marsgis.open_dem("gale-mola"),
+        constraints="msl",
+        when="2026-03-01",
+        waypoints=[(-4.7, 137.38)],
+    ).save(db=spatialite_url)
+    other = db.add_mission(
+        "Jezero survey", lat=18.4447, lon=77.4508, mission_type="survey", db=spatialite_url
+    )
+    return {"url": spatialite_url, "gale": plan.mission.id, "jezero": other.id}
+
+
+def test_mission_board_filters_selects_and_changes_status(seeded: dict[str, str]) -> None:
+    url = seeded["url"]
+    board = MissionBoard(db=url, operator="ada")
+    assert {m.id for m in board.missions} == {seeded["gale"], seeded["jezero"]}
+    board.type_filter.value = "survey"
+    assert [m.id for m in board.missions] == [seeded["jezero"]]
+    board.type_filter.value = "all"
+
+    plan = board.select(seeded["gale"])
+    assert [a.kind for a in plan.artefacts] == ["ellipse", "traverse"]
+    layers = {layer.name for layer in board.map.layers}
+    assert {"plan:ellipse 0", "plan:traverse 0"} <= layers
+    assert list(board.new_status.options) == ["active", "aborted"]  # db.TRANSITIONS only
+    assert "Review the msl landing ellipse" in board.details.value
+    assert f"<b>{plan.mission.risk_assessment['level']}</b>" in board.details.value
+
+    board.new_status.value = "active"
+    board.note.value = "go for landing"
+    board.apply.click()
+    stored = db.get_mission(seeded["gale"], db=url)
+    assert stored.status == "active" and stored.version == 2
+    last = db.status_history(seeded["gale"], db=url)[-1]
+    assert (last.from_status, last.to_status, last.changed_by, last.note) == (
+        "planned",
+        "active",
+        "ada",
+        "go for landing",
+    )
+    assert board.status.state == "ok" and "planned → active" in board.status.message
+    assert list(board.new_status.options) == ["completed", "aborted"]
+
+    board.status_filter.value = "planned"
+    assert [m.id for m in board.missions] == [seeded["jezero"]]
+
+
+def test_mission_board_shows_refused_changes_as_text(seeded: dict[str, str]) -> None:
+    url = seeded["url"]
+    board = MissionBoard(db=url, operator="ada")
+    board.select(seeded["gale"])
+    assert board.change_status("completed") is None  # planned → completed is not allowed
+    assert board.status.state == "error"
+    assert "cannot go from 'planned' to 'completed'" in board.status.message
+    assert db.get_mission(seeded["gale"], db=url).status == "planned"
+
+    # someone else changed it meanwhile: a concurrency error, nothing written
+    m = db.get_mission(seeded["gale"], db=url)
+    db.set_status(m.id, "aborted", expected_version=m.version, db=url)
+    assert board.change_status("active") is None
+    assert "reload it" in board.status.message
+    assert db.get_mission(seeded["gale"], db=url).status == "aborted"
+
+
+def test_mission_board_empty_state(spatialite_url: str) -> None:
+    board = MissionBoard(db=spatialite_url)
+    assert board.missions == []
+    assert "No missions stored yet" in board.empty.value
+    assert board.apply.disabled
+
+
+def test_landing_explorer_overlay_and_ellipse() -> None:
+    explorer = LandingExplorer(preset="msl")
+    assert explorer.latitude.value == (-30.0, 30.0)
+    assert explorer.elevation.value == -1000.0
+    mola = marsgis.open_dem("mola")
+    ref = planning.eligible_area(planning.eligibility_map(mola, "msl"))
+    assert f"data-fraction='{ref['eligible_fraction']!r}'" in explorer.summary.value
+
+    explorer.latitude.value = (-10.0, 10.0)  # a slider: the overlay follows
+    narrowed = dataclasses.replace(planning.get_preset("msl"), latitude=(-10.0, 10.0))
+    ref = planning.eligible_area(planning.eligibility_map(mola, narrowed))
+    assert f"data-fraction='{ref['eligible_fraction']!r}'" in explorer.summary.value
+
+    ev = explorer.evaluate_at(-4.6, 137.4)
+    ellipse = planning.LandingEllipse.from_constraints(narrowed, -4.6, 137.4)
+    direct = planning.evaluate_ellipse(ellipse, marsgis.open_dem("gale-mola"), narrowed)
+    assert ev.to_dict() == direct.to_dict()
+    assert "gale-mola" in explorer.result.value
+
+    explorer.preset.value = "phoenix"  # a northern preset: its band is on the sliders
+    assert explorer.latitude.value == tuple(planning.get_preset("phoenix").latitude)
+
+    assert explorer.evaluate_at(-89.99, 0.0) is None  # an ellipse reaching off the pole
+    assert explorer.status.state == "error"
+    assert "marsgis-error" in explorer.result.value
+
+
+def test_traverse_planner_plans_and_saves(seeded: dict[str, str]) -> None:
+    url = seeded["url"]
+    planner = TraversePlanner(db=url)
+    route = planner.plan((-4.5895, 137.4417), (-4.82, 137.39))
+    direct = planning.plan_traverse(
+        marsgis.open_dem("gale-mola"), (-4.5895, 137.4417), (-4.82, 137.39), max_slope=25.0
+    )
+    assert route.attrs["length_m"] == direct.attrs["length_m"]
+    assert f"data-length='{direct.attrs['length_m']!r}'" in planner.stats.value
+    assert planner.profile_image.value[:4] == b"\x89PNG"
+    assert {layer.name for layer in planner.map.layers} >= {"route"}
+
+    artefact = planner.save_to_mission(seeded["jezero"])
+    stored = planning.load_mission_plan(seeded["jezero"], db=url)
+    assert [a.id for a in stored.artefacts] == [artefact.id]
+    assert stored.traverses()[0].attrs["length_m"] == pytest.approx(direct.attrs["length_m"])
+
+    new = planner.save_as_new_mission("Drive to Mount Sharp")
+    assert new.mission.mission_type == "traverse"
+    assert (
+        db.get_mission(new.mission.id, db=url).risk_assessment["level"]
+        == planner.risk_assessment.level
+    )
+
+    assert planner.plan((-4.5895, 137.4417), (-4.82, 10.0)) is None  # goal outside gale-mola
+    assert planner.status.state == "error" and "outside DEM 'gale-mola'" in planner.status.message
+    assert planner.save_as_new_mission("  ") is None
+    assert planner.status.message == "give the new mission a name"
