@@ -23,8 +23,8 @@ demo: setup
 	$(VENV)/bin/marsgis demo
 
 lint: setup
-	$(VENV)/bin/ruff check marsgis tests benchmarks
-	$(VENV)/bin/ruff format --check marsgis tests benchmarks
+	$(VENV)/bin/ruff check marsgis tests benchmarks hub
+	$(VENV)/bin/ruff format --check marsgis tests benchmarks hub
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -195,7 +195,7 @@ def service_urls(s: HubSettings) -> dict[str, str]:
         return {name: s.database_url for name in (*_dashboard_roles(), "scheduler")}
     urls = {}
     for name in (*_dashboard_roles(), "scheduler"):
-        role = roles.user_role(f"svc_{name.replace('-', '_')}", prefix=s.role_prefix)
+        role = roles.service_role(name.replace("-", "_"), prefix=s.role_prefix)
         password = roles.derive_password(s.db_secret, role)
         urls[name] = roles.user_database_url(s.database_url, role, password)
     return urls
@@ -224,16 +224,16 @@ def prepare_database(s: HubSettings) -> None:
     roles.ensure_roles(s.database_url, prefix=s.role_prefix)
     for name in _dashboard_roles():
         level = name.split("-", 1)[1]
-        _grant(s, f"svc_{name.replace('-', '_')}", [level])
-    _grant(s, "svc_scheduler", ["scientist"])
+        _grant(s, roles.service_role(name.replace("-", "_"), prefix=s.role_prefix), [level])
+    _grant(s, roles.service_role("scheduler", prefix=s.role_prefix), ["scientist"])
 
 
-def _grant(s: HubSettings, name: str, levels: Iterable[str]) -> str:
+def _grant(s: HubSettings, role: str, levels: Iterable[str]) -> str:
+    """Create/refresh the login role ``role`` with ``levels``; its URL with its password."""
     from marsgis.db import roles
 
-    role = roles.user_role(name, prefix=s.role_prefix)
     password = roles.derive_password(s.db_secret, role)
-    roles.grant_user(s.database_url, name, list(levels), password=password, prefix=s.role_prefix)
+    roles.grant_role(s.database_url, role, list(levels), password=password, prefix=s.role_prefix)
     return roles.user_database_url(s.database_url, role, password)
 
 
@@ -249,9 +249,13 @@ def levels_for(groups: Iterable[str], *, admin: bool) -> list[str]:
 
 def user_database_url(s: HubSettings, username: str, groups: Iterable[str], *, admin: bool) -> str:
     """Create/refresh ``username``'s login role with the grants of its groups; its URL."""
+    from marsgis.db import roles
+
     if not s.postgres:
         return s.database_url
-    return _grant(s, username, levels_for(groups, admin=admin))
+    return _grant(
+        s, roles.user_role(username, prefix=s.role_prefix), levels_for(groups, admin=admin)
+    )
 
 
 # ------------------------------------------------------------------------------ spawner

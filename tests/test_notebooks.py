@@ -20,7 +20,6 @@ from typing import Any
 
 import nbformat
 import pytest
-import rasterio  # noqa: F401  (before SpatiaLite loads its PROJ; see marsgis/reports/__init__.py)
 from pyproj import Geod
 
 from marsgis.crs import MARS_RADIUS_M

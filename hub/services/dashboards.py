@@ -49,7 +49,7 @@ def dashboard_database_urls(env: dict[str, str] | Any = os.environ) -> dict[str,
 
         prefix = env.get("MARSGIS_HUB_DB_ROLE_PREFIX") or roles.DEFAULT_PREFIX
         for level in LEVELS:
-            role = roles.user_role(f"svc_dashboards_{level}", prefix=prefix)
+            role = roles.service_role(f"dashboards_{level}", prefix=prefix)
             password = roles.derive_password(secret, role)
             urls[level] = urls[level] or roles.user_database_url(base, role, password)
     if urls["viewer"]:

@@ -1,6 +1,6 @@
 """Run ``marsgis scheduler`` as the scheduler's own database role (the Kubernetes deployment).
 
-The hub creates the role ``<prefix>_u_svc_scheduler`` (a scientist-level role) and derives its
+The hub creates the role ``<prefix>_s_scheduler`` (a scientist-level role) and derives its
 password from ``MARSGIS_HUB_DB_SECRET``; this wrapper derives the same URL, removes the secret
 from the environment and replaces itself with ``marsgis scheduler`` (extra arguments are
 passed on). On one machine the hub hands the URL over directly and runs ``marsgis scheduler``.
@@ -20,7 +20,7 @@ def main() -> None:
     base = os.environ.pop("MARSGIS_HUB_DATABASE_URL", "")
     if secret and base and not os.environ.get("MARSGIS_DATABASE_URL"):
         prefix = os.environ.get("MARSGIS_HUB_DB_ROLE_PREFIX") or roles.DEFAULT_PREFIX
-        role = roles.user_role("svc_scheduler", prefix=prefix)
+        role = roles.service_role("scheduler", prefix=prefix)
         url = roles.user_database_url(base, role, roles.derive_password(secret, role))
         os.environ["MARSGIS_DATABASE_URL"] = url
     marsgis = shutil.which("marsgis") or os.path.join(os.path.dirname(sys.executable), "marsgis")

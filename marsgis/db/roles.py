@@ -63,7 +63,9 @@ __all__ = [
     "drop_roles",
     "ensure_roles",
     "grant_user",
+    "grant_role",
     "group_role",
+    "service_role",
     "user_database_url",
     "user_role",
 ]
@@ -75,7 +77,7 @@ HUB_GROUPS = {"scientists": "scientist", "operators": "operator", "viewers": "vi
 #: Prefix of the role names (PostgreSQL roles are shared by every database of a server).
 DEFAULT_PREFIX = "marsgis"
 
-_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")  # names stay within 63 bytes
 _SIMPLE_NAME = re.compile(r"^[a-z0-9_]{1,30}$")
 # Operators may change exactly these columns of a mission (set_status writes them).
 _STATUS_COLUMNS = ("status", "updated_at", "version")
@@ -84,7 +86,7 @@ _STATUS_COLUMNS = ("status", "updated_at", "version")
 def _check_prefix(prefix: str) -> str:
     if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
         raise ValidationError(
-            f"role prefix {prefix!r} must be a lower-case identifier of at most 31 characters "
+            f"role prefix {prefix!r} must be a lower-case identifier of at most 20 characters "
             "(letters, digits, underscores, starting with a letter), e.g. 'marsgis'"
         )
     return prefix
@@ -115,6 +117,20 @@ def user_role(username: str, *, prefix: str = DEFAULT_PREFIX) -> str:
     slug = re.sub(r"[^a-z0-9_]+", "_", username.lower()).strip("_")[:20]
     digest = hashlib.sha256(username.encode()).hexdigest()[:8]
     return f"{prefix}_u_{slug}_{digest}"
+
+
+def service_role(name: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+    """The PostgreSQL login role of a hub service, e.g. ``marsgis_s_scheduler``.
+
+    Services live in their own namespace (``_s_``), so no hub user, whatever name they sign up
+    with, gets a service's role (users' roles are ``_u_``, :func:`user_role`).
+    """
+    if not isinstance(name, str) or not _SIMPLE_NAME.match(name):
+        raise ValidationError(
+            f"service name {name!r} must be lower-case letters, digits and underscores "
+            "(at most 30), e.g. 'dashboards_viewer'"
+        )
+    return f"{_check_prefix(prefix)}_s_{name}"
 
 
 def derive_password(secret: str, name: str) -> str:
@@ -260,18 +276,18 @@ def grant_user(
     password: str | None,
     prefix: str = DEFAULT_PREFIX,
 ) -> str:
-    """Create or update the login role of ``username`` with exactly the given privilege levels.
+    """Create or update the login role of hub user ``username`` with exactly ``levels``.
 
-    The role becomes a member of the group roles of ``levels`` and of no other marsgis group
-    (a user moved from operators to viewers loses the operator grants at once). Call
-    :func:`ensure_roles` first.
+    The role (:func:`user_role`) becomes a member of the group roles of ``levels`` and of no
+    other marsgis group: a user moved from operators to viewers loses the operator grants at
+    once. Call :func:`ensure_roles` first.
 
     Parameters
     ----------
     db
         The owner's database URL or engine.
     username
-        Hub user (or service) name; the role is :func:`user_role` of it.
+        Hub user name.
     levels
         ``"scientist"``, ``"operator"``, ``"viewer"``, or several; none leaves a role that can
         log in but read nothing.
@@ -285,8 +301,29 @@ def grant_user(
     str
         The login role's name.
     """
+    return grant_role(
+        db, user_role(username, prefix=prefix), levels, password=password, prefix=prefix
+    )
+
+
+def grant_role(
+    db: str | Engine | None,
+    role: str,
+    levels: str | Iterable[str],
+    *,
+    password: str | None,
+    prefix: str = DEFAULT_PREFIX,
+) -> str:
+    """Create or update the login role ``role`` (a :func:`user_role` or :func:`service_role`).
+
+    As :func:`grant_user`, for a role name given directly.
+    """
     wanted = {_check_level(level) for level in ([levels] if isinstance(levels, str) else levels)}
-    role = user_role(username, prefix=prefix)
+    if not role.startswith((f"{_check_prefix(prefix)}_u_", f"{prefix}_s_")):
+        raise ValidationError(
+            f"role {role!r} is not a marsgis login role of prefix {prefix!r}; make the name "
+            "with marsgis.db.roles.user_role() or service_role()"
+        )
     with transaction(_engine(db), write=True) as conn:
         _require_postgres(conn)
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(949900002)"))

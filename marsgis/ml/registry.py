@@ -71,7 +71,7 @@ ARTEFACT_FORMAT = "marsgis-model/1"
 SHIPPED_DIR = DATA_DIR / "models"
 #: Shipped models: name → (version, sha256 of ``model.pt``), checked on load.
 SHIPPED_MODELS: dict[str, tuple[int, str]] = {
-    "terrain-classifier": (1, "37a956205a0b36d6dc55fa8eebfd4934b4d96751c6bb4ca534c09369b78f50b8"),
+    "terrain-classifier": (1, "f8591c8c6686ba809f531b083ccd0120ef4f384ab96da29fc50306a61a9e1cd7"),
 }
 WEIGHTS_FILE = "model.pt"
 METADATA_FILE = "model.json"
@@ -389,7 +389,8 @@ def load(
         No such model, version or folder.
     """
     path = Path(model)
-    if isinstance(model, Path) or path.exists() or "/" in str(model):
+    as_path = isinstance(model, Path) or "/" in str(model) or "\\" in str(model)
+    if as_path or (path / METADATA_FILE).is_file() or path.suffix in {".pt", ".json"}:
         folder = path.parent if path.is_file() else path
         meta = read_artefact(folder)
         if "sha256" not in meta:

@@ -41,24 +41,31 @@ __all__ = ["TrainConfig", "TrainResult", "class_weights", "fit", "predict_logits
 log = logging.getLogger(__name__)
 
 _WEIGHTINGS = ("inverse", "sqrt", "none")
+_SAMPLINGS = ("shuffle", "balanced", "sqrt")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run (saved with checkpoints and models).
 
+    The defaults are the settings of the shipped ``terrain-classifier``.
+
     Attributes
     ----------
     size
         Side the 227 px crops are resized to before entering the network.
-    architecture, widths, dropout
+    architecture, widths, dropout, standardize
         The network (see :class:`marsgis.ml.models.TerrainCNN`).
     epochs
         Maximum number of epochs.
     batch_size, lr, weight_decay
         AdamW optimiser settings; the learning rate follows a cosine schedule over ``epochs``.
     patience
-        Stop after this many epochs without a better validation balanced accuracy.
+        Stop after this many epochs without a better selection score.
+    select_min_support
+        The selection score (which epoch is kept, when to stop) is the balanced accuracy over
+        the classes with at least this many validation images, so that a class with one or
+        two images cannot swing it by ±1/K.
     seed
         Seed of the split search, weight init, shuffling and augmentation.
     val_fraction
@@ -70,11 +77,32 @@ class TrainConfig:
         images would otherwise dominate).
     augment
         Random rotations by 90°, flips, brightness and contrast during training.
+    brightness, contrast
+        Strength of the brightness (gain and offset) and contrast jitter of the augmentation.
+    zoom, invert
+        Extra augmentation: random rescaling by up to ``1 + zoom`` either way, and brightness
+        inversion (photometric negative) with probability ``invert``.
+    scale
+        ``(low, high)`` range of the random rescaling of the image content (overrides
+        ``zoom``; e.g. ``(0.5, 1.25)`` mostly shrinks features, with mirrored borders).
+    gamma, noise
+        Random gamma in [1 / (1 + gamma), 1 + gamma] and Gaussian noise of standard deviation
+        up to ``noise`` (augmentation).
+    gradient
+        Give the network the Sobel gradient magnitude as a second input channel (part of the
+        network, so inference applies it too).
+    sampling
+        How training batches are drawn: ``"shuffle"`` (every image once per epoch),
+        ``"balanced"`` (with replacement, every class equally likely) or ``"sqrt"`` (class
+        probability proportional to the square root of its size); an epoch has as many
+        images as the training set either way.
+    label_smoothing
+        Label smoothing of the cross-entropy loss.
     num_threads
         ``torch.set_num_threads`` for the run (None leaves torch's setting).
     """
 
-    size: int = 96
+    size: int = 64
     architecture: str = "terrain-cnn"
     widths: tuple[int, ...] = (16, 32, 64, 128)
     dropout: float = 0.2
@@ -84,13 +112,21 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     patience: int = 12
+    select_min_support: int = 5
     seed: int = 0
     val_fraction: float = 0.2
-    class_weighting: str = "inverse"
+    class_weighting: str = "sqrt"
     max_class_weight: float = 20.0
     augment: bool = True
+    brightness: float = 0.2
+    contrast: float = 0.2
     zoom: float = 0.0
     invert: float = 0.0
+    scale: tuple[float, float] | None = None
+    gamma: float = 0.0
+    noise: float = 0.0
+    gradient: bool = False
+    sampling: str = "shuffle"
     label_smoothing: float = 0.0
     num_threads: int | None = 2
 
@@ -105,11 +141,26 @@ class TrainConfig:
                 raise ValidationError(f"{name}={value!r} must be a positive integer")
         if not self.lr > 0:
             raise ValidationError(f"lr={self.lr!r} must be positive, e.g. 3e-3")
+        if self.sampling not in _SAMPLINGS:
+            raise ValidationError(f"sampling={self.sampling!r}; expected one of {_SAMPLINGS}")
+        if self.scale is not None and not (
+            len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[1]
+        ):
+            raise ValidationError(
+                f"scale={self.scale!r} must be (low, high) with 0 < low <= high, e.g. (0.5, 1.25)"
+            )
+        for name in ("zoom", "label_smoothing", "brightness", "contrast", "gamma", "noise"):
+            if not getattr(self, name) >= 0:
+                raise ValidationError(f"{name}={getattr(self, name)!r} must be ≥ 0")
+        if not 0 <= self.invert <= 1:
+            raise ValidationError(f"invert={self.invert!r} must be a probability in [0, 1]")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the settings."""
         data = asdict(self)
         data["widths"] = list(self.widths)
+        if self.scale is not None:
+            data["scale"] = list(self.scale)
         return data
 
     @classmethod
@@ -124,6 +175,8 @@ class TrainConfig:
         values = dict(data)
         if "widths" in values:
             values["widths"] = tuple(values["widths"])
+        if values.get("scale") is not None:
+            values["scale"] = tuple(float(v) for v in values["scale"])
         return cls(**values)
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -133,6 +186,7 @@ class TrainConfig:
             "widths": list(self.widths),
             "dropout": self.dropout,
             "standardize": self.standardize,
+            "gradient": self.gradient,
         }
 
 
@@ -353,7 +407,7 @@ def _fit(
     for epoch in bar:
         t_epoch = time.perf_counter()
         net.train()
-        perm = torch.randperm(x_train.shape[0], generator=generator)
+        perm = _epoch_order(y_train, k, cfg.sampling, generator)
         total, count = 0.0, 0
         batch_losses: list[float] = []
         for start in range(0, len(perm), cfg.batch_size):
@@ -362,7 +416,17 @@ def _fit(
                 continue
             xb = x_train[idx]
             if cfg.augment:
-                xb = augment_batch(xb, generator, zoom=cfg.zoom, invert=cfg.invert)
+                xb = augment_batch(
+                    xb,
+                    generator,
+                    brightness=cfg.brightness,
+                    contrast=cfg.contrast,
+                    zoom=cfg.zoom,
+                    invert=cfg.invert,
+                    scale=cfg.scale,
+                    gamma=cfg.gamma,
+                    noise=cfg.noise,
+                )
             loss = F.cross_entropy(
                 net(normalize(xb, mean, std)),
                 y_train[idx],
@@ -381,7 +445,7 @@ def _fit(
             float(F.cross_entropy(logits, y_val, weight=weight_t)) if len(y_val) else math.nan
         )
         m = classification_metrics(y_val.numpy(), logits.argmax(1).numpy(), CLASS_NAMES)
-        score = m.balanced_accuracy
+        score = _selection_score(m, cfg.select_min_support)
         improved = score > best_score + 1e-4
         if improved:
             best_score, best_epoch, bad_epochs = score, epoch, 0
@@ -393,7 +457,8 @@ def _fit(
             "train_loss": total / max(count, 1),
             "val_loss": val_loss,
             "val_accuracy": m.accuracy,
-            "val_balanced_accuracy": score,
+            "val_balanced_accuracy": m.balanced_accuracy,
+            "selection_score": score,
             "val_recall": {n: _finite(r) for n, r in zip(CLASS_NAMES, m.recall, strict=True)},
             "val_precision": {n: _finite(p) for n, p in zip(CLASS_NAMES, m.precision, strict=True)},
             "lr": optimizer.param_groups[0]["lr"],
@@ -403,15 +468,19 @@ def _fit(
         }
         history.append(record)
         log.info(
-            "epoch %d: train loss %.4f, val loss %.4f, val acc %.3f, val balanced acc %.3f",
+            "epoch %d: train loss %.4f, val loss %.4f, val acc %.3f, val balanced acc %.3f, "
+            "selection score %.3f",
             epoch,
             record["train_loss"],
             val_loss,
             m.accuracy,
+            m.balanced_accuracy,
             score,
         )
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_bacc=f"{score:.3f}")
+            bar.set_postfix(
+                loss=f"{record['train_loss']:.3f}", val_bacc=f"{m.balanced_accuracy:.3f}"
+            )
         stopped = bad_epochs >= cfg.patience
         if out is not None:
             _save_checkpoint(
@@ -481,6 +550,28 @@ def _fit(
 
         save_artefact(result.classifier(), out / "model")
     return result
+
+
+def _epoch_order(
+    labels: torch.Tensor, k: int, sampling: str, generator: torch.Generator
+) -> torch.Tensor:
+    """Indices of the training images of one epoch, in batch order."""
+    n = labels.shape[0]
+    if sampling == "shuffle":
+        return torch.randperm(n, generator=generator)
+    counts = torch.bincount(labels, minlength=k).to(torch.float64)
+    per_class = torch.where(counts > 0, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
+    if sampling == "sqrt":
+        per_class = per_class * counts.sqrt()
+    return torch.multinomial(per_class[labels], n, replacement=True, generator=generator)
+
+
+def _selection_score(m: ClassificationMetrics, min_support: int) -> float:
+    """Mean recall over the classes with at least ``min_support`` true samples."""
+    keep = m.support >= max(1, min_support)
+    if not keep.any():
+        return m.balanced_accuracy
+    return float(m.recall[keep].mean())
 
 
 def _check_resumable(old: TrainConfig, new: TrainConfig, path: Path) -> None:

@@ -6,6 +6,7 @@ explicit :class:`torch.Generator` so that training is reproducible and resumable
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from marsgis.ml._torch import F, torch
@@ -23,6 +24,9 @@ def augment_batch(
     contrast: float = 0.2,
     zoom: float = 0.0,
     invert: float = 0.0,
+    scale: tuple[float, float] | None = None,
+    gamma: float = 0.0,
+    noise: float = 0.0,
 ) -> torch.Tensor:
     """Randomly rotate (by multiples of 90°), flip and change brightness/contrast of a batch.
 
@@ -46,7 +50,17 @@ def augment_batch(
         Rescale each image by a factor log-uniform in [1 / (1 + zoom), 1 + zoom]: a random
         crop resized back when magnifying, a mirrored wider view when shrinking (bilinear).
     invert
-        Probability of inverting an image's brightness (``1 - x``).
+        Probability of inverting an image's brightness (``1 - x``): the photometric negative,
+        so that a texture is learnt both as dark-on-bright and bright-on-dark.
+    scale
+        ``(low, high)``: rescale the image content by a factor log-uniform in that range
+        (< 1 shrinks features and shows a wider, mirrored view; > 1 magnifies a random crop).
+        Overrides ``zoom``, which is ``scale=(1 / (1 + zoom), 1 + zoom)``.
+    gamma
+        Raise each image to a power log-uniform in [1 / (1 + gamma), 1 + gamma] (a
+        non-linear change of contrast, applied before inversion).
+    noise
+        Add Gaussian noise with a standard deviation uniform in [0, noise] per image.
 
     Returns
     -------
@@ -68,8 +82,14 @@ def augment_batch(
         if bool(sel.any()):
             out[sel] = torch.flip(out[sel], dims=(-1,))
     shape = (n,) + (1,) * (images.ndim - 1)
-    if zoom > 0:
-        out = _zoom(out, generator, zoom)
+    if scale is None and zoom > 0:
+        scale = (1.0 / (1.0 + zoom), 1.0 + zoom)
+    if scale is not None and (scale[0] != 1.0 or scale[1] != 1.0):
+        out = _rescale(out, generator, scale)
+    if gamma > 0:
+        log_g = math.log(1.0 + gamma)
+        power = torch.exp((torch.rand(shape, generator=generator) * 2 - 1) * log_g)
+        out = out.clamp(min=0.0).pow(power)
     if invert > 0:
         sel = torch.rand(n, generator=generator) < invert
         if bool(sel.any()):
@@ -82,18 +102,24 @@ def augment_batch(
         gain = 1.0 + (torch.rand(shape, generator=generator) * 2 - 1) * brightness
         offset = (torch.rand(shape, generator=generator) * 2 - 1) * brightness
         out = out * gain + offset
+    if noise > 0:
+        sigma = torch.rand(shape, generator=generator) * noise
+        out = out + sigma * torch.randn(out.shape, generator=generator)
     return out.clamp_(0.0, 1.0)
 
 
-def _zoom(images: torch.Tensor, generator: torch.Generator, zoom: float) -> torch.Tensor:
-    """Rescale by a factor log-uniform in [1 / (1 + zoom), 1 + zoom] (reflecting at the edges).
+def _rescale(
+    images: torch.Tensor, generator: torch.Generator, factors: tuple[float, float]
+) -> torch.Tensor:
+    """Rescale by a factor log-uniform in ``factors`` (reflecting at the edges).
 
-    Magnifying shows a random crop resized back; shrinking shows a larger, mirrored view.
+    Magnifying (factor > 1) shows a random crop resized back; shrinking shows a larger,
+    mirrored view.
     """
     n = images.shape[0]
-    log_range = torch.log(torch.tensor(1.0 + zoom))
+    lo, hi = math.log(factors[0]), math.log(factors[1])
     # side of the sampled window relative to the image (< 1: magnify, > 1: shrink)
-    scale = torch.exp((torch.rand(n, generator=generator) * 2 - 1) * log_range)
+    scale = torch.exp(torch.rand(n, generator=generator) * (hi - lo) - hi)
     free = (1.0 - scale).clamp(min=0.0)[:, None]  # room to move a magnifying window
     shift = free * (torch.rand(n, 2, generator=generator) * 2 - 1)
     theta = torch.zeros(n, 2, 3, dtype=images.dtype)

@@ -14,7 +14,9 @@ length inflated by the terrain it crosses.
   window) divided by twice the cell height, a dimensionless local-relief ratio (the tangent
   of the steepest slope the window could hold).
 * ``hazard``: an optional raster of multiplicative factors on the DEM's grid (1 nominal,
-  ``inf`` impassable), or of terrain-class codes mapped to factors with ``classes=``.
+  ``inf`` impassable), or of terrain-class codes mapped to factors with ``classes=``. A 0–1
+  hazard raster (:mod:`marsgis.ml.hazard`) converts to factors with
+  :func:`marsgis.ml.hazard_factor` (``1 + weight · hazard``, ``inf`` from ``impassable_at``).
 
 The default slope limit is the ``max_slope_deg`` option (25°, under Curiosity's 30°
 fault-protection tilt limit). Dask-backed DEMs give dask-backed cost surfaces.

@@ -11,11 +11,6 @@ runs write the executed notebook and an HTML export without code to ``MARSGIS_RE
 and are recorded in the database. See ``docs/reports.md``.
 """
 
-# rasterio's bundled PROJ must be loaded before SpatiaLite's (system) PROJ: the first rasterio
-# CRS made after a SpatiaLite connection otherwise crashes the process. Reports read the mission
-# store before they open DEMs, so load it first (the lasting fix belongs in marsgis.db.engine).
-import rasterio  # noqa: F401
-
 from marsgis.reports.catalog import ReportInfo, list_reports, report_info, report_notebook
 from marsgis.reports.dashboard import ReportsBrowser
 from marsgis.reports.execute import export_html, run_report

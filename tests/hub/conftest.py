@@ -145,6 +145,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
         "MARSGIS_HUB_DASHBOARDS_DIR": str(dashboards),
         "MARSGIS_HUB_REPORTS_DIR": str(tmp / "reports"),
         "MARSGIS_HUB_CLUSTER_IDLE_TIMEOUT": "300",
+        "MARSGIS_HUB_SCHEDULER_ARGS": "--interval 2",
         "MARSGIS_DATA_DIR": str(tmp / "user-data"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }

@@ -257,7 +257,7 @@ def test_dashboards_service_derives_role_urls_like_the_hub(monkeypatch: pytest.M
     )
     dashboards = _load(REPO / "hub" / "services" / "dashboards.py", "marsgis_hub_dashboards")
     urls = dashboards.dashboard_database_urls(env)
-    role = roles.user_role("svc_dashboards_operator")
+    role = roles.service_role("dashboards_operator")
     assert urls["operator"] == roles.user_database_url(
         "postgresql+psycopg2://postgis.marsgis.svc.cluster.local:5432/marsgis",
         role,

@@ -195,5 +195,9 @@ def test_role_names_and_passwords() -> None:
         roles.group_role("pilot")
     with pytest.raises(ValidationError, match="role prefix 'Bad-Prefix'"):
         roles.user_role("ada", prefix="Bad-Prefix")
+    assert roles.service_role("scheduler") == "marsgis_s_scheduler"
+    assert roles.user_role("s_scheduler") != roles.service_role("scheduler")  # no way in
+    with pytest.raises(ValidationError, match="service name 'Bad Name'"):
+        roles.service_role("Bad Name")
     url = roles.user_database_url("postgresql+psycopg2://postgres@127.0.0.1:5432/m", "r_u", "p@w")
     assert url == "postgresql+psycopg2://r_u:p%40w@127.0.0.1:5432/m"

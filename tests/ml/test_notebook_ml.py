@@ -16,7 +16,9 @@ def test_committed_clean_with_parameters_cell() -> None:
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    assert set(SMALL) <= {line.split("=")[0].strip() for line in tagged[0].source.splitlines() if "=" in line}
+    assert set(SMALL) <= {
+        line.split("=")[0].strip() for line in tagged[0].source.splitlines() if "=" in line
+    }
     for c in code:  # public API only, no library code in the notebook
         assert "marsgis._" not in c.source and "ml._" not in c.source
         assert "\ndef " not in "\n" + c.source and "\nclass " not in "\n" + c.source
@@ -27,13 +29,22 @@ def test_notebook_runs_with_small_parameters(tmp_path: Path) -> None:
 
     out = tmp_path / NOTEBOOK.name
     papermill.execute_notebook(
-        str(NOTEBOOK), str(out), parameters=SMALL, kernel_name="python3", cwd=str(tmp_path), progress_bar=False
+        str(NOTEBOOK),
+        str(out),
+        parameters=SMALL,
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
     )
     done = nbformat.read(out, as_version=4)
-    errors = [o for c in done.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o for c in done.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert errors == []
     text = "\n".join(
-        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) + str(o.get("data", {}).get("text/markdown", ""))
+        str(o.get("text", ""))
+        + str(o.get("data", {}).get("text/plain", ""))
+        + str(o.get("data", {}).get("text/markdown", ""))
         for c in done.cells
         for o in c.get("outputs", [])
     )

@@ -7,7 +7,6 @@ from typing import Any
 
 import nbformat
 import pytest
-import rasterio  # noqa: F401  (before SpatiaLite loads its PROJ; see marsgis/reports/__init__.py)
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 TINY_SOURCE = """\
