@@ -181,7 +181,11 @@ class MissionReport:
             {
                 "report date": [round(float(now[k]), 4) for k in _RISK_ROWS],
                 "at planning": [round(at_planning(k), 4) for k in _RISK_ROWS],
-                "weight": [math.nan, *(self.risk.weights[k] for k in _RISK_ROWS[1:])],
+                # the score is the weighted mean: its row shows the weights' total
+                "weight": [
+                    sum(self.risk.weights[k] for k in _RISK_ROWS[1:]),
+                    *(self.risk.weights[k] for k in _RISK_ROWS[1:]),
+                ],
             },
             index=list(_RISK_ROWS),
         )
