@@ -224,3 +224,58 @@ def test_augmentation_brightness_stays_in_range_and_keeps_input() -> None:
     assert torch.equal(x, before)
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
     assert y.shape == x.shape
+
+
+def test_augmentation_inversion_is_the_photometric_negative() -> None:
+    x = torch.rand(6, 1, 12, 12)
+    g = torch.Generator().manual_seed(3)
+    y = augment_batch(x, g, rotate=False, flip=False, brightness=0, contrast=0, invert=1.0)
+    torch.testing.assert_close(y, 1.0 - x)
+
+
+def test_augmentation_scale_shrinks_features_and_gamma_is_a_power() -> None:
+    side = 33
+    ramp = torch.linspace(0.0, 1.0, side).expand(side, side)[None, None].repeat(2, 1, 1, 1)
+    plain = {"rotate": False, "flip": False, "brightness": 0.0, "contrast": 0.0}
+    g = torch.Generator().manual_seed(0)
+    shrunk = augment_batch(ramp, g, scale=(0.5, 0.5), **plain)
+    # content at half size (a twice wider, mirrored view): the ramp across the centre is
+    # twice as steep, the centre value stays
+    centre = shrunk[0, 0, side // 2]
+    slope = float((centre[side // 2 + 4] - centre[side // 2 - 4]) / 8)
+    assert slope == pytest.approx(2.0 / (side - 1), rel=0.02)
+    assert float(centre[side // 2]) == pytest.approx(0.5, abs=1e-3)
+    # gamma: y = x ** p with one exponent per image, p within [1/1.5, 1.5]
+    x = torch.rand(4, 1, 10, 10) * 0.9 + 0.05
+    y = augment_batch(x, torch.Generator().manual_seed(2), gamma=0.5, **plain)
+    p = torch.log(y) / torch.log(x)
+    for i in range(4):
+        torch.testing.assert_close(p[i], torch.full_like(p[i], float(p[i].mean())))
+        assert 1 / 1.5 - 1e-4 <= float(p[i].mean()) <= 1.5 + 1e-4
+
+
+def test_gradient_channel_is_the_sobel_magnitude() -> None:
+    from scipy import ndimage
+
+    from marsgis.ml.models import _sobel_magnitude
+
+    img = np.random.default_rng(0).random((1, 1, 24, 24)).astype(np.float64)
+    got = _sobel_magnitude(torch.from_numpy(img))[0, 0].numpy()
+    gx = ndimage.sobel(img[0, 0], axis=1, mode="nearest") / 8
+    gy = ndimage.sobel(img[0, 0], axis=0, mode="nearest") / 8
+    np.testing.assert_allclose(got, np.hypot(gx, gy), atol=1e-6)
+
+
+def test_balanced_sampling_draws_classes_equally() -> None:
+    from marsgis.ml.train import _epoch_order
+
+    labels = torch.tensor([0] * 900 + [1] * 90 + [2] * 10)
+    order = _epoch_order(labels, 3, "balanced", torch.Generator().manual_seed(0))
+    share = np.bincount(labels[order].numpy(), minlength=3) / len(order)
+    np.testing.assert_allclose(share, 1 / 3, atol=0.05)
+    order = _epoch_order(labels, 3, "sqrt", torch.Generator().manual_seed(0))
+    share = np.bincount(labels[order].numpy(), minlength=3) / len(order)
+    expected = np.sqrt([900, 90, 10]) / np.sqrt([900, 90, 10]).sum()
+    np.testing.assert_allclose(share, expected, atol=0.04)
+    shuffled = _epoch_order(labels, 3, "shuffle", torch.Generator().manual_seed(0))
+    assert sorted(shuffled.tolist()) == list(range(1000))

@@ -74,3 +74,10 @@ def test_config_validation() -> None:
     with pytest.raises(ValidationError, match=r"unknown TrainConfig keys \['depth'\]"):
         TrainConfig.from_dict({"depth": 3})
     assert TrainConfig.from_dict(TINY.to_dict()) == TINY
+    with pytest.raises(ValidationError, match="sampling='random'"):
+        TrainConfig(sampling="random")
+    with pytest.raises(ValidationError, match=r"scale=\(1.5, 0.5\)"):
+        TrainConfig(scale=(1.5, 0.5))
+    rich = replace(TINY, scale=(0.5, 1.25), invert=0.5, gamma=0.5, gradient=True)
+    assert TrainConfig.from_dict(json.loads(json.dumps(rich.to_dict()))) == rich
+    assert rich.model_kwargs()["gradient"] is True
