@@ -55,6 +55,7 @@ __all__ = [
     "downgrade",
     "get_engine",
     "head_revision",
+    "inserted_id",
     "redact_url",
     "transaction",
     "upgrade",
@@ -244,6 +245,14 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
             f"the database {redact_url(engine.url)!r} refused the operation: "
             f"{_reason(engine.url, exc)}; nothing was written"
         ) from exc
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the row an ``INSERT`` just wrote (one integer column)."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - both backends return the key
+        raise DatabaseError("the database did not return the new row's id")
+    return int(key[0])
 
 
 @contextmanager

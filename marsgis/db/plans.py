@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from marsgis.crs import MARS_GEOGRAPHIC
 from marsgis.db import _validation as check
-from marsgis.db.engine import transaction
+from marsgis.db.engine import inserted_id, transaction
 from marsgis.db.schema import MARS_SRID, JSONDocument, UTCDateTime, UUIDString, missions
 from marsgis.exceptions import NotFoundError, StateTransitionError, ValidationError
 
@@ -146,13 +146,6 @@ class Artefact:
         }
 
 
-def _inserted_id(result: Any) -> int:
-    key = result.inserted_primary_key
-    if key is None:  # pragma: no cover - both backends return the key
-        raise ValidationError("the database did not return the new row's id")
-    return int(key[0])
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -247,7 +240,7 @@ def add_task(
                 updated_at=now,
             )
         )
-        new_id = int(_inserted_id(result))
+        new_id = inserted_id(result)
         row = (
             conn.execute(sa.select(mission_tasks).where(mission_tasks.c.id == new_id))
             .mappings()
@@ -440,7 +433,7 @@ def add_artefact(
                 created_at=_now(),
             )
         )
-        new_id = int(_inserted_id(result))
+        new_id = inserted_id(result)
         row = (
             conn.execute(_select_artefacts(conn).where(mission_artefacts.c.id == new_id))
             .mappings()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from marsgis.db.engine import transaction
+from marsgis.db.engine import inserted_id, transaction
 from marsgis.db.schema import REPORT_RUN_STATUSES, report_runs, report_schedules
 from marsgis.exceptions import NotFoundError, ValidationError
 
@@ -190,10 +190,7 @@ def insert_run(
             due_at=due_at,
         )
     )
-    key = result.inserted_primary_key
-    if key is None:  # pragma: no cover - both backends return the key
-        raise ValidationError("the database did not return the new run's id")
-    return _load(conn, int(key[0]))
+    return _load(conn, inserted_id(result))
 
 
 def finish_run(

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from marsgis.db.engine import transaction
+from marsgis.db.engine import inserted_id, transaction
 from marsgis.db.schema import report_schedules
 from marsgis.exceptions import NotFoundError, ValidationError
 from marsgis.reports import catalog
@@ -215,10 +215,7 @@ def add_schedule(
                 created_at=now,
             )
         )
-        pk = result.inserted_primary_key
-        if pk is None:  # pragma: no cover - both backends return the key
-            raise ValidationError("the database did not return the new schedule's id")
-        return _load(conn, int(pk[0]))
+        return _load(conn, inserted_id(result))
 
 
 def get_schedule(schedule: str | int, db: str | Engine | None = None) -> Schedule:
