@@ -1,4 +1,4 @@
-"""Every notebook under notebooks/: committed clean, a tagged parameters cell, public API only,
+"""Every notebook under notebooks/ (and the shipped report notebooks): committed clean, a tagged parameters cell, public API only,
 and it runs (papermill, small parameters) without an error.
 
 Notebooks are discovered by glob, so a new one is covered as soon as it is added. Small
@@ -26,11 +26,18 @@ from marsgis.crs import MARS_RADIUS_M
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
-NOTEBOOKS = sorted(
-    p.relative_to(NOTEBOOKS_DIR).as_posix()
-    for p in NOTEBOOKS_DIR.rglob("*.ipynb")
-    if ".ipynb_checkpoints" not in p.parts
-)
+#: The shipped report notebooks are package data (``marsgis/reports/notebooks``), named
+#: ``reports/<name>.ipynb`` here.
+REPORTS_DIR = ROOT / "marsgis" / "reports" / "notebooks"
+PATHS: dict[str, Path] = {
+    **{
+        p.relative_to(NOTEBOOKS_DIR).as_posix(): p
+        for p in NOTEBOOKS_DIR.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    },
+    **{f"reports/{p.name}": p for p in REPORTS_DIR.glob("*.ipynb")},
+}
+NOTEBOOKS = sorted(PATHS)
 #: Small parameters per notebook (relative path under notebooks/).
 SMALL: dict[str, dict[str, Any]] = {
     "landing-site-selection.ipynb": {"top": 3},
@@ -58,7 +65,7 @@ def test_notebooks_are_found() -> None:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_committed_clean_with_parameters_cell(name: str) -> None:
-    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    nb = nbformat.read(PATHS[name], as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")]
@@ -118,7 +125,7 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MARSGIS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MARSGIS_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("MARSGIS_DATABASE_URL", db_url)
-    nb_in = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    nb_in = nbformat.read(PATHS[name], as_version=4)
     params = dict(SMALL.get(name, {}))
     params.update(nb_in.metadata.get("marsgis", {}).get("test_parameters", {}))
     seeded = None
@@ -129,7 +136,7 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         params.update(mission_id=seeded[1].mission.id, date="2026-03-01")
     out = tmp_path / Path(name).name
     papermill.execute_notebook(
-        str(NOTEBOOKS_DIR / name), str(out), parameters=params, kernel_name="python3",
+        str(PATHS[name]), str(out), parameters=params, kernel_name="python3",
         cwd=str(tmp_path), progress_bar=False,
     )  # fmt: skip
     done = nbformat.read(out, as_version=4)

@@ -6,7 +6,7 @@
 >>> reports.add_schedule("gale daily", "mission-plan", "0 6 * * *", {"mission_id": "…"})  # doctest: +SKIP
 >>> reports.run_scheduler(once=True)  # doctest: +SKIP
 
-Reports are notebooks with a ``parameters`` cell (shipped ones in ``notebooks/reports/``);
+Reports are notebooks with a ``parameters`` cell (shipped ones in ``marsgis/reports/notebooks/``);
 runs write the executed notebook and an HTML export without code to ``MARSGIS_REPORTS_DIR``
 and are recorded in the database. See ``docs/reports.md``.
 """

@@ -1,9 +1,10 @@
 """Which notebooks are reports, and which parameters each one takes.
 
 A report is a Jupyter notebook with a cell tagged ``parameters`` (papermill's convention).
-The shipped reports live in ``notebooks/reports/`` of the marsgis source tree and are named
-by their file stem (``mission-plan`` is ``notebooks/reports/mission-plan.ipynb``); any other
-notebook can be run as a report by giving its path.
+The shipped reports are package data in ``marsgis/reports/notebooks/`` (so a wheel install
+finds them as well as a source checkout) and are named by their file stem (``mission-plan``
+is ``marsgis/reports/notebooks/mission-plan.ipynb``); any other notebook can be run as a
+report by giving its path.
 
 A report may list the parameters it cannot run without in its notebook metadata::
 
@@ -35,8 +36,8 @@ __all__ = [
     "report_notebook",
 ]
 
-#: Where the shipped report notebooks live (``notebooks/reports`` of the source tree).
-REPORTS_SOURCE_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "reports"
+#: Where the shipped report notebooks live (package data, next to this module).
+REPORTS_SOURCE_DIR = Path(__file__).resolve().parent / "notebooks"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -156,7 +157,7 @@ def report_info(report: str | Path) -> ReportInfo:
 
 
 def list_reports() -> list[ReportInfo]:
-    """The shipped reports (``notebooks/reports/*.ipynb``), by name."""
+    """The shipped reports (``marsgis/reports/notebooks/*.ipynb``), by name."""
     return [report_info(name) for name in _available()]
 
 
