@@ -8,8 +8,10 @@ One hub (tests/hub/conftest.py) serves the whole module:
   ``marsgis.compute.client()`` and no configuration, computes the slope of the shipped MOLA grid
   on the cluster's workers, and creates a mission as the scientist's own database role;
 * an operator signs up, is approved by an admin, logs in and lands on the dashboards (hub
-  OAuth), where a page changes the mission's status as the operator's database role;
-* a viewer opens the same page and PostgreSQL refuses the change; the mission is unchanged.
+  OAuth), opens the mission board in headless Chromium and changes the mission's status with
+  the board's controls, written as the operator's database role;
+* a viewer opens a page that makes the same change and PostgreSQL refuses it; the mission is
+  unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -269,8 +271,18 @@ def get_page(session: Any, url: str, *, deadline: float = 240, **kw: Any) -> tup
         return r.status_code, b"".join(chunks).decode()
 
 
-def _browse(hub: Any, session: requests.Session, path: str, wait_for: str) -> dict[str, Any]:
-    """Open ``path`` in headless Chromium with ``session``'s cookies; the page text, tile codes."""
+def _browse(
+    hub: Any,
+    session: requests.Session,
+    path: str,
+    wait_for: str,
+    then: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Open ``path`` in headless Chromium with ``session``'s cookies; the page text, tile codes.
+
+    ``then(page)``, when given, runs once the page has drawn (clicks, selections) and before
+    the text is read.
+    """
     from playwright.sync_api import sync_playwright
 
     tiles: list[int] = []
@@ -296,6 +308,8 @@ def _browse(hub: Any, session: requests.Session, path: str, wait_for: str) -> di
                     break
                 page.wait_for_timeout(500)
             page.wait_for_timeout(1000)
+            if then is not None:
+                then(page)
             return {"text": page.inner_text("body"), "tiles": tiles}
         finally:
             browser.close()
@@ -490,20 +504,26 @@ def test_operator_signs_up_is_approved_and_changes_a_status_on_the_dashboards(
     assert status == 200
     assert "application/vnd.jupyter.widget-view+json" in board
     assert "There was an error when executing cell" not in board
-    # in a browser, the board's widgets and basemap tiles come through the hub as well
+
+    # in a browser, through the hub: the board's widgets and basemap tiles, and the operator
+    # selects the mission, picks "active" and clicks the board's button
+    def change_status(page: Any) -> None:
+        option = page.locator(".marsgis-missions select option", has_text="Hub test: Gale")
+        page.locator(".marsgis-missions select").select_option(label=option.first.inner_text())
+        page.get_by_text("Mission 'Hub test: Gale'").first.wait_for(timeout=120_000)
+        page.locator(".marsgis-new-status select").select_option("active")
+        page.locator(".marsgis-apply-status").click()
+        page.get_by_text("planned → active (by op, saved)").first.wait_for(timeout=120_000)
+
     seen = _browse(
-        hub, op, "/services/dashboards/voila/render/mission-board.ipynb", "Mission board"
+        hub,
+        op,
+        "/services/dashboards/voila/render/mission-board.ipynb",
+        "Mission board",
+        then=change_status,
     )
     assert "operator: op" in seen["text"]
     assert seen["tiles"] and set(seen["tiles"]) == {200}, seen["tiles"]
-    status, page = get_page(
-        op,
-        f"{hub.url}/services/dashboards/voila/render/set-mission-status.ipynb",
-        params={"mission": mission, "status": "active"},
-    )
-    assert status == 200
-    text = _page_text(page)
-    assert "ACCESS operator op" in text and "RESULT changed active 2" in text, text[-2000:]
     assert _owner_view(hub, mission) == (
         "active",
         2,
