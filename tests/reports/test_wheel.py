@@ -17,13 +17,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _pip(cwd: Path, command: str, *args: str) -> None:
+    """``pip <command> -q --no-deps <args>`` with this interpreter (no network needed)."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", command, "-q", "--no-deps", *args],
+        check=True,
+        cwd=cwd,
+        capture_output=True,
+    )
+
+
 def test_wheel_install_finds_the_shipped_reports(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(wheels), str(ROOT)],
-        check=True, cwd=tmp_path, capture_output=True,
-    )  # fmt: skip
+    _pip(tmp_path, "wheel", "--no-build-isolation", "-w", str(wheels), str(ROOT))
     (wheel,) = wheels.glob("marsgis-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = sorted(p.name for p in (ROOT / "marsgis" / "reports" / "notebooks").glob("*.ipynb"))
@@ -38,11 +44,7 @@ def test_wheel_install_finds_the_shipped_reports(tmp_path: Path) -> None:
         assert needed in names, needed
 
     target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
-         "--target", str(target), str(wheel)],
-        check=True, cwd=tmp_path, capture_output=True,
-    )  # fmt: skip
+    _pip(tmp_path, "install", "--no-compile", "--target", str(target), str(wheel))
     probe = (
         "import json, marsgis, marsgis.reports as r; "
         "print(json.dumps({'module': marsgis.__file__, "
