@@ -82,6 +82,28 @@ def postgis_database() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture(scope="session")
+def gale_landing_plan() -> Any:
+    """An unsaved plan at Bradbury Landing (MSL ellipse, a short drive, risk on 2026-03-01).
+
+    The mission the dashboard tests store and show; planned once per session (``save(db=...)``
+    does not change it).
+    """
+    import marsgis
+    from marsgis import planning
+
+    return planning.plan_mission(
+        "Gale landing",
+        lat=-4.5895,
+        lon=137.4417,
+        dem=marsgis.open_dem("gale-mola"),
+        constraints="msl",
+        when="2026-03-01",
+        waypoints=[(-4.7, 137.38)],
+        objectives=["Reach Mount Sharp"],
+    )
+
+
 @pytest.fixture
 def spatialite_url(tmp_path: Any) -> Iterator[str]:
     """URL of a new SpatiaLite file (created, with the schema, on first use)."""

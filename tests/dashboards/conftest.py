@@ -11,24 +11,14 @@ from dashboard_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, Tab
 
 
 @pytest.fixture(scope="module")
-def dash_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def dash_env(tmp_path_factory: pytest.TempPathFactory, gale_landing_plan: Any) -> dict[str, Any]:
     """Environment of the server: own database (seeded), tile cache and Jupyter dirs."""
-    import marsgis
-    from marsgis import db, planning
+    from marsgis import db
     from marsgis.viz.install import install
 
     tmp = tmp_path_factory.mktemp("dashboards")
     url = f"sqlite:///{tmp / 'marsgis.sqlite'}"
-    plan = planning.plan_mission(
-        "Gale landing",
-        lat=-4.5895,
-        lon=137.4417,
-        dem=marsgis.open_dem("gale-mola"),
-        constraints="msl",
-        when="2026-03-01",
-        waypoints=[(-4.7, 137.38)],
-        objectives=["Reach Mount Sharp"],
-    ).save(db=url)
+    plan = gale_landing_plan.save(db=url)
     jezero = db.add_mission(
         "Jezero delta survey", lat=18.4447, lon=77.4508, mission_type="survey", db=url
     )

@@ -6,6 +6,7 @@ The browser tests (tests/dashboards) drive the same classes through Voila and Ch
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -15,16 +16,8 @@ from marsgis.viz.dashboards import LandingExplorer, MissionBoard, TraversePlanne
 
 
 @pytest.fixture
-def seeded(spatialite_url: str) -> dict[str, str]:
-    plan = planning.plan_mission(
-        "Gale landing",
-        lat=-4.5895,
-        lon=137.4417,
-        dem=marsgis.open_dem("gale-mola"),
-        constraints="msl",
-        when="2026-03-01",
-        waypoints=[(-4.7, 137.38)],
-    ).save(db=spatialite_url)
+def seeded(spatialite_url: str, gale_landing_plan: Any) -> dict[str, str]:
+    plan = gale_landing_plan.save(db=spatialite_url)
     other = db.add_mission(
         "Jezero survey", lat=18.4447, lon=77.4508, mission_type="survey", db=spatialite_url
     )
