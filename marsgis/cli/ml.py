@@ -23,6 +23,12 @@ from marsgis.cli._common import emit, handle_errors, json_option
 __all__ = ["command"]
 
 _MODEL_HELP = "Registry name or artefact folder of the model."
+_data_option = click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Landmark folder with images/ and labels.txt (default: the shipped HiRISE subset).",
+)
 
 
 def _metrics_text(result: dict[str, Any]) -> str:
@@ -48,12 +54,7 @@ def command() -> None:
 
 
 @command.command("train")
-@click.option(
-    "--data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Landmark folder with images/ and labels.txt (default: the shipped HiRISE subset).",
-)
+@_data_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -156,12 +157,7 @@ def classify(*, images: tuple[Path, ...], model: str, batch_size: int, as_json: 
 
 
 @command.command("evaluate")
-@click.option(
-    "--data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Landmark folder with images/ and labels.txt (default: the shipped HiRISE subset).",
-)
+@_data_option
 @click.option("--model", default="terrain-classifier", show_default=True, help=_MODEL_HELP)
 @click.option(
     "--split",
