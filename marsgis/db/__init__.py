@@ -12,6 +12,9 @@ never an Earth SRID.
 """
 
 from marsgis.db.engine import (
+    Connection,
+    DatabaseLike,
+    Engine,
     current_revision,
     dispose_engines,
     downgrade,
@@ -42,6 +45,9 @@ from marsgis.db.schema import MARS_SRID
 
 __all__ = (
     "MARS_SRID",
+    "Connection",
+    "DatabaseLike",
+    "Engine",
     "MISSION_STATUSES",
     "MISSION_TYPES",
     "TRANSITIONS",

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from alembic import command
@@ -49,6 +49,9 @@ from marsgis.exceptions import (
 
 __all__ = [
     "VERSION_TABLE",
+    "Connection",
+    "DatabaseLike",
+    "Engine",
     "alembic_config",
     "current_revision",
     "dispose_engines",
@@ -69,6 +72,10 @@ _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _UPGRADE_LOCK_KEY = 949_900_001
 # SQLSTATE of PostgreSQL's "permission denied" (insufficient_privilege), see marsgis.db.roles.
 _INSUFFICIENT_PRIVILEGE = "42501"
+
+#: What every store function takes as ``db``: a URL, an engine, an open connection (the call
+#: joins that connection's transaction), or None for the configured default.
+DatabaseLike: TypeAlias = "str | Engine | Connection | None"
 
 _ENGINES: dict[str, Engine] = {}
 _AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -199,10 +206,12 @@ def _make_engine(url_text: str) -> Engine:
     )
 
 
-def _engine(db: str | Engine | None) -> Engine:
+def _engine(db: DatabaseLike) -> Engine:
     """The engine for ``db`` without touching the schema (cached per URL)."""
     if isinstance(db, Engine):
         return db
+    if isinstance(db, Connection):
+        return db.engine
     if db is not None and not isinstance(db, str):
         raise ValidationError(
             f"db must be a database URL, a SQLAlchemy Engine or None (the configured default), "
@@ -256,27 +265,53 @@ def inserted_id(result: sa.CursorResult[Any]) -> int:
 
 
 @contextmanager
-def transaction(db: str | Engine | None = None, *, write: bool = False) -> Iterator[Connection]:
+def transaction(db: DatabaseLike = None, *, write: bool = False) -> Iterator[Connection]:
     """Open a connection to the migrated database inside one transaction.
 
     Everything executed on the connection commits together when the block ends, or is rolled
     back if it raises. Database errors are raised as :class:`~marsgis.exceptions.DatabaseError`.
 
+    Transactions compose: given an open :class:`~sqlalchemy.engine.Connection` (one yielded by
+    an outer ``transaction()``), the block runs inside that connection's transaction and
+    commits or rolls back with it, so several store calls can be grouped into one all-or-nothing
+    change.
+
     Parameters
     ----------
     db
-        Database URL, engine, or None for ``marsgis.config.settings().database_url``.
+        Database URL, engine, an open connection to join, or None for
+        ``marsgis.config.settings().database_url``.
     write
         True for transactions that write: on SQLite they take the write lock at ``BEGIN``
-        (``BEGIN IMMEDIATE``) so that read-check-write sequences are serialised.
+        (``BEGIN IMMEDIATE``) so that read-check-write sequences are serialised. An outer
+        transaction that will write must itself be opened with ``write=True``.
 
     Examples
     --------
     >>> with transaction(write=True) as conn:  # doctest: +SKIP
-    ...     conn.execute(missions.delete())
+    ...     a = add_mission("A", lat=0, lon=0, db=conn)
+    ...     b = add_mission("B", lat=1, lon=1, db=conn)  # both stored, or neither
     """
+    if isinstance(db, Connection):
+        if not db.in_transaction():
+            raise ValidationError(
+                "db is a connection with no open transaction; pass the connection yielded by "
+                "`with marsgis.db.transaction(write=True) as conn:` (or a URL/engine)"
+            )
+        if write and not _is_write(db) and db.dialect.name == "sqlite":
+            raise ValidationError(
+                "a write joined a read transaction on SQLite, which could deadlock with another "
+                "writer; open the outer block with `transaction(write=True)`"
+            )
+        yield db
+        return
     with _begin(get_engine(db), write=write) as conn:
         yield conn
+
+
+def _is_write(conn: Connection) -> bool:
+    """Whether ``conn``'s transaction was opened with ``write=True``."""
+    return bool(conn.get_execution_options().get("marsgis_write", False))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -385,7 +420,7 @@ def current_revision(db: str | Engine | None = None) -> str | None:
         return _revision_of(conn)
 
 
-def get_engine(db: str | Engine | None = None, *, migrate: bool = True) -> Engine:
+def get_engine(db: DatabaseLike = None, *, migrate: bool = True) -> Engine:
     """Return the engine for ``db`` with the marsgis schema at the newest revision.
 
     The first call for a database in a process runs the pending migrations (see
