@@ -39,15 +39,18 @@ def _seed(url: str) -> dict[str, str]:
     import marsgis
     from marsgis import db, planning
 
-    plan = planning.plan_mission(
-        "Gale landing",
-        lat=-4.5895,
-        lon=137.4417,
-        dem=marsgis.open_dem("gale-mola"),
-        constraints="msl",
-        when="2026-03-01",
-        waypoints=[(-4.7, 137.38)],
-    ).save(db=url)
+    plan = db.save_plan(
+        planning.plan_mission(
+            "Gale landing",
+            lat=-4.5895,
+            lon=137.4417,
+            dem=marsgis.open_dem("gale-mola"),
+            constraints="msl",
+            when="2026-03-01",
+            waypoints=[(-4.7, 137.38)],
+        ),
+        db=url,
+    )
     ids = {"gale": plan.mission.id}
     for i in range(40):  # a board with some history
         m = db.add_mission(
@@ -87,7 +90,7 @@ def measure(tmp: Path, repeats: int) -> list[dict[str, Any]]:
     add(
         "mission board",
         "select a mission",
-        "`load_mission_plan` + `status_history` + plan layers",
+        "`db.load_plan` + `status_history` + plan layers",
         lambda: board.select(ids["gale"]),
     )
     cycle = iter(ids[f"survey {i}"] for i in range(40))
@@ -158,7 +161,7 @@ def measure(tmp: Path, repeats: int) -> list[dict[str, Any]]:
     add(
         "traverse planner",
         "save to mission",
-        "`planning.missions.save_traverse`",
+        "`db.save_traverse`",
         lambda: planner.save_to_mission(ids["gale"]),
     )
 

@@ -89,7 +89,7 @@ def test_committed_clean_with_parameters_cell(name: str) -> None:
 
 def _seed_mission(db_url: str) -> Any:
     import marsgis
-    from marsgis import planning
+    from marsgis import db, planning
 
     dem = marsgis.open_dem("gale-mola")
     plan = planning.plan_mission(
@@ -101,7 +101,7 @@ def _seed_mission(db_url: str) -> Any:
         when="2012-08-06T05:17:57Z",
         waypoints=[(-4.6595, 137.3775)],
     )
-    return plan, plan.save(db=db_url)
+    return plan, db.save_plan(plan, db=db_url)
 
 
 def _text(nb: Any) -> str:

@@ -49,7 +49,7 @@ def plan_demo_mission() -> Any:
     dem = marsgis.open_dem("gale-mola")  # before the store: see marsgis.reports (PROJ order)
     for mission in db.list_missions():
         if mission.name == DEMO_MISSION:
-            stored = planning.load_mission_plan(mission.id)
+            stored = db.load_plan(mission.id)
             if any(a.kind == "traverse" for a in stored.artefacts):
                 return stored
     stops = marsgis.open_features("msl-stops")
@@ -68,7 +68,7 @@ def plan_demo_mission() -> Any:
         ),
         objectives=["land in Gale crater", "reach the base of Aeolis Mons"],
     )
-    return plan.save()
+    return db.save_plan(plan)
 
 
 def run_demo(out_dir: Path) -> dict[str, Any]:

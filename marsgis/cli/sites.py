@@ -285,7 +285,9 @@ def mission_plan(
     )  # fmt: skip
     result = plan.summary()
     if save:
-        stored = plan.save()
+        from marsgis.db import save_plan
+
+        stored = save_plan(plan)
         result["mission_id"] = stored.mission.id
         result["status"] = stored.mission.status
         result["task_ids"] = [t.id for t in stored.tasks]

@@ -1,4 +1,10 @@
-"""Persistence: missions and the catalog cache index in SpatiaLite or PostGIS.
+"""Persistence: the only package that knows tables, SQL and transactions.
+
+Missions (:mod:`~marsgis.db.missions`), their tasks (:mod:`~marsgis.db.tasks`), plan artefacts
+(:mod:`~marsgis.db.artefacts`) and whole plans stored all-or-nothing (:mod:`~marsgis.db.plans`),
+report runs and schedules, the model index and the catalog cache index, in SpatiaLite or PostGIS.
+Every table is in :mod:`marsgis.db.schema`; :func:`transaction` composes, so store calls given
+the connection of an outer ``transaction(write=True)`` commit or roll back together.
 
 The database is ``MARSGIS_DATABASE_URL`` (``postgresql+psycopg2://...`` for a shared PostGIS),
 or by default the SpatiaLite file ``marsgis.sqlite`` in the user data dir. The schema is managed
@@ -11,6 +17,15 @@ never an Earth SRID.
 >>> db.missions_within_distance(18.4, 77.5, 20_000)  # doctest: +SKIP
 """
 
+from marsgis.db.artefacts import (
+    ARTEFACT_KINDS,
+    Artefact,
+    add_artefact,
+    artefacts_frame,
+    delete_artefact,
+    get_artefact,
+    list_artefacts,
+)
 from marsgis.db.engine import (
     Connection,
     DatabaseLike,
@@ -41,32 +56,62 @@ from marsgis.db.missions import (
     status_history,
     update_mission,
 )
+from marsgis.db.plans import StoredPlan, load_plan, save_plan, save_traverse
 from marsgis.db.schema import MARS_SRID
+from marsgis.db.tasks import (
+    TASK_STATUSES,
+    TASK_TRANSITIONS,
+    Task,
+    add_task,
+    delete_task,
+    list_tasks,
+    reorder_tasks,
+    set_task_status,
+)
 
 __all__ = (
+    "ARTEFACT_KINDS",
     "MARS_SRID",
+    "MISSION_STATUSES",
+    "MISSION_TYPES",
+    "TASK_STATUSES",
+    "TASK_TRANSITIONS",
+    "TRANSITIONS",
+    "Artefact",
     "Connection",
     "DatabaseLike",
     "Engine",
-    "MISSION_STATUSES",
-    "MISSION_TYPES",
-    "TRANSITIONS",
     "Mission",
     "MissionDistance",
     "StatusChange",
+    "StoredPlan",
+    "Task",
+    "add_artefact",
     "add_mission",
+    "add_task",
+    "artefacts_frame",
     "current_revision",
+    "delete_artefact",
     "delete_mission",
+    "delete_task",
     "dispose_engines",
     "downgrade",
+    "get_artefact",
     "get_engine",
     "get_mission",
     "head_revision",
+    "list_artefacts",
     "list_missions",
+    "list_tasks",
+    "load_plan",
     "missions_frame",
     "missions_within_box",
     "missions_within_distance",
+    "reorder_tasks",
+    "save_plan",
+    "save_traverse",
     "set_status",
+    "set_task_status",
     "status_history",
     "transaction",
     "update_mission",

@@ -36,14 +36,17 @@ def mission_id(value: Any) -> str:
     )
 
 
-def name(value: Any) -> str:
-    """A non-empty mission name of at most :data:`NAME_MAX` characters, blanks trimmed."""
+def name(value: Any, what: str = "mission name") -> str:
+    """A non-empty name (mission name, task title, ...) of at most :data:`NAME_MAX` characters.
+
+    Surrounding blanks are trimmed.
+    """
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"mission name {value!r} must be a non-empty string")
+        raise ValidationError(f"{what} {value!r} must be a non-empty string")
     clean = value.strip()
     if len(clean) > NAME_MAX:
         raise ValidationError(
-            f"mission name {clean[:40]!r}... has {len(clean)} characters; keep it to {NAME_MAX}"
+            f"{what} {clean[:40]!r}... has {len(clean)} characters; keep it to {NAME_MAX}"
         )
     return clean
 

@@ -41,11 +41,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 
 from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M, validate_latlon
 from marsgis.db import _validation as check
-from marsgis.db.engine import transaction
+from marsgis.db.engine import DatabaseLike, transaction
 from marsgis.db.schema import (
     MARS_SRID,
     MISSION_STATUSES,
@@ -286,6 +286,58 @@ def _load(conn: Connection, mission_id: str) -> Mission:
     return _to_mission(row)
 
 
+def require_mission(conn: Connection, mission_id: str) -> None:
+    """Raise :class:`~marsgis.exceptions.NotFoundError` unless the mission exists.
+
+    For the store modules that keep rows belonging to a mission (tasks, artefacts), inside
+    their open transaction.
+    """
+    found = conn.execute(sa.select(missions.c.id).where(missions.c.id == mission_id)).first()
+    if found is None:
+        raise _not_found(mission_id)
+
+
+def advance_version(conn: Connection, mission_id: str, expected_version: int | None) -> int:
+    """Count a change to a mission's plan: its ``version`` goes up one.
+
+    One ``UPDATE ... WHERE id = :id [AND version = :expected]`` inside the caller's transaction,
+    so two writers based on the same version cannot both succeed.
+
+    Parameters
+    ----------
+    conn
+        The open write transaction of the change.
+    mission_id
+        The mission.
+    expected_version
+        The version the change was based on; None to accept any.
+
+    Returns
+    -------
+    int
+        The new version.
+
+    Raises
+    ------
+    ConcurrencyError
+        The mission is no longer at ``expected_version`` (nothing is changed).
+    NotFoundError
+        No such mission.
+    """
+    query = missions.update().where(missions.c.id == mission_id)
+    if expected_version is not None:
+        query = query.where(missions.c.version == check.version(expected_version))
+    result = conn.execute(
+        query.values(version=missions.c.version + 1, updated_at=_now()).returning(
+            missions.c.version
+        )
+    )
+    new = result.scalar()
+    if new is None:
+        raise _stale(conn, mission_id, -1 if expected_version is None else int(expected_version))
+    return int(new)
+
+
 def _stale(conn: Connection, mission_id: str, expected: int) -> NotFoundError | ConcurrencyError:
     """The error for an UPDATE ... WHERE version = expected that matched no row."""
     current = conn.execute(
@@ -381,7 +433,7 @@ def add_mission(
     scientific_priority: float | None = None,
     constraints: Mapping[str, Any] | None = None,
     risk_assessment: Mapping[str, Any] | None = None,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
 ) -> Mission:
     """Store a new mission (version 1) and its first status-history row.
 
@@ -449,7 +501,7 @@ def add_mission(
         return _load(conn, mission_id)
 
 
-def get_mission(id: str | uuid.UUID, db: str | Engine | None = None) -> Mission:
+def get_mission(id: str | uuid.UUID, db: DatabaseLike = None) -> Mission:
     """Load one mission; raise :class:`~marsgis.exceptions.NotFoundError` if there is none."""
     mission_id = check.mission_id(id)
     with transaction(db) as conn:
@@ -460,7 +512,7 @@ def list_missions(
     *,
     status: str | None = None,
     mission_type: str | None = None,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
 ) -> list[Mission]:
     """The stored missions, oldest first, optionally only those of one status and/or type."""
     query = _select_missions()
@@ -479,7 +531,7 @@ def missions_frame(
     *,
     status: str | None = None,
     mission_type: str | None = None,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
 ) -> gpd.GeoDataFrame:
     """The missions of :func:`list_missions` as a GeoDataFrame of target points.
 
@@ -510,7 +562,7 @@ def update_mission(
     id: str | uuid.UUID,
     *,
     expected_version: int,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
     **changes: Any,
 ) -> Mission:
     """Change fields of a mission that is still at ``expected_version``.
@@ -590,7 +642,7 @@ def set_status(
     expected_version: int,
     note: str | None = None,
     changed_by: str | None = None,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
 ) -> Mission:
     """Move a mission to ``status`` and record the change in its history.
 
@@ -657,7 +709,7 @@ def set_status(
         return _load(conn, mission_id)
 
 
-def status_history(id: str | uuid.UUID, db: str | Engine | None = None) -> list[StatusChange]:
+def status_history(id: str | uuid.UUID, db: DatabaseLike = None) -> list[StatusChange]:
     """The status changes of a mission, oldest first (the first is its creation)."""
     mission_id = check.mission_id(id)
     h = mission_status_history.c
@@ -684,7 +736,7 @@ def status_history(id: str | uuid.UUID, db: str | Engine | None = None) -> list[
         ]
 
 
-def delete_mission(id: str | uuid.UUID, db: str | Engine | None = None) -> None:
+def delete_mission(id: str | uuid.UUID, db: DatabaseLike = None) -> None:
     """Delete a mission and (by cascade) its status history."""
     mission_id = check.mission_id(id)
     with transaction(db, write=True) as conn:
@@ -698,7 +750,7 @@ def missions_within_box(
     south: float,
     east: float,
     north: float,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
 ) -> list[Mission]:
     """Missions whose target lies in a longitude/latitude box (edges included), oldest first.
 
@@ -725,7 +777,7 @@ def missions_within_distance(
     lat: float,
     lon: float,
     radius_m: float,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
 ) -> list[MissionDistance]:
     """Missions within ``radius_m`` metres (great circle on the Mars sphere) of a point.
 

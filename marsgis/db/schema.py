@@ -38,12 +38,16 @@ __all__ = [
     "MISSION_STATUSES",
     "MISSION_TYPES",
     "REPORT_RUN_STATUSES",
+    "TASK_STATUSES",
+    "ARTEFACT_KINDS",
     "JSONDocument",
     "UTCDateTime",
     "UUIDString",
     "mars_data_cache",
     "metadata",
+    "mission_artefacts",
     "mission_status_history",
+    "mission_tasks",
     "missions",
     "ml_models",
     "report_runs",
@@ -169,6 +173,52 @@ mission_status_history = sa.Table(
     sa.Column("note", sa.Text(), nullable=True),
     sa.Column("changed_by", sa.String(200), nullable=True),
     sa.Index("ix_mission_status_history_mission_id", "mission_id"),
+)
+
+#: Statuses of a mission task (see :data:`marsgis.db.tasks.TASK_TRANSITIONS`).
+TASK_STATUSES = ("todo", "in_progress", "done", "skipped")
+#: Kinds of plan artefact.
+ARTEFACT_KINDS = ("ellipse", "traverse")
+
+mission_tasks = sa.Table(
+    "mission_tasks",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "mission_id",
+        UUIDString,
+        sa.ForeignKey("missions.id", ondelete="CASCADE", name="fk_mission_tasks_mission"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(_in("status", TASK_STATUSES), name="ck_mission_tasks_status"),
+    sa.CheckConstraint("position >= 0", name="ck_mission_tasks_position"),
+    sa.UniqueConstraint("mission_id", "position", name="uq_mission_tasks_position"),
+    sa.Index("ix_mission_tasks_mission_id", "mission_id"),
+)
+
+mission_artefacts = sa.Table(
+    "mission_artefacts",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "mission_id",
+        UUIDString,
+        sa.ForeignKey("missions.id", ondelete="CASCADE", name="fk_mission_artefacts_mission"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("geometry", Geometry("GEOMETRY", srid=MARS_SRID, spatial_index=True), nullable=False),
+    sa.Column("properties", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(_in("kind", ARTEFACT_KINDS), name="ck_mission_artefacts_kind"),
+    sa.Index("ix_mission_artefacts_mission_id", "mission_id"),
 )
 
 mars_data_cache = sa.Table(

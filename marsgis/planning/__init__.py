@@ -31,7 +31,13 @@ from marsgis.planning.ellipses import (
 )
 from marsgis.planning.geometry import ellipse_polygon, great_circle_m
 from marsgis.planning.lcp import LeastCostPath, least_cost_path
-from marsgis.planning.missions import MissionPlan, StoredPlan, load_mission_plan, plan_mission
+from marsgis.planning.missions import (
+    MissionPlan,
+    PlanArtefact,
+    plan_mission,
+    traverse_artefact,
+    traverse_from_artefact,
+)
 from marsgis.planning.presets import PRESETS, get_preset, list_presets
 from marsgis.planning.risk import (
     RiskAssessment,
@@ -58,7 +64,7 @@ __all__ = (
     "SiteCheck",
     "SlopeLimit",
     "SolarResource",
-    "StoredPlan",
+    "PlanArtefact",
     "assess_risk",
     "check_site",
     "constraint_set_from_dict",
@@ -73,11 +79,12 @@ __all__ = (
     "landing_site_optimizer",
     "least_cost_path",
     "list_presets",
-    "load_mission_plan",
     "load_constraints",
     "make_targets",
     "mars_time",
     "plan_mission",
+    "traverse_artefact",
+    "traverse_from_artefact",
     "plan_traverse",
     "search_landing_sites",
     "solar_longitude",

@@ -1,13 +1,14 @@
-"""A mission plan: a landing ellipse, traverses, a risk assessment and tasks, stored together.
+"""A mission plan: a landing ellipse, traverses, a risk assessment and tasks, planned together.
 
 :func:`plan_mission` evaluates the landing ellipse of a constraint set at the target, plans
 the traverses to the given waypoints, assesses the risk for the date, and returns a
-:class:`MissionPlan`. :meth:`MissionPlan.save` stores it as one mission record
-(:func:`marsgis.db.add_mission`: name, description, type, objectives, constraints, target,
-safety score, science priority and the risk assessment), its ordered tasks and its plan
-artefacts (ellipse polygon, traverse lines) with :mod:`marsgis.db.plans`;
-:func:`load_mission_plan` reads them back. The status lifecycle (planned → active →
-completed | aborted, with history) is :func:`marsgis.db.set_status`.
+:class:`MissionPlan`. This module computes plans and never touches the database: a plan says
+what its mission record holds (:meth:`MissionPlan.mission_fields`) and which artefacts it has
+(:meth:`MissionPlan.artefacts`, :class:`PlanArtefact`: the ellipse polygon, the traverse lines
+with their per-leg records). :func:`marsgis.db.save_plan` stores all of it in one transaction
+and :func:`marsgis.db.load_plan` reads it back; :func:`traverse_from_artefact` rebuilds a
+stored traverse. The status lifecycle (planned → active → completed | aborted, with history)
+is :func:`marsgis.db.set_status`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
 import xarray as xr
 from shapely.geometry import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
 
 from marsgis.crs import MARS_GEOGRAPHIC, validate_latlon
 from marsgis.exceptions import ValidationError
@@ -31,9 +33,9 @@ from marsgis.planning.traverse import plan_traverse
 
 __all__ = [
     "MissionPlan",
-    "StoredPlan",
-    "load_mission_plan",
+    "PlanArtefact",
     "plan_mission",
+    "traverse_artefact",
     "traverse_from_artefact",
 ]
 
@@ -46,7 +48,7 @@ _LEG_COLUMNS = (
 
 @dataclass(frozen=True)
 class MissionPlan:
-    """Everything planned for a mission, not yet stored (see :meth:`save`)."""
+    """Everything planned for a mission, not yet stored (see :func:`marsgis.db.save_plan`)."""
 
     name: str
     lat: float
@@ -92,82 +94,68 @@ class MissionPlan:
             out["risk"] = self.risk.to_dict()
         return out
 
-    def save(self, db: Any = None) -> StoredPlan:
-        """Store the plan: the mission record, its tasks and its artefacts.
+    def mission_fields(self) -> dict[str, Any]:
+        """The mission record of this plan, as :func:`marsgis.db.add_mission` takes it."""
+        ev = self.evaluation
+        return {
+            "name": self.name,
+            "lat": self.lat,
+            "lon": self.lon,
+            "mission_type": self.mission_type,
+            "description": self.description,
+            "objectives": list(self.objectives),
+            "constraints": None if self.constraints is None else self.constraints.to_dict(),
+            "risk_assessment": None if self.risk is None else finite_json(self.risk.to_dict()),
+            "safety_score": None if ev is None else float(np.clip(ev.safety, 0.0, 1.0)),
+            "scientific_priority": None if ev is None else float(np.clip(ev.science, 0.0, 1.0)),
+        }
 
-        Returns
-        -------
-        StoredPlan
-            The stored mission, tasks and artefacts (ids included).
-        """
-        from marsgis import db as store
-        from marsgis.db import plans
-
-        safety = (
-            None if self.evaluation is None else float(np.clip(self.evaluation.safety, 0.0, 1.0))
-        )
-        science = (
-            None if self.evaluation is None else float(np.clip(self.evaluation.science, 0.0, 1.0))
-        )
-        mission = store.add_mission(
-            self.name,
-            lat=self.lat,
-            lon=self.lon,
-            mission_type=self.mission_type,
-            description=self.description,
-            objectives=list(self.objectives),
-            constraints=None if self.constraints is None else self.constraints.to_dict(),
-            risk_assessment=None if self.risk is None else _finite(self.risk.to_dict()),
-            safety_score=safety,
-            scientific_priority=science,
-            db=db,
-        )
-        tasks = [plans.add_task(mission.id, t, db=db) for t in self.tasks]
-        artefacts = []
+    def artefacts(self) -> tuple[PlanArtefact, ...]:
+        """The geometries of this plan to store with the mission: ellipse first, then traverse."""
+        out: list[PlanArtefact] = []
         if self.ellipse is not None:
             props: dict[str, Any] = {"ellipse": self.ellipse.to_dict()}
             if self.evaluation is not None:
-                props["evaluation"] = _finite(self.evaluation.to_dict())
-            artefacts.append(
-                plans.add_artefact(
-                    mission.id,
-                    "ellipse",
-                    "landing ellipse",
-                    self.ellipse.polygon(),
-                    properties=props,
-                    db=db,
-                )
-            )
+                props["evaluation"] = finite_json(self.evaluation.to_dict())
+            out.append(PlanArtefact("ellipse", "landing ellipse", self.ellipse.polygon(), props))
         if self.traverse is not None:
-            artefacts.append(save_traverse(mission.id, self.traverse, db=db))
-        return StoredPlan(mission=mission, tasks=tuple(tasks), artefacts=tuple(artefacts))
+            out.append(traverse_artefact(self.traverse))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
-class StoredPlan:
-    """A stored mission with its tasks and artefacts (as loaded from the database)."""
+class PlanArtefact:
+    """A geometry of a plan with its JSON-ready properties, as the mission store keeps it.
 
-    mission: Any
-    tasks: tuple[Any, ...] = ()
-    artefacts: tuple[Any, ...] = field(default=())
+    ``kind`` is ``"ellipse"`` or ``"traverse"``; ``geometry`` is in lon/lat °E on the Mars
+    sphere (``IAU_2015:49900``).
+    """
 
-    def traverses(self) -> list[gpd.GeoDataFrame]:
-        """The stored traverses, each rebuilt as the GeoDataFrame :func:`plan_traverse` made."""
-        return [traverse_from_artefact(a) for a in self.artefacts if a.kind == "traverse"]
-
-    def ellipses(self) -> list[LandingEllipse]:
-        """The stored landing ellipses."""
-        return [
-            LandingEllipse(**a.properties["ellipse"]) for a in self.artefacts if a.kind == "ellipse"
-        ]
+    kind: str
+    name: str
+    geometry: BaseGeometry
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
-def _finite(value: Any) -> Any:
+class ArtefactLike(Protocol):
+    """What :func:`traverse_from_artefact` reads: a stored artefact's geometry and properties."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def geometry(self) -> BaseGeometry: ...
+
+    @property
+    def properties(self) -> dict[str, Any]: ...
+
+
+def finite_json(value: Any) -> Any:
     """JSON-safe copy: NaN/inf become None, numpy scalars become Python numbers."""
     if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): finite_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite_json(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -175,22 +163,22 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def save_traverse(
-    mission_id: str, traverse: gpd.GeoDataFrame, *, name: str | None = None, db: Any = None
-) -> Any:
-    """Store a :func:`plan_traverse` result as one artefact (a MultiLineString of its legs)."""
-    from marsgis.db import plans
+def traverse_artefact(traverse: gpd.GeoDataFrame, *, name: str | None = None) -> PlanArtefact:
+    """A :func:`plan_traverse` result as one artefact: a MultiLineString of its legs.
 
+    The per-leg statistics and the route's attributes go into the properties, so that
+    :func:`traverse_from_artefact` rebuilds the same GeoDataFrame.
+    """
     legs = [
-        {k: _finite(row[k]) for k in _LEG_COLUMNS if k in row} for _, row in traverse.iterrows()
+        {k: finite_json(row[k]) for k in _LEG_COLUMNS if k in row} for _, row in traverse.iterrows()
     ]
     geom = MultiLineString([LineString(g.coords) for g in traverse.geometry])
-    props = {"legs": legs, "attrs": _finite(dict(traverse.attrs))}
+    props = {"legs": legs, "attrs": finite_json(dict(traverse.attrs))}
     label = name or str(traverse.attrs.get("name", "traverse"))
-    return plans.add_artefact(mission_id, "traverse", label, geom, properties=props, db=db)
+    return PlanArtefact("traverse", label, geom, props)
 
 
-def traverse_from_artefact(artefact: Any) -> gpd.GeoDataFrame:
+def traverse_from_artefact(artefact: ArtefactLike) -> gpd.GeoDataFrame:
     """Rebuild the per-leg GeoDataFrame of a stored traverse artefact."""
     legs = artefact.properties.get("legs", [])
     geoms = list(getattr(artefact.geometry, "geoms", [artefact.geometry]))
@@ -202,19 +190,6 @@ def traverse_from_artefact(artefact: Any) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(legs, geometry=geoms, crs=MARS_GEOGRAPHIC)
     gdf.attrs = dict(artefact.properties.get("attrs", {}))
     return gdf
-
-
-def load_mission_plan(mission_id: str, db: Any = None) -> StoredPlan:
-    """Load a stored mission with its tasks and artefacts."""
-    from marsgis import db as store
-    from marsgis.db import plans
-
-    mission = store.get_mission(mission_id, db=db)
-    return StoredPlan(
-        mission=mission,
-        tasks=tuple(plans.list_tasks(mission.id, db=db)),
-        artefacts=tuple(plans.list_artefacts(mission.id, db=db)),
-    )
 
 
 def plan_mission(

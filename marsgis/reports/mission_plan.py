@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from sqlalchemy.engine import Engine
 
-    from marsgis.db import StatusChange
-    from marsgis.planning import EllipseEvaluation, RiskAssessment, StoredPlan
+    from marsgis.db import StatusChange, StoredPlan
+    from marsgis.planning import EllipseEvaluation, RiskAssessment
 
 __all__ = [
     "MissionReport",
@@ -125,7 +125,7 @@ class MissionReport:
     Attributes
     ----------
     plan
-        The mission, its tasks and artefacts (:func:`marsgis.planning.load_mission_plan`).
+        The mission, its tasks and artefacts (:func:`marsgis.db.load_plan`).
     history
         Its status changes, oldest first.
     when
@@ -287,8 +287,7 @@ def mission_report(
     ValidationError
         A bad id or date.
     """
-    from marsgis.db import status_history
-    from marsgis.planning import load_mission_plan
+    from marsgis.db import load_plan, status_history
 
     if mission_id is None or not str(mission_id).strip():
         raise ValidationError(
@@ -296,7 +295,7 @@ def mission_report(
             "(list them with `marsgis mission list`)"
         )
     at = _when(when)
-    plan = load_mission_plan(str(mission_id).strip(), db=db)
+    plan = load_plan(str(mission_id).strip(), db=db)
     history = tuple(status_history(plan.mission.id, db=db))
     return MissionReport(plan=plan, history=history, when=at, risk=report_risk(plan, at))
 
@@ -334,7 +333,7 @@ def plan_figure(
     Parameters
     ----------
     plan
-        A stored plan (:func:`marsgis.planning.load_mission_plan`).
+        A stored plan (:func:`marsgis.db.load_plan`).
     dem
         A geographic-degree DEM covering the plan; default the shipped Gale MOLA window when
         the plan lies inside it, else the global MOLA grid.

@@ -31,7 +31,9 @@ def _no_code(html: str) -> None:
 
 
 def test_mission_plan_report_end_to_end(db_url: str, gale_plan: Any, tmp_path: Path) -> None:
-    stored = gale_plan.save(db=db_url)
+    from marsgis.db import save_plan
+
+    stored = save_plan(gale_plan, db=db_url)
     run = reports.run_report(
         "mission-plan",
         {"mission_id": stored.mission.id, "date": "2026-03-01"},

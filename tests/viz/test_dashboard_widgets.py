@@ -17,7 +17,7 @@ from marsgis.viz.dashboards import LandingExplorer, MissionBoard, TraversePlanne
 
 @pytest.fixture
 def seeded(spatialite_url: str, gale_landing_plan: Any) -> dict[str, str]:
-    plan = gale_landing_plan.save(db=spatialite_url)
+    plan = db.save_plan(gale_landing_plan, db=spatialite_url)
     other = db.add_mission(
         "Jezero survey", lat=18.4447, lon=77.4508, mission_type="survey", db=spatialite_url
     )
@@ -123,7 +123,7 @@ def test_traverse_planner_plans_and_saves(seeded: dict[str, str]) -> None:
     assert {layer.name for layer in planner.map.layers} >= {"route"}
 
     artefact = planner.save_to_mission(seeded["jezero"])
-    stored = planning.load_mission_plan(seeded["jezero"], db=url)
+    stored = db.load_plan(seeded["jezero"], db=url)
     assert [a.id for a in stored.artefacts] == [artefact.id]
     assert stored.traverses()[0].attrs["length_m"] == pytest.approx(direct.attrs["length_m"])
 

@@ -6,7 +6,7 @@
 
 Filters (status, type) narrow the list and the map. Selecting a mission (in the list or by
 its marker) shows its plan (landing ellipses and traverses on the map, from
-:func:`marsgis.planning.load_mission_plan`), its risk assessment, tasks and status history.
+:func:`marsgis.db.load_plan`), its risk assessment, tasks and status history.
 An operator moves it along the lifecycle (:data:`marsgis.db.TRANSITIONS`: only the allowed
 next statuses are offered) with :func:`marsgis.db.set_status`, recorded under
 ``JUPYTERHUB_USER`` or the OS user.
@@ -151,10 +151,9 @@ class MissionBoard:
         """Show a mission: its plan on the map, risk, tasks and status history."""
 
         def load() -> tuple[Any, list[Any]]:
-            from marsgis.db import status_history
-            from marsgis.planning import load_mission_plan
+            from marsgis.db import load_plan, status_history
 
-            plan = load_mission_plan(mission_id, db=self.db)
+            plan = load_plan(mission_id, db=self.db)
             return plan, status_history(mission_id, db=self.db)
 
         loaded = self.status.run(

@@ -7,7 +7,7 @@
 Routes are least-cost traverses on the shipped MOLA 128 px/deg Gale DEM (``gale-mola``) with
 :func:`marsgis.planning.plan_traverse`; the risk is :func:`marsgis.planning.assess_risk` for
 the chosen date. A route can be stored on an existing mission
-(:func:`marsgis.planning.missions.save_traverse`) or as a new traverse mission
+(:func:`marsgis.db.save_traverse`) or as a new traverse mission
 (:meth:`marsgis.planning.MissionPlan.save`).
 """
 
@@ -227,8 +227,8 @@ class TraversePlanner:
 
     def save_to_mission(self, mission_id: str | None) -> Any:
         """Store the current route as a traverse artefact of a mission."""
+        from marsgis.db import save_traverse
         from marsgis.exceptions import ValidationError
-        from marsgis.planning.missions import save_traverse
 
         def work() -> Any:
             if self.route is None:
@@ -248,6 +248,7 @@ class TraversePlanner:
 
     def save_as_new_mission(self, name: str) -> Any:
         """Store the current route, its risk and one task per leg as a new traverse mission."""
+        from marsgis.db import save_plan
         from marsgis.exceptions import ValidationError
         from marsgis.planning import MissionPlan
 
@@ -266,7 +267,7 @@ class TraversePlanner:
                 risk=self.risk_assessment,
                 tasks=tuple(f"Drive leg {i + 1}" for i in range(len(self.route))),
             )
-            return plan.save(db=self.db)
+            return save_plan(plan, db=self.db)
 
         stored = self.status.run(
             "Saving new mission",
