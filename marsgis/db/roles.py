@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from marsgis.db.engine import _engine, get_engine, transaction
+from marsgis.db.engine import get_engine, transaction
 from marsgis.exceptions import DatabaseError, ValidationError
 
 __all__ = [
@@ -324,7 +324,7 @@ def grant_role(
             f"role {role!r} is not a marsgis login role of prefix {prefix!r}; make the name "
             "with marsgis.db.roles.user_role() or service_role()"
         )
-    with transaction(_engine(db), write=True) as conn:
+    with transaction(get_engine(db, migrate=False), write=True) as conn:
         _require_postgres(conn)
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(949900002)"))
         r = _quote(conn, role)
@@ -362,7 +362,7 @@ def drop_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX) 
         The roles dropped.
     """
     prefix = _check_prefix(prefix)
-    with transaction(_engine(db), write=True) as conn:
+    with transaction(get_engine(db, migrate=False), write=True) as conn:
         _require_postgres(conn)
         pattern = prefix.replace("_", r"\_") + r"\_%"
         rows = conn.execute(
