@@ -20,6 +20,7 @@ __all__ = [
     "MarsGISError",
     "MissingCRSError",
     "NotFoundError",
+    "OutputError",
     "PermissionDeniedError",
     "PlanningError",
     "RemoteCatalogError",
@@ -99,6 +100,13 @@ class StateTransitionError(ValidationError):
 
 class RemoteCatalogError(MarsGISError):
     """A remote STAC catalog could not be reached or answered badly."""
+
+
+class OutputError(MarsGISError, OSError):
+    """A file could not be written (full disk, no permission, a failed check).
+
+    The previous file at that path, if any, is left unchanged (see :mod:`marsgis.io.atomic`).
+    """
 
 
 class PlanningError(MarsGISError):

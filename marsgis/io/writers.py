@@ -25,6 +25,7 @@ from rasterio.windows import Window
 
 from marsgis.crs import require_mars_crs
 from marsgis.exceptions import ValidationError
+from marsgis.io.atomic import atomic_path, check_geotiff
 
 __all__ = ["RasterStats", "write_dem"]
 
@@ -304,7 +305,11 @@ def write_raster(
     acc = _Accumulator() if stats else None
     ny, nx = da.shape
     data = da.data
-    with _bounded_cache(), rasterio.open(out, "w", **profile) as dst:
+    with (
+        atomic_path(out, check=check_geotiff) as tmp,
+        _bounded_cache(),
+        rasterio.open(tmp, "w", **profile) as dst,
+    ):
         _write_metadata(dst, da)
         sink = _WindowSink(dst, dtype, acc)
         if hasattr(data, "chunks") and hasattr(data, "rechunk"):
@@ -354,7 +359,9 @@ def write_dem(
         Raster with dims ``("y", "x")`` and a Mars CRS (from :func:`marsgis.open_dem` or a
         :mod:`marsgis.terrain` function).
     path
-        Output ``.tif`` path; its folder must exist. An existing file is replaced.
+        Output ``.tif`` path; its folder must exist. An existing file is replaced only when
+        the new one is complete and checked (:mod:`marsgis.io.atomic`): a failed write (an
+        error while computing, a full disk) leaves it untouched.
     compress
         ``"deflate"`` (default), ``"zstd"``, ``"lzw"``, ``"lzma"``, ``"packbits"``,
         ``"lerc"``, or ``None``/``"none"``.
@@ -385,6 +392,9 @@ def write_dem(
         ``blocksize``.
     MissingCRSError, BodyMismatchError
         The raster has no CRS, or not a Mars one.
+    OutputError
+        The file could not be written (full disk, file-size limit, no permission); the
+        previous file is unchanged.
 
     Examples
     --------
