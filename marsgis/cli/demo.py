@@ -26,6 +26,7 @@ from marsgis.cli.dem import dem_info
 from marsgis.config import settings
 from marsgis.data import RASTERS
 from marsgis.io import open_dem
+from marsgis.io.atomic import check_json, write_text
 
 __all__ = ["DEMO_MISSION", "command", "plan_demo_mission", "run_demo"]
 
@@ -101,7 +102,9 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
         "report_html": None if run.html is None else str(run.html),
         "seconds": round(time.perf_counter() - started, 2),
     }
-    (out_dir / "summary.json").write_text(json.dumps(to_jsonable(summary), indent=2))
+    write_text(
+        out_dir / "summary.json", json.dumps(to_jsonable(summary), indent=2), check=check_json
+    )
     return summary
 
 

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from marsgis.exceptions import ValidationError
+from marsgis.io.atomic import write_text
 
 __all__ = ["TEMPLATE_FILES", "TEMPLATE_NAME", "install", "main"]
 
@@ -104,7 +105,7 @@ _SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {"marsgis.viz": True}}}
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
+        write_text(path, text)
     return path
 
 

@@ -16,16 +16,19 @@ a tile is rendered once, then read from disk.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
+import logging
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from marsgis.exceptions import OutputError
+from marsgis.io.atomic import write_bytes
 from marsgis.viz.colors import FLAT_HILLSHADE, elevation_rgb, shade_rgb
 from marsgis.viz.sources import SourceStack, default_stack, exaggeration
 from marsgis.viz.tiling import TILE_SIZE, pixel_centres, tile_bounds
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["TILE_VERSION", "elevation_tile", "render_tile", "tile_cache_dir", "tile_png"]
 
@@ -145,12 +148,8 @@ def tile_png(z: int, x: int, y: int, *, cache: bool = True) -> bytes:
     data = buffer.getvalue()
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{y}.", suffix=".png")
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            write_bytes(path, data)
+        except OutputError as exc:  # a cache that cannot be written is slower, never wrong
+            _log.warning("tile %s/%s/%s not cached: %s", z, x, y, exc)
     return data
