@@ -2,10 +2,15 @@
 
 >>> import marsgis
 >>> dem = marsgis.open_dem("mola")          # MOLA MEGDR, IAU_2015:49900
->>> marsgis.sample(dem, lat=-4.5895, lon=137.4417)
+>>> round(float(marsgis.sample(dem, lat=-4.5895, lon=137.4417)), 1)  # metres, MOLA areoid
+-4333.3
+>>> slope = marsgis.terrain.slope(marsgis.open_dem("gale-mola"))  # no import of its own
+>>> round(float(slope.max()), 1)
+42.0
 
-The entry points below are imported on first use (PEP 562), so ``import marsgis`` stays quick;
-the ``.mars`` DataArray accessor is registered at import.
+The entry points and the subpackages (``marsgis.terrain``, ``marsgis.planning``, …) are
+imported on first use (PEP 562), so ``import marsgis`` stays quick and never loads torch,
+SQLAlchemy or the map widgets; the ``.mars`` DataArray accessor is registered at import.
 """
 
 from __future__ import annotations
@@ -17,6 +22,23 @@ import marsgis.accessor  # noqa: F401  (registers the .mars accessor)
 from marsgis._options import get_option, set_options
 
 if TYPE_CHECKING:
+    from marsgis import (  # noqa: F401
+        catalog,
+        cli,
+        compute,
+        config,
+        crs,
+        data,
+        db,
+        exceptions,
+        io,
+        ml,
+        planning,
+        reports,
+        sampling,
+        terrain,
+        viz,
+    )
     from marsgis._show_versions import show_versions
     from marsgis.io import open_dem
     from marsgis.io.vector import gazetteer, open_features
@@ -35,6 +57,7 @@ __all__ = (
     "show_versions",
 )
 
+#: Entry points: name -> the module that defines it.
 _LAZY = {
     "open_dem": "marsgis.io.raster",
     "sample": "marsgis.sampling",
@@ -43,14 +66,39 @@ _LAZY = {
     "show_versions": "marsgis._show_versions",
 }
 
+#: Subpackages and modules reachable as ``marsgis.<name>`` without an import of their own.
+_SUBMODULES = frozenset(
+    {
+        "catalog",
+        "cli",
+        "compute",
+        "config",
+        "crs",
+        "data",
+        "db",
+        "exceptions",
+        "geo",
+        "io",
+        "ml",
+        "planning",
+        "reports",
+        "sampling",
+        "terrain",
+        "viz",
+    }
+)
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'marsgis' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"marsgis.{name}")
+    else:
+        raise AttributeError(f"module 'marsgis' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

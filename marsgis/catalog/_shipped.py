@@ -345,9 +345,11 @@ def shipped_catalog() -> pystac.Catalog:
 
     Examples
     --------
+    >>> import marsgis
     >>> cat = marsgis.catalog.shipped_catalog()
     >>> item = next(i for i in cat.get_items(recursive=True) if i.id == "gale-1m")
-    >>> marsgis.open_dem(item.assets["data"].href)
+    >>> marsgis.open_dem(item.assets["data"].href).shape
+    (337, 348)
     """
     return _build().full_copy()
 

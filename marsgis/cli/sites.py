@@ -130,15 +130,6 @@ def _weights(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def _default_dem_for(bbox: tuple[float, float, float, float]) -> str:
-    """The finest shipped DEM covering the box: gale-mola around Gale, else mola."""
-    west, south, east, north = bbox
-    w, e = west % 360.0, east % 360.0
-    if 134.3 <= w <= e <= 141.3 and -8.9 <= south <= north <= -1.9:
-        return "gale-mola"
-    return "mola"
-
-
 def _search_text(rows: list[dict[str, Any]]) -> str:
     lines = ["rank  lat       lon       score  safety science relief_m slope_p95"]
     for r in rows:
@@ -160,7 +151,7 @@ def _search_text(rows: list[dict[str, Any]]) -> str:
     "--dem",
     "dem_name",
     default=None,
-    help="DEM name or path (default: gale-mola around Gale, else mola).",
+    help="DEM name or path (default: the finest shipped DEM covering BBOX).",
 )
 @click.option(
     "--weights", default=None, help="safety=W1,science=W2 (default safety=0.7,science=0.3)."
@@ -190,6 +181,7 @@ def search_cmd(
     as_json: bool,
 ) -> None:
     """Rank landing ellipses inside BBOX by safety and science."""
+    from marsgis.catalog import finest_dem
     from marsgis.planning import search_landing_sites
 
     try:
@@ -201,7 +193,7 @@ def search_cmd(
             f"--bbox {bbox!r} must be W,S,E,N in degrees, e.g. 136.5,-6,138.5,-4"
         ) from None
     w, s, e, n = box
-    dem = _dem(dem_name, _default_dem_for((w, s, e, n)))
+    dem = _dem(dem_name, finest_dem((w, s, e, n)))
     gdf = search_landing_sites(
         dem, preset, bbox=(w, s, e, n), targets=list(targets) or None, weights=_weights(weights),
         top=top, azimuths=azimuths or None,

@@ -400,8 +400,8 @@ def write_dem(
     --------
     >>> import marsgis
     >>> from marsgis.io.writers import write_dem
-    >>> write_dem(marsgis.open_dem("gale-mola"), "/tmp/gale-mola.tif")  # doctest: +SKIP
-    PosixPath('/tmp/gale-mola.tif')
+    >>> write_dem(marsgis.open_dem("gale-mola"), "gale-mola.tif")
+    PosixPath('gale-mola.tif')
     """
     write_raster(
         da,

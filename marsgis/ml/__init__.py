@@ -1,8 +1,15 @@
 """Terrain classification with PyTorch: HiRISE landmarks, training, registry, raster inference.
 
->>> import marsgis.ml
->>> clf = marsgis.ml.load("terrain-classifier")         # shipped, sha256-checked  # doctest: +SKIP
->>> clf.predict(["crop.jpg"]).labels                                               # doctest: +SKIP
+>>> import marsgis, marsgis.ml
+>>> from marsgis.data import DATA_DIR
+>>> clf = marsgis.ml.load("terrain-classifier")         # shipped, sha256-checked
+>>> crop = DATA_DIR / "hirise-landmarks-v3-subset/images/ESP_011289_1950_RED-0039.jpg"
+>>> clf.predict([crop]).labels
+['dark dune']
+
+On a raster (seconds of CPU, so not run here):
+
+>>> image = marsgis.terrain.hillshade(marsgis.open_dem("gale-1m"))  # doctest: +SKIP
 >>> out = marsgis.ml.classify_raster(image, clf)        # class + confidence rasters # doctest: +SKIP
 >>> hazard = marsgis.ml.class_hazard(out)               # 0–1, for planning          # doctest: +SKIP
 >>> route = marsgis.planning.plan_traverse(dem, a, b, hazard=marsgis.ml.hazard_factor(hazard))  # doctest: +SKIP

@@ -99,9 +99,13 @@ class Classifier:
     Examples
     --------
     >>> import marsgis.ml
-    >>> clf = marsgis.ml.load("terrain-classifier")              # doctest: +SKIP
-    >>> pred = clf.predict(["crater.jpg", "dune.jpg"])           # doctest: +SKIP
-    >>> pred.labels, pred.confidence                             # doctest: +SKIP
+    >>> from marsgis.data import DATA_DIR
+    >>> images = DATA_DIR / "hirise-landmarks-v3-subset/images"
+    >>> clf = marsgis.ml.load("terrain-classifier")
+    >>> pred = clf.predict([images / "ESP_011289_1950_RED-0039.jpg",
+    ...                     images / "ESP_011289_1950_RED-0131-fh.jpg"])
+    >>> pred.labels, [round(float(c), 2) for c in pred.confidence]
+    (['dark dune', 'slope streak'], [0.76, 0.86])
     """
 
     def __init__(

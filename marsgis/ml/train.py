@@ -342,8 +342,67 @@ def _fit(
     stop_after: int | None,
     t0: float,
 ) -> TrainResult:
+    """The training run: data, network, optional resume, the epoch loop, the best model."""
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
+    td = _load_training_data(data, cfg)
+    run = _Run.start(cfg, model, generator)
+    state = _RunState(best_state=copy.deepcopy(run.net.state_dict()))
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        _open_out_dir(out, cfg, run, state, resume=resume)
+
+    show = get_option("progress") if progress is None else progress
+    start_epoch = state.start_epoch
+    epochs = range(start_epoch, cfg.epochs + 1) if not state.stopped else range(0)
+    bar = _progress(epochs, show, cfg.epochs, start_epoch - 1)
+    for epoch in bar:
+        record = _run_epoch(epoch, run, td, cfg, state)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(
+                loss=f"{record['train_loss']:.3f}",
+                val_bacc=f"{record['val_balanced_accuracy']:.3f}",
+            )
+        state.stopped = state.bad_epochs >= cfg.patience
+        if out is not None:
+            _save_checkpoint(
+                out,
+                _checkpoint(cfg, epoch, run, state),
+                state.best_state if record["best"] else None,
+                state.history,
+            )
+        if state.stopped:
+            log.info("early stop at epoch %d (best epoch %d)", epoch, state.best_epoch)
+            break
+        if stop_after is not None and epoch - start_epoch + 1 >= stop_after:
+            log.info("stopping after %d epoch(s) of this call (resume to continue)", stop_after)
+            break
+    if hasattr(bar, "close"):
+        bar.close()
+    return _best_result(run.net, td, cfg, state, out=out, t0=t0)
+
+
+@dataclass(frozen=True)
+class _TrainingData:
+    """The landmark images split by observation, with their normalisation and class weights."""
+
+    dataset: HiRISELandmarks
+    split: Split
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    mean: float
+    std: float
+    weights: npt.NDArray[np.float64]
+    weight_t: torch.Tensor
+
+
+def _load_training_data(data: str | Path | None, cfg: TrainConfig) -> _TrainingData:
+    """Load every image, split by observation, and derive normalisation and class weights.
+
+    The normalisation (mean, std) and the class weights come from the training split only.
+    """
     ds = HiRISELandmarks(data, size=cfg.size)
     images = ds.load_all()
     labels = torch.from_numpy(ds.labels)
@@ -357,162 +416,194 @@ def _fit(
     train_idx = torch.from_numpy(split.train)
     val_idx = torch.from_numpy(split.val)
     x_train, y_train = images[train_idx], labels[train_idx]
-    x_val, y_val = images[val_idx], labels[val_idx]
-    mean = float(x_train.mean())
-    std = float(x_train.std())
-    k = len(CLASS_NAMES)
     weights = class_weights(
-        y_train.numpy(), k, weighting=cfg.class_weighting, cap=cfg.max_class_weight
+        y_train.numpy(), len(CLASS_NAMES), weighting=cfg.class_weighting, cap=cfg.max_class_weight
     )
-    weight_t = torch.tensor(weights, dtype=torch.float32)
+    return _TrainingData(
+        dataset=ds,
+        split=split,
+        x_train=x_train,
+        y_train=y_train,
+        x_val=images[val_idx],
+        y_val=labels[val_idx],
+        mean=float(x_train.mean()),
+        std=float(x_train.std()),
+        weights=weights,
+        weight_t=torch.tensor(weights, dtype=torch.float32),
+    )
 
-    net = model if model is not None else build_model(cfg.architecture, **cfg.model_kwargs())
-    optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
 
-    out = Path(out_dir) if out_dir is not None else None
-    history: list[dict[str, Any]] = []
-    best_score = -math.inf
-    best_state: dict[str, torch.Tensor] = copy.deepcopy(net.state_dict())
-    best_epoch = 0
-    bad_epochs = 0
-    start_epoch = 1
-    stopped = False
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        last = out / "last.pt"
-        if resume and last.exists():
-            ckpt = torch.load(last, weights_only=True)
-            _check_resumable(TrainConfig.from_dict(ckpt["config"]), cfg, last)
-            net.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            generator.set_state(ckpt["generator"])
-            torch.set_rng_state(ckpt["torch_rng"])  # dropout masks
-            history = ckpt["history"]
-            best_score, best_epoch, bad_epochs = (
-                ckpt["best_score"],
-                ckpt["best_epoch"],
-                ckpt["bad_epochs"],
+@dataclass(frozen=True)
+class _Run:
+    """The network and everything that steps it: optimiser, schedule, random generator."""
+
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+
+    @classmethod
+    def start(cls, cfg: TrainConfig, model: nn.Module | None, generator: torch.Generator) -> _Run:
+        """``model`` (or a fresh network of ``cfg``) with AdamW and a cosine schedule."""
+        net = model if model is not None else build_model(cfg.architecture, **cfg.model_kwargs())
+        optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+        return cls(net, optimizer, scheduler, generator)
+
+
+@dataclass
+class _RunState:
+    """Where a run stands between epochs (saved in every checkpoint, restored on resume)."""
+
+    best_state: dict[str, torch.Tensor]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    start_epoch: int = 1
+    stopped: bool = False
+
+
+def _open_out_dir(
+    out: Path, cfg: TrainConfig, run: _Run, state: _RunState, *, resume: bool
+) -> None:
+    """Create ``out``, restore ``last.pt`` into ``run``/``state`` if resuming, write the config."""
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.pt"
+    if resume and last.exists():
+        ckpt = torch.load(last, weights_only=True)
+        _check_resumable(TrainConfig.from_dict(ckpt["config"]), cfg, last)
+        run.net.load_state_dict(ckpt["model"])
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        run.scheduler.load_state_dict(ckpt["scheduler"])
+        run.generator.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])  # dropout masks
+        state.history = ckpt["history"]
+        state.best_score = ckpt["best_score"]
+        state.best_epoch = ckpt["best_epoch"]
+        state.bad_epochs = ckpt["bad_epochs"]
+        state.best_state = ckpt["best_state"]
+        state.stopped = ckpt["stopped"]
+        state.start_epoch = ckpt["epoch"] + 1
+        log.info("resuming %s at epoch %d", last, state.start_epoch)
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+
+def _checkpoint(cfg: TrainConfig, epoch: int, run: _Run, state: _RunState) -> dict[str, Any]:
+    """Everything ``last.pt`` holds after ``epoch``: enough to resume exactly."""
+    return {
+        "config": cfg.to_dict(),
+        "epoch": epoch,
+        "model": run.net.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "generator": run.generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "history": state.history,
+        "best_score": state.best_score,
+        "best_epoch": state.best_epoch,
+        "bad_epochs": state.bad_epochs,
+        "best_state": state.best_state,
+        "stopped": state.stopped,
+    }
+
+
+def _run_epoch(
+    epoch: int, run: _Run, td: _TrainingData, cfg: TrainConfig, state: _RunState
+) -> dict[str, Any]:
+    """Train and validate one epoch, keep the best network, and log the epoch's record."""
+    t_epoch = time.perf_counter()
+    train_loss, batch_losses = _train_one_epoch(run, td, cfg)
+    run.scheduler.step()
+    logits = predict_logits(run.net, td.x_val, mean=td.mean, std=td.std)
+    val_loss = (
+        float(F.cross_entropy(logits, td.y_val, weight=td.weight_t)) if len(td.y_val) else math.nan
+    )
+    m = classification_metrics(td.y_val.numpy(), logits.argmax(1).numpy(), CLASS_NAMES)
+    score = _selection_score(m, cfg.select_min_support)
+    improved = score > state.best_score + 1e-4
+    if improved:
+        state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
+        state.best_state = copy.deepcopy(run.net.state_dict())
+    else:
+        state.bad_epochs += 1
+    record = {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "val_accuracy": m.accuracy,
+        "val_balanced_accuracy": m.balanced_accuracy,
+        "selection_score": score,
+        "val_recall": {n: _finite(r) for n, r in zip(CLASS_NAMES, m.recall, strict=True)},
+        "val_precision": {n: _finite(p) for n, p in zip(CLASS_NAMES, m.precision, strict=True)},
+        "lr": run.optimizer.param_groups[0]["lr"],
+        "seconds": time.perf_counter() - t_epoch,
+        "best": improved,
+        "batch_losses": batch_losses,
+    }
+    state.history.append(record)
+    log.info(
+        "epoch %d: train loss %.4f, val loss %.4f, val acc %.3f, val balanced acc %.3f, "
+        "selection score %.3f",
+        epoch,
+        record["train_loss"],
+        val_loss,
+        m.accuracy,
+        m.balanced_accuracy,
+        score,
+    )
+    return record
+
+
+def _train_one_epoch(run: _Run, td: _TrainingData, cfg: TrainConfig) -> tuple[float, list[float]]:
+    """One pass over the training split; the mean loss per image and each batch's loss."""
+    run.net.train()
+    perm = _epoch_order(td.y_train, len(CLASS_NAMES), cfg.sampling, run.generator)
+    total, count = 0.0, 0
+    batch_losses: list[float] = []
+    for start in range(0, len(perm), cfg.batch_size):
+        idx = perm[start : start + cfg.batch_size]
+        if len(idx) < 2:  # batch norm needs two samples
+            continue
+        xb = td.x_train[idx]
+        if cfg.augment:
+            xb = augment_batch(
+                xb,
+                run.generator,
+                brightness=cfg.brightness,
+                contrast=cfg.contrast,
+                zoom=cfg.zoom,
+                invert=cfg.invert,
+                scale=cfg.scale,
+                gamma=cfg.gamma,
+                noise=cfg.noise,
             )
-            best_state = ckpt["best_state"]
-            stopped = ckpt["stopped"]
-            start_epoch = ckpt["epoch"] + 1
-            log.info("resuming %s at epoch %d", last, start_epoch)
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-
-    show = get_option("progress") if progress is None else progress
-    epochs = range(start_epoch, cfg.epochs + 1) if not stopped else range(0)
-    bar = _progress(epochs, show, cfg.epochs, start_epoch - 1)
-    for epoch in bar:
-        t_epoch = time.perf_counter()
-        net.train()
-        perm = _epoch_order(y_train, k, cfg.sampling, generator)
-        total, count = 0.0, 0
-        batch_losses: list[float] = []
-        for start in range(0, len(perm), cfg.batch_size):
-            idx = perm[start : start + cfg.batch_size]
-            if len(idx) < 2:  # batch norm needs two samples
-                continue
-            xb = x_train[idx]
-            if cfg.augment:
-                xb = augment_batch(
-                    xb,
-                    generator,
-                    brightness=cfg.brightness,
-                    contrast=cfg.contrast,
-                    zoom=cfg.zoom,
-                    invert=cfg.invert,
-                    scale=cfg.scale,
-                    gamma=cfg.gamma,
-                    noise=cfg.noise,
-                )
-            loss = F.cross_entropy(
-                net(normalize(xb, mean, std)),
-                y_train[idx],
-                weight=weight_t,
-                label_smoothing=cfg.label_smoothing,
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            batch_losses.append(float(loss.detach()))
-            total += batch_losses[-1] * len(idx)
-            count += len(idx)
-        scheduler.step()
-        logits = predict_logits(net, x_val, mean=mean, std=std)
-        val_loss = (
-            float(F.cross_entropy(logits, y_val, weight=weight_t)) if len(y_val) else math.nan
+        loss = F.cross_entropy(
+            run.net(normalize(xb, td.mean, td.std)),
+            td.y_train[idx],
+            weight=td.weight_t,
+            label_smoothing=cfg.label_smoothing,
         )
-        m = classification_metrics(y_val.numpy(), logits.argmax(1).numpy(), CLASS_NAMES)
-        score = _selection_score(m, cfg.select_min_support)
-        improved = score > best_score + 1e-4
-        if improved:
-            best_score, best_epoch, bad_epochs = score, epoch, 0
-            best_state = copy.deepcopy(net.state_dict())
-        else:
-            bad_epochs += 1
-        record = {
-            "epoch": epoch,
-            "train_loss": total / max(count, 1),
-            "val_loss": val_loss,
-            "val_accuracy": m.accuracy,
-            "val_balanced_accuracy": m.balanced_accuracy,
-            "selection_score": score,
-            "val_recall": {n: _finite(r) for n, r in zip(CLASS_NAMES, m.recall, strict=True)},
-            "val_precision": {n: _finite(p) for n, p in zip(CLASS_NAMES, m.precision, strict=True)},
-            "lr": optimizer.param_groups[0]["lr"],
-            "seconds": time.perf_counter() - t_epoch,
-            "best": improved,
-            "batch_losses": batch_losses,
-        }
-        history.append(record)
-        log.info(
-            "epoch %d: train loss %.4f, val loss %.4f, val acc %.3f, val balanced acc %.3f, "
-            "selection score %.3f",
-            epoch,
-            record["train_loss"],
-            val_loss,
-            m.accuracy,
-            m.balanced_accuracy,
-            score,
-        )
-        if hasattr(bar, "set_postfix"):
-            bar.set_postfix(
-                loss=f"{record['train_loss']:.3f}", val_bacc=f"{m.balanced_accuracy:.3f}"
-            )
-        stopped = bad_epochs >= cfg.patience
-        if out is not None:
-            _save_checkpoint(
-                out,
-                {
-                    "config": cfg.to_dict(),
-                    "epoch": epoch,
-                    "model": net.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "history": history,
-                    "best_score": best_score,
-                    "best_epoch": best_epoch,
-                    "bad_epochs": bad_epochs,
-                    "best_state": best_state,
-                    "stopped": stopped,
-                },
-                best_state if improved else None,
-                history,
-            )
-        if stopped:
-            log.info("early stop at epoch %d (best epoch %d)", epoch, best_epoch)
-            break
-        if stop_after is not None and epoch - start_epoch + 1 >= stop_after:
-            log.info("stopping after %d epoch(s) of this call (resume to continue)", stop_after)
-            break
-    if hasattr(bar, "close"):
-        bar.close()
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        batch_losses.append(float(loss.detach()))
+        total += batch_losses[-1] * len(idx)
+        count += len(idx)
+    return total / max(count, 1), batch_losses
 
-    net.load_state_dict(best_state)
+
+def _best_result(
+    net: nn.Module,
+    td: _TrainingData,
+    cfg: TrainConfig,
+    state: _RunState,
+    *,
+    out: Path | None,
+    t0: float,
+) -> TrainResult:
+    """Restore the best epoch's network, measure it, and save it under ``out/model``."""
+    net.load_state_dict(state.best_state)
     net.eval()
     # the final metrics go through the Classifier, exactly as marsgis.ml.evaluate does
     from marsgis.ml.classifier import Classifier
@@ -522,26 +613,27 @@ def _fit(
         {
             "classes": list(CLASS_NAMES),
             "input_shape": [1, cfg.size, cfg.size],
-            "normalization": {"mean": mean, "std": std},
+            "normalization": {"mean": td.mean, "std": td.std},
         },
         device="cpu",
     )
-    probs = probe.probabilities(x_val, batch_size=256)
-    metrics = classification_metrics(y_val.numpy(), probs.argmax(1).numpy(), CLASS_NAMES)
+    probs = probe.probabilities(td.x_val, batch_size=256)
+    metrics = classification_metrics(td.y_val.numpy(), probs.argmax(1).numpy(), CLASS_NAMES)
+    k = len(CLASS_NAMES)
     result = TrainResult(
         model=net,
         config=cfg,
-        split=split,
+        split=td.split,
         metrics=metrics,
-        history=history,
-        best_epoch=best_epoch,
-        class_weights=[float(w) for w in weights],
-        normalization={"mean": mean, "std": std},
-        data_hash=data_hash(ds.root),
-        data_root=str(ds.root),
-        train_counts=np.bincount(y_train.numpy(), minlength=k).tolist(),
-        val_counts=np.bincount(y_val.numpy(), minlength=k).tolist(),
-        stopped_early=stopped,
+        history=state.history,
+        best_epoch=state.best_epoch,
+        class_weights=[float(w) for w in td.weights],
+        normalization={"mean": td.mean, "std": td.std},
+        data_hash=data_hash(td.dataset.root),
+        data_root=str(td.dataset.root),
+        train_counts=np.bincount(td.y_train.numpy(), minlength=k).tolist(),
+        val_counts=np.bincount(td.y_val.numpy(), minlength=k).tolist(),
+        stopped_early=state.stopped,
         seconds=time.perf_counter() - t0,
         out_dir=out,
     )

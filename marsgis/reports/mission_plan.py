@@ -312,13 +312,9 @@ def _plan_bounds(plan: StoredPlan) -> tuple[float, float, float, float]:
 
 def _pick_dem(bounds: tuple[float, float, float, float]) -> xr.DataArray:
     import marsgis
+    from marsgis.catalog import finest_dem
 
-    west, south, east, north = bounds
-    gale = marsgis.open_dem("gale-mola")
-    gw, gs, ge, gn = gale.rio.bounds()
-    if gw <= west and east <= ge and gs <= south and north <= gn:
-        return gale
-    return marsgis.open_dem("mola")
+    return marsgis.open_dem(finest_dem(bounds))
 
 
 def plan_figure(

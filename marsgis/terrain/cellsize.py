@@ -53,7 +53,7 @@ def cell_size(dem: xr.DataArray) -> CellSize:
     >>> import marsgis
     >>> width, height = marsgis.terrain.cell_size(marsgis.open_dem("mola"))
     >>> round(float(height[0]), 1), round(float(width[360]), 1)
-    (14818.8, 14818.7)
+    (14818.7, 14818.6)
     """
     geom = geometry(dem)
     y = dem["y"]

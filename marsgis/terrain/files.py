@@ -86,8 +86,9 @@ def to_file(
     Examples
     --------
     >>> from marsgis.terrain import to_file
-    >>> to_file("slope", "gale-1m", "/tmp/gale-slope.tif")["units"]  # doctest: +SKIP
-    'degrees'
+    >>> summary = to_file("slope", "gale-1m", "gale-slope.tif")
+    >>> summary["units"], summary["shape"], round(summary["max"], 1)
+    ('degrees', [337, 348], 39.7)
     """
     func = PRODUCTS.get(product)
     if func is None:

@@ -23,19 +23,14 @@ __all__ = ["LandingExplorer", "ellipse_dem"]
 
 
 def ellipse_dem(ellipse: Any) -> Any:
-    """The finest shipped DEM (``gale-mola``, else ``mola``) that holds the whole ellipse."""
+    """The finest shipped DEM that holds the whole ellipse (:func:`marsgis.catalog.finest_dem`)."""
     from marsgis import open_dem
+    from marsgis.catalog import finest_dem
     from marsgis.viz.sources import default_stack
 
-    west, south, east, north = ellipse.polygon().bounds
+    name = finest_dem(ellipse.polygon().bounds)
     stack = default_stack()
-    for name in ("gale-mola",):
-        box = stack.source(name).dem.rio.bounds()
-        lon0 = west % 360.0
-        lon1 = lon0 + (east - west)
-        if box[0] <= lon0 and lon1 <= box[2] and box[1] <= south and north <= box[3]:
-            return stack.source(name).dem
-    return open_dem("mola")
+    return stack.source(name).dem if name in stack.names else open_dem(name)
 
 
 class LandingExplorer:

@@ -15,6 +15,7 @@ next statuses are offered) with :func:`marsgis.db.set_status`, recorded under
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from marsgis.viz.dashboards._ui import StatusLine, header, operator_name, table_html
@@ -208,91 +209,125 @@ class MissionBoard:
     # ------------------------------------------------------------------------ display
 
     def _show(self, plan: Any, history: list[Any] | None = None) -> None:
-        from marsgis.db import TRANSITIONS
-        from marsgis.viz.maps import STATUS_COLORS, ellipse_layer, traverse_layer
-
-        for layer in [lay for lay in self.map.layers if lay.name.startswith("plan:")]:
-            self.map.remove(layer)
+        """Show ``plan`` (or the empty prompt for None): map layers, status choices, details."""
+        self._clear_plan_layers()
         if plan is None:
             self.details.value = "<i>Select a mission in the list or on the map.</i>"
             self.new_status.options = []
             self.apply.disabled = True
             return
-        m = plan.mission
-        allowed = list(TRANSITIONS[m.status])
+        self._offer_transitions(plan.mission.status)
+        self._draw_plan(plan)
+        self.details.value = _details_html(plan, history or [])
+
+    def _clear_plan_layers(self) -> None:
+        """Remove the previous plan's layers (named ``plan:…``) from the map."""
+        for layer in [lay for lay in self.map.layers if lay.name.startswith("plan:")]:
+            self.map.remove(layer)
+
+    def _offer_transitions(self, status: str) -> None:
+        """Offer only the lifecycle's next statuses after ``status``; none disables the button."""
+        from marsgis.db import TRANSITIONS
+
+        allowed = list(TRANSITIONS[status])
         self.new_status.options = allowed
         self.new_status.value = allowed[0] if allowed else None
         self.apply.disabled = not allowed
-        bounds = [[m.lat, m.lon], [m.lat, m.lon]]
+
+    def _draw_plan(self, plan: Any) -> None:
+        """Draw the plan's ellipses and traverses and zoom to it with a 1° margin."""
+        from marsgis.viz.maps import ellipse_layer, traverse_layer
+
         for i, ellipse in enumerate(plan.ellipses()):
             self.map.add(ellipse_layer(ellipse, name=f"plan:ellipse {i}"))
         for i, traverse in enumerate(plan.traverses()):
             self.map.add(traverse_layer(traverse, name=f"plan:traverse {i}"))
-        for a in plan.artefacts:
-            w_, s_, e_, n_ = a.geometry.bounds
-            bounds = [
-                [min(bounds[0][0], s_), min(bounds[0][1], w_)],
-                [max(bounds[1][0], n_), max(bounds[1][1], e_)],
-            ]
+        (south, west), (north, east) = _plan_extent(plan)
         pad = 1.0  # degrees around the plan: the crater or region it sits in
-        self.map.fit_bounds(
-            [[bounds[0][0] - pad, bounds[0][1] - pad], [bounds[1][0] + pad, bounds[1][1] + pad]]
-        )
-        color = STATUS_COLORS.get(m.status, "#4a5568")
+        self.map.fit_bounds([[south - pad, west - pad], [north + pad, east + pad]])
 
-        def pct(v: float | None) -> str:
-            return "—" if v is None else f"{100 * v:.0f} %"
 
-        summary = table_html(
-            [
-                ("type", m.mission_type),
-                ("target", f"{m.lat:.4f}°, {m.lon:.4f}°E"),
-                ("safety", pct(m.safety_score)),
-                ("science priority", pct(m.scientific_priority)),
-                ("objectives", "; ".join(str(o) for o in m.objectives) or "—"),
-                ("version", m.version),
-            ]
-        )
-        risk = m.risk_assessment or {}
-        if risk:
-            comps = risk.get("components", {})
-            risk_html = (
-                f"<b>{html.escape(str(risk.get('level', '?')))}</b> "
-                f"(score {float(risk.get('score', 0.0)):.2f})"
-                + table_html(
-                    [(k, f"{float(v):.2f}") for k, v in comps.items()], ("component", "risk")
-                )
+def _plan_extent(plan: Any) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of the mission's target and its plan's artefacts."""
+    m = plan.mission
+    bounds = [[m.lat, m.lon], [m.lat, m.lon]]
+    for a in plan.artefacts:
+        w_, s_, e_, n_ = a.geometry.bounds
+        bounds = [
+            [min(bounds[0][0], s_), min(bounds[0][1], w_)],
+            [max(bounds[1][0], n_), max(bounds[1][1], e_)],
+        ]
+    return bounds
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.0f} %"
+
+
+def _summary_html(m: Any) -> str:
+    """The mission's fields as a table: type, target, scores, objectives, version."""
+    return table_html(
+        [
+            ("type", m.mission_type),
+            ("target", f"{m.lat:.4f}°, {m.lon:.4f}°E"),
+            ("safety", _pct(m.safety_score)),
+            ("science priority", _pct(m.scientific_priority)),
+            ("objectives", "; ".join(str(o) for o in m.objectives) or "—"),
+            ("version", m.version),
+        ]
+    )
+
+
+def _risk_html(risk: dict[str, Any]) -> str:
+    """The stored risk assessment: level, score and a table of its components."""
+    if not risk:
+        return "<i>not assessed</i>"
+    comps = risk.get("components", {})
+    return (
+        f"<b>{html.escape(str(risk.get('level', '?')))}</b> "
+        f"(score {float(risk.get('score', 0.0)):.2f})"
+        + table_html([(k, f"{float(v):.2f}") for k, v in comps.items()], ("component", "risk"))
+    )
+
+
+def _tasks_html(tasks: Sequence[Any]) -> str:
+    """The plan's tasks in order, with their status."""
+    if not tasks:
+        return "<i>no tasks</i>"
+    return table_html([(t.position + 1, t.title, t.status) for t in tasks], ("#", "task", "status"))
+
+
+def _history_html(history: Sequence[Any]) -> str:
+    """The mission's status changes: when, from, to, by whom, note."""
+    return table_html(
+        [
+            (
+                h.changed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                h.from_status or "—",
+                h.to_status,
+                h.changed_by or "—",
+                h.note or "",
             )
-        else:
-            risk_html = "<i>not assessed</i>"
-        tasks = (
-            table_html(
-                [(t.position + 1, t.title, t.status) for t in plan.tasks], ("#", "task", "status")
-            )
-            if plan.tasks
-            else "<i>no tasks</i>"
-        )
-        hist = table_html(
-            [
-                (
-                    h.changed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                    h.from_status or "—",
-                    h.to_status,
-                    h.changed_by or "—",
-                    h.note or "",
-                )
-                for h in (history or [])
-            ],
-            ("when", "from", "to", "by", "note"),
-        )
-        plan_items = ", ".join(f"{a.kind} “{a.name}”" for a in plan.artefacts) or "none stored"
-        self.details.value = (
-            f"<h3>{html.escape(m.name)} <span class='marsgis-badge' style='background:{color}'"
-            f" data-status='{html.escape(m.status)}'>{html.escape(m.status)}</span></h3>"
-            f"<p>{html.escape(m.description)}</p>"
-            "<div style='display:flex; gap:24px; flex-wrap:wrap'>"
-            f"<div><b>Mission</b>{summary}<b>Plan</b>: {html.escape(plan_items)}</div>"
-            f"<div><b>Risk</b><br>{risk_html}</div>"
-            f"<div><b>Tasks</b>{tasks}</div>"
-            f"<div><b>Status history</b>{hist}</div></div>"
-        )
+            for h in history
+        ],
+        ("when", "from", "to", "by", "note"),
+    )
+
+
+def _details_html(plan: Any, history: list[Any]) -> str:
+    """The details panel: name and status badge, description, mission, risk, tasks, history."""
+    from marsgis.viz.maps import STATUS_COLORS
+
+    m = plan.mission
+    color = STATUS_COLORS.get(m.status, "#4a5568")
+    plan_items = ", ".join(f"{a.kind} “{a.name}”" for a in plan.artefacts) or "none stored"
+    return (
+        f"<h3>{html.escape(m.name)} <span class='marsgis-badge' style='background:{color}'"
+        f" data-status='{html.escape(m.status)}'>{html.escape(m.status)}</span></h3>"
+        f"<p>{html.escape(m.description)}</p>"
+        "<div style='display:flex; gap:24px; flex-wrap:wrap'>"
+        f"<div><b>Mission</b>{_summary_html(m)}<b>Plan</b>: {html.escape(plan_items)}</div>"
+        f"<div><b>Risk</b><br>{_risk_html(m.risk_assessment or {})}</div>"
+        f"<div><b>Tasks</b>{_tasks_html(plan.tasks)}</div>"
+        f"<div><b>Status history</b>{_history_html(history)}</div></div>"
+    )
