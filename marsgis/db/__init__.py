@@ -20,6 +20,7 @@ from marsgis.db.engine import (
     downgrade,
     get_engine,
     head_revision,
+    redact_url,
     transaction,
     upgrade,
 )
@@ -66,6 +67,7 @@ __all__ = (
     "missions_frame",
     "missions_within_box",
     "missions_within_distance",
+    "redact_url",
     "set_status",
     "status_history",
     "transaction",

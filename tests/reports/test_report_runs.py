@@ -14,9 +14,9 @@ import pytest
 
 from marsgis import reports
 from marsgis.db import transaction
+from marsgis.db.report_runs import insert_run
 from marsgis.exceptions import DataNotFoundError, NotFoundError, ValidationError
 from marsgis.planning import assess_risk
-from marsgis.reports.runs import insert_run
 
 
 def _no_code(html: str) -> None:
@@ -127,7 +127,6 @@ def test_runs_of_dead_processes_are_failed(spatialite_url: str, tiny_report: Pat
 
     with transaction(spatialite_url, write=True) as conn:
         orphan = insert_run(
-            conn,
             report=str(tiny_report),
             parameters={"label": "x"},
             outputs={
@@ -135,13 +134,14 @@ def test_runs_of_dead_processes_are_failed(spatialite_url: str, tiny_report: Pat
                            "pid_started": dead_started}
             },
             started_at=datetime.now(UTC),
+            db=conn,
         )  # fmt: skip
         alive = insert_run(
-            conn,
             report=str(tiny_report),
             parameters={"label": "y"},
             outputs={"runner": reports.runs.runner_identity()},
             started_at=datetime.now(UTC),
+            db=conn,
         )
     assert me.pid == alive.outputs["runner"]["pid"]
     failed = reports.fail_abandoned_runs(spatialite_url)
