@@ -30,8 +30,7 @@ from marsgis.data import sha256_file
 from marsgis.exceptions import DataNotFoundError, DatasetIntegrityError, ValidationError
 
 if TYPE_CHECKING:  # the database stack is imported when a function needs it
-    from sqlalchemy.engine import Engine
-
+    from marsgis.db import DatabaseLike, Engine
     from marsgis.db.cache import CachedAsset
 
 __all__ = ["cached_assets", "clear_expired", "fetch"]
@@ -526,7 +525,7 @@ def cached_assets(
     bbox: Sequence[float] | None = None,
     *,
     data_type: str | None = None,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
 ) -> list[CachedAsset]:
     """The cache index: every cached asset, or those whose bounds intersect ``bbox``.
 
@@ -537,7 +536,7 @@ def cached_assets(
     data_type
         Keep only ``"dem"``, ``"image"``, ``"vector"``, ...
     db
-        Database URL or Engine (default ``MARSGIS_DATABASE_URL``).
+        Database URL, engine, open connection (default ``MARSGIS_DATABASE_URL``).
 
     Returns
     -------

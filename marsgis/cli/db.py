@@ -33,9 +33,8 @@ def command() -> None:
 @handle_errors
 def upgrade(url: str | None, revision: str, as_json: bool) -> None:
     """Apply pending migrations (in one transaction) and print the revision now current."""
-    from marsgis.db import head_revision
+    from marsgis.db import head_revision, redact_url
     from marsgis.db import upgrade as upgrade_schema
-    from marsgis.db.engine import redact_url
 
     target = _url(url)
     current = upgrade_schema(target, revision)
@@ -49,8 +48,7 @@ def upgrade(url: str | None, revision: str, as_json: bool) -> None:
 @handle_errors
 def current(url: str | None, as_json: bool) -> None:
     """Print the schema revision of the database (none before the first upgrade)."""
-    from marsgis.db import current_revision, head_revision
-    from marsgis.db.engine import redact_url
+    from marsgis.db import current_revision, head_revision, redact_url
 
     target = _url(url)
     revision = current_revision(target)

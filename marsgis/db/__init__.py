@@ -35,6 +35,7 @@ from marsgis.db.engine import (
     downgrade,
     get_engine,
     head_revision,
+    redact_url,
     transaction,
     upgrade,
 )
@@ -107,6 +108,7 @@ __all__ = (
     "missions_frame",
     "missions_within_box",
     "missions_within_distance",
+    "redact_url",
     "reorder_tasks",
     "save_plan",
     "save_traverse",

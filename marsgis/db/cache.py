@@ -22,7 +22,7 @@ from shapely.affinity import translate
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from marsgis.db.engine import transaction
+from marsgis.db.engine import DatabaseLike, transaction
 from marsgis.db.schema import MARS_SRID, mars_data_cache
 from marsgis.exceptions import ValidationError
 
@@ -38,7 +38,6 @@ __all__ = [
 
 #: Bounds as a lon/lat shapely geometry, a ``(west, south, east, north)`` box, or None.
 Bounds: TypeAlias = BaseGeometry | Sequence[float] | None
-Db: TypeAlias = str | sa.Engine | None
 
 # SpatiaLite's R*Tree of the bounds column (created by migration 0002).
 _SPATIALITE_INDEX = "idx_mars_data_cache_bounds"
@@ -175,7 +174,7 @@ def record_asset(
     path: str | Path,
     cached_at: datetime,
     expires_at: datetime | None,
-    db: Db = None,
+    db: DatabaseLike = None,
 ) -> CachedAsset:
     """Insert the row for ``href``, or replace its values when the href is already indexed.
 
@@ -197,7 +196,7 @@ def record_asset(
     cached_at, expires_at
         Timezone-aware datetimes (``expires_at`` None: never expires).
     db
-        Database URL, engine, or None for ``MARSGIS_DATABASE_URL``.
+        Database URL, engine, open connection, or None for ``MARSGIS_DATABASE_URL``.
 
     Returns
     -------
@@ -238,7 +237,7 @@ def record_asset(
     return _row(row)
 
 
-def find_asset(href: str, db: Db = None) -> CachedAsset | None:
+def find_asset(href: str, db: DatabaseLike = None) -> CachedAsset | None:
     """The row for ``href``, or None when it is not cached."""
     with transaction(db) as conn:
         row = conn.execute(_select().where(mars_data_cache.c.href == href)).first()
@@ -249,7 +248,7 @@ def assets_within(
     bbox: Sequence[float] | None = None,
     *,
     data_type: str | None = None,
-    db: Db = None,
+    db: DatabaseLike = None,
 ) -> list[CachedAsset]:
     """Rows whose bounds intersect ``bbox`` (every row when None), oldest first.
 
@@ -261,7 +260,7 @@ def assets_within(
     data_type
         Keep only rows of this data type.
     db
-        Database URL, engine, or None for ``MARSGIS_DATABASE_URL``.
+        Database URL, engine, open connection, or None for ``MARSGIS_DATABASE_URL``.
     """
     table = mars_data_cache
     query = _select().order_by(table.c.cached_at, table.c.id)
@@ -291,7 +290,7 @@ def assets_within(
     return [_row(r) for r in rows]
 
 
-def expired_assets(now: datetime | None = None, *, db: Db = None) -> list[CachedAsset]:
+def expired_assets(now: datetime | None = None, *, db: DatabaseLike = None) -> list[CachedAsset]:
     """Rows whose ``expires_at`` is at or before ``now`` (default: the current UTC time)."""
     table = mars_data_cache
     when = now or datetime.now(UTC)
@@ -305,7 +304,7 @@ def expired_assets(now: datetime | None = None, *, db: Db = None) -> list[Cached
     return [_row(r) for r in rows]
 
 
-def delete_asset(href: str, db: Db = None) -> bool:
+def delete_asset(href: str, db: DatabaseLike = None) -> bool:
     """Delete the row for ``href`` (not its file); True when a row was deleted."""
     with transaction(db, write=True) as conn:
         result = conn.execute(mars_data_cache.delete().where(mars_data_cache.c.href == href))

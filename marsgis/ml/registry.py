@@ -18,8 +18,9 @@ Where models live
   checked on every load.
 * Registered: :func:`register_model` copies an artefact to
   ``<store>/<name>/<version>/`` (default store ``$MARSGIS_DATA_DIR/models``) and adds a row
-  to the ``ml_models`` table (name, version, path, sha256, metadata, metrics) of the
-  configured database (SpatiaLite or PostGIS); versions count on from the shipped one.
+  to the model index (the ``ml_models`` table, :mod:`marsgis.db.models`: name, version, path,
+  sha256, metadata, metrics) of the configured database (SpatiaLite or PostGIS); versions
+  count on from the shipped one.
 
 :func:`load` takes a name (the newest version unless ``version=`` is given) or the path of
 an artefact folder, and checks the weights' sha256 before building the network.
@@ -45,8 +46,7 @@ from marsgis.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
+    from marsgis.db import DatabaseLike
     from marsgis.ml.classifier import Classifier
     from marsgis.ml.train import TrainResult
 
@@ -272,33 +272,25 @@ def _shipped_info(name: str) -> ModelInfo:
     )
 
 
-def _db_rows(db: str | Engine | None, name: str | None = None) -> list[ModelInfo]:
-    import sqlalchemy as sa
+def _db_rows(db: DatabaseLike, name: str | None = None) -> list[ModelInfo]:
+    from marsgis.db import models
 
-    from marsgis.db.engine import transaction
-    from marsgis.db.schema import ml_models
-
-    query = sa.select(ml_models).order_by(ml_models.c.name, ml_models.c.version)
-    if name is not None:
-        query = query.where(ml_models.c.name == name)
-    with transaction(db) as conn:
-        rows = conn.execute(query).mappings().all()
     return [
         ModelInfo(
-            name=row["name"],
-            version=int(row["version"]),
-            path=Path(row["path"]),
-            sha256=row["sha256"],
+            name=record.name,
+            version=record.version,
+            path=record.path,
+            sha256=record.sha256,
             source="database",
-            created_at=row["created_at"],
-            metadata=dict(row["metadata"] or {}),
-            metrics=dict(row["metrics"] or {}),
+            created_at=record.created_at,
+            metadata=record.metadata,
+            metrics=record.metrics,
         )
-        for row in rows
+        for record in models.model_records(name, db=db)
     ]
 
 
-def list_models(db: str | Engine | None = None, *, name: str | None = None) -> list[ModelInfo]:
+def list_models(db: DatabaseLike = None, *, name: str | None = None) -> list[ModelInfo]:
     """Every model version: the shipped ones and those registered in the database.
 
     Parameters
@@ -312,9 +304,7 @@ def list_models(db: str | Engine | None = None, *, name: str | None = None) -> l
     return sorted(shipped + _db_rows(db, name), key=lambda m: (m.name, m.version))
 
 
-def model_info(
-    name: str, version: int | None = None, *, db: str | Engine | None = None
-) -> ModelInfo:
+def model_info(name: str, version: int | None = None, *, db: DatabaseLike = None) -> ModelInfo:
     """The registry entry of ``name`` (newest version, or ``version``).
 
     If the database cannot be reached, shipped models are still found (with a warning).
@@ -347,7 +337,7 @@ def model_info(
     )
 
 
-def _safe_list(db: str | Engine | None) -> list[ModelInfo]:
+def _safe_list(db: DatabaseLike) -> list[ModelInfo]:
     try:
         return list_models(db)
     except DatabaseError:
@@ -358,7 +348,7 @@ def load(
     model: str | Path = "terrain-classifier",
     *,
     version: int | None = None,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
     device: str | None = None,
 ) -> Classifier:
     """Load a classifier by registry name or from an artefact folder.
@@ -406,7 +396,7 @@ def register_model(
     source: Classifier | str | Path,
     name: str,
     *,
-    db: str | Engine | None = None,
+    db: DatabaseLike = None,
     store: str | Path | None = None,
 ) -> ModelInfo:
     """Copy a model into the store as the next version of ``name`` and list it in the database.
@@ -429,10 +419,7 @@ def register_model(
         The new entry; its ``version`` is one more than the newest existing version of
         ``name`` (shipped or registered).
     """
-    import sqlalchemy as sa
-
-    from marsgis.db.engine import transaction
-    from marsgis.db.schema import ml_models
+    from marsgis.db import models, transaction
 
     if not name or not all(ch.isalnum() or ch in "-_." for ch in name) or name[0] == ".":
         raise ValidationError(
@@ -440,10 +427,8 @@ def register_model(
         )
     root = Path(store) if store is not None else default_store()
     with transaction(db, write=True) as conn:
-        newest = conn.execute(
-            sa.select(sa.func.max(ml_models.c.version)).where(ml_models.c.name == name)
-        ).scalar()
-        version = max(int(newest or 0), SHIPPED_MODELS.get(name, (0, ""))[0]) + 1
+        newest = models.newest_version(name, db=conn)
+        version = max(newest or 0, SHIPPED_MODELS.get(name, (0, ""))[0]) + 1
         folder = root / name / str(version)
         if folder.exists():
             raise ValidationError(
@@ -454,23 +439,28 @@ def register_model(
         try:
             meta = read_artefact(folder)
             metrics = meta.pop("metrics", {})
-            created = datetime.now(UTC)
-            conn.execute(
-                ml_models.insert().values(
-                    name=name,
-                    version=version,
-                    path=str(folder.resolve()),
-                    sha256=meta["sha256"],
-                    metadata=meta,
-                    metrics=metrics,
-                    created_at=created,
-                )
+            record = models.add_model(
+                name=name,
+                version=version,
+                path=folder.resolve(),
+                sha256=meta["sha256"],
+                metadata=meta,
+                metrics=metrics,
+                created_at=datetime.now(UTC),
+                db=conn,
             )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
     return ModelInfo(
-        name, version, folder.resolve(), meta["sha256"], "database", created, meta, metrics
+        record.name,
+        record.version,
+        record.path,
+        record.sha256,
+        "database",
+        record.created_at,
+        meta,
+        metrics,
     )
 
 

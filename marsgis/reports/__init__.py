@@ -18,7 +18,6 @@ from marsgis.reports.mission_plan import MissionReport, mission_report, plan_fig
 from marsgis.reports.runs import (
     ReportRun,
     fail_abandoned_runs,
-    frame_of_runs,
     get_run,
     list_runs,
     runs_frame,
@@ -51,7 +50,6 @@ __all__ = (
     "embed_report",
     "export_html",
     "fail_abandoned_runs",
-    "frame_of_runs",
     "get_run",
     "get_schedule",
     "list_reports",

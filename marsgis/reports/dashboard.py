@@ -6,13 +6,14 @@ it works in JupyterLab as well as in Voila.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any
 
 from marsgis.exceptions import MarsGISError
-from marsgis.reports.runs import ReportRun, frame_of_runs, get_run, list_runs
+from marsgis.reports.runs import ReportRun, get_run, list_runs, runs_frame
 from marsgis.reports.views import download_link, embed_report, runs_table
+
+if TYPE_CHECKING:
+    from marsgis.db import Engine
 
 __all__ = ["ReportsBrowser"]
 
@@ -88,7 +89,7 @@ class ReportsBrowser:
             keep = self.report.value if self.report.value in names else _ALL
             self.report.options = [_ALL, *names]
             self.report.value = keep
-        self.table.value = runs_table(frame_of_runs(self.runs))
+        self.table.value = runs_table(runs_frame(self.runs))
         options = [
             (f"run {r.id}: {r.report} · {r.status} · {r.started_at:%Y-%m-%d %H:%M:%S} UTC", r.id)
             for r in self.runs

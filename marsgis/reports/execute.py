@@ -29,13 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy.engine import Engine
-
 from marsgis.config import settings
-from marsgis.db.engine import get_engine, transaction
+from marsgis.db import Engine, get_engine
+from marsgis.db.report_runs import ReportRun, finish_run, get_run, insert_run
 from marsgis.exceptions import ValidationError
 from marsgis.reports import catalog
-from marsgis.reports.runs import ReportRun, finish_run, get_run, insert_run, runner_identity
+from marsgis.reports.runs import runner_identity
 
 __all__ = ["export_html", "execute_notebook", "run_report", "reports_dir"]
 
@@ -250,14 +249,13 @@ def execute_run(
         outputs.update(produced)
     except Exception as exc:  # a report that cannot even start is a failed run, not a crash
         error = f"{type(exc).__name__}: {exc}"
-    with transaction(db, write=True) as conn:
-        finish_run(
-            conn,
-            run.id,
-            status="failed" if error else "succeeded",
-            outputs=outputs,
-            error=error,
-        )
+    finish_run(
+        run.id,
+        status="failed" if error else "succeeded",
+        outputs=outputs,
+        error=error,
+        db=db,
+    )
     return get_run(run.id, db=db)
 
 
@@ -300,12 +298,11 @@ def run_report(
         raise ValidationError(f"timeout_s {timeout_s!r} must be a positive number of seconds")
     params = catalog.check_parameters(report, parameters)
     name = catalog.report_key(report)
-    with transaction(db, write=True) as conn:
-        run = insert_run(
-            conn,
-            report=name,
-            parameters=params,
-            outputs={"runner": runner_identity()},
-            started_at=datetime.now(UTC),
-        )
+    run = insert_run(
+        report=name,
+        parameters=params,
+        outputs={"runner": runner_identity()},
+        started_at=datetime.now(UTC),
+        db=db,
+    )
     return execute_run(run, db=db, out_dir=out_dir, timeout_s=timeout_s)

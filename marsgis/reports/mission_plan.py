@@ -20,9 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
     from matplotlib.figure import Figure
-    from sqlalchemy.engine import Engine
 
-    from marsgis.db import StatusChange, StoredPlan
+    from marsgis.db import Engine, StatusChange, StoredPlan
     from marsgis.planning import EllipseEvaluation, RiskAssessment
 
 __all__ = [

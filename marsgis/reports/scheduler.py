@@ -3,13 +3,15 @@
 How a due time becomes a run
 ----------------------------
 Each schedule stores ``next_run_at``. When it has passed, a scheduler **claims** the schedule
-in one transaction: it locks the row (``SELECT … FOR UPDATE SKIP LOCKED`` on PostGIS; SQLite
-serialises writers with ``BEGIN IMMEDIATE``), takes a lease (``locked_by`` = this scheduler,
-``locked_until`` = now + lease), advances ``next_run_at`` past now, and inserts the run row
-(``running``, ``due_at`` = the due time) — all or nothing. ``UNIQUE(schedule_id, due_at)``
-makes a second run of one due time impossible even if two schedulers raced. The run then
-executes outside the transaction while a heartbeat thread extends the lease; finishing the
-run and releasing the lease is again one transaction.
+in one transaction (:func:`marsgis.db.leases.claim_due_schedule`): it locks the row
+(``SELECT … FOR UPDATE SKIP LOCKED`` on PostGIS; SQLite serialises writers with
+``BEGIN IMMEDIATE``), takes a lease (``locked_by`` = this scheduler, ``locked_until`` = now +
+lease), advances ``next_run_at`` past now, and inserts the run row (``running``, ``due_at`` =
+the due time) — all or nothing. ``UNIQUE(schedule_id, due_at)`` makes a second run of one due
+time impossible even if two schedulers raced. The run then executes outside the transaction
+while a heartbeat thread extends the lease; then the run is finished and the lease released.
+This module decides what is due and what a lease's expiry means; :mod:`marsgis.db.leases`
+reads and writes the rows.
 
 Guarantees
 ----------
@@ -44,21 +46,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
-from marsgis.db.engine import transaction
-from marsgis.db.schema import report_runs, report_schedules
+from marsgis.db import Engine, leases, report_runs, schedules, transaction
+from marsgis.db.leases import DueRun, Lease
+from marsgis.db.report_runs import ReportRun
+from marsgis.db.schedules import Schedule
 from marsgis.exceptions import MarsGISError, ValidationError
 from marsgis.reports.execute import execute_run
-from marsgis.reports.runs import (
-    ReportRun,
-    fail_abandoned_runs,
-    finish_run,
-    get_run,
-    insert_run,
-    runner_identity,
-)
+from marsgis.reports.runs import fail_abandoned_runs, runner_identity
 from marsgis.reports.schedules import next_due
 
 __all__ = [
@@ -107,6 +101,14 @@ def _check_lease(lease_s: float) -> float:
     return float(lease_s)
 
 
+def _expired_error(lease: Lease) -> str:
+    return (
+        f"interrupted: the scheduler {lease.worker!r} running this report stopped "
+        f"(its lease on schedule {lease.schedule_name!r} expired at {lease.until.isoformat()}); "
+        "the run was not retried, the schedule continues with its next due time"
+    )
+
+
 def recover_expired_leases(
     db: str | Engine | None = None, *, now: datetime | None = None
 ) -> list[ReportRun]:
@@ -123,47 +125,16 @@ def recover_expired_leases(
         The runs marked failed.
     """
     when = now or _now()
-    s, r = report_schedules.c, report_runs.c
-    failed: list[int] = []
-    with transaction(db, write=True) as conn:
-        query = sa.select(s.id, s.name, s.locked_by, s.locked_until).where(
-            s.locked_by.is_not(None), s.locked_until < when
+    runs: list[ReportRun] = []
+    for expired in leases.recover_expired_leases(when, run_error=_expired_error, db=db):
+        log.warning(
+            "schedule %r: lease of %r expired at %s; %d run(s) marked failed",
+            expired.lease.schedule_name,
+            expired.lease.worker,
+            expired.lease.until.isoformat(),
+            len(expired.failed),
         )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        for schedule_id, name, holder, until in conn.execute(query).all():
-            running = conn.execute(
-                sa.select(r.id, r.outputs).where(
-                    r.schedule_id == schedule_id, r.status == "running"
-                )
-            ).all()
-            for run_id, outputs in running:
-                finish_run(
-                    conn,
-                    int(run_id),
-                    status="failed",
-                    outputs=dict(outputs or {}),
-                    error=(
-                        f"interrupted: the scheduler {holder!r} running this report stopped "
-                        f"(its lease on schedule {name!r} expired at {until.isoformat()}); the "
-                        "run was not retried, the schedule continues with its next due time"
-                    ),
-                    finished_at=when,
-                )
-                failed.append(int(run_id))
-            conn.execute(
-                report_schedules.update()
-                .where(s.id == schedule_id, s.locked_by == holder)
-                .values(locked_by=None, locked_until=None)
-            )
-            log.warning(
-                "schedule %r: lease of %r expired at %s; %d run(s) marked failed",
-                name,
-                holder,
-                until.isoformat(),
-                len(running),
-            )
-    runs = [get_run(run_id, db=db) for run_id in failed]
+        runs.extend(expired.failed)
     return runs + fail_abandoned_runs(db, now=when)
 
 
@@ -210,59 +181,42 @@ def claim_due(
     when = now or _now()
     cutoff = when if due_by is None else min(when, due_by)
     lease = _check_lease(lease_s)
-    s = report_schedules.c
-    with transaction(db, write=True) as conn:
-        query = (
-            sa.select(report_schedules)
-            .where(s.enabled.is_(sa.true()), s.next_run_at <= cutoff, s.locked_by.is_(None))
-            .order_by(s.next_run_at, s.id)
-            .limit(1)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        cron = str(row["cron"])
-        due, missed, more = _due_times(cron, row["next_run_at"], when)
-        following = next_due(cron, due)
-        conn.execute(
-            report_schedules.update()
-            .where(s.id == row["id"], s.locked_by.is_(None))
-            .values(
-                next_run_at=following,
-                locked_by=worker,
-                locked_until=when + timedelta(seconds=lease),
-            )
-        )
+
+    def plan(schedule: Schedule) -> DueRun:
+        due, missed, more = _due_times(schedule.cron, schedule.next_run_at, when)
         outputs: dict[str, Any] = {"runner": {**runner_identity(), "scheduler": worker}}
         if missed:
             outputs["missed_due_times"] = [t.isoformat() for t in missed]
             if more:
                 outputs["missed_more"] = True
-        run = insert_run(
-            conn,
-            report=str(row["report"]),
-            parameters=dict(row["parameters"] or {}),
-            outputs=outputs,
-            started_at=when,
-            schedule_id=int(row["id"]),
-            due_at=due,
-        )
+        return DueRun(due_at=due, next_run_at=next_due(schedule.cron, due), outputs=outputs)
+
+    claimed = leases.claim_due_schedule(
+        worker=worker,
+        due_by=cutoff,
+        lease_until=when + timedelta(seconds=lease),
+        started_at=when,
+        plan=plan,
+        db=db,
+    )
+    if claimed is None:
+        return None
+    schedule, run = claimed
+    missed = tuple(datetime.fromisoformat(t) for t in run.outputs.get("missed_due_times", []))
     if missed:
         log.warning(
             "schedule %r: %d earlier due time(s) missed%s; running once for %s",
-            row["name"],
+            schedule.name,
             len(missed),
-            " (and more)" if more else "",
-            due.isoformat(),
+            " (and more)" if run.outputs.get("missed_more") else "",
+            None if run.due_at is None else run.due_at.isoformat(),
         )
     return Claim(
         run=run,
-        schedule_id=int(row["id"]),
-        schedule_name=str(row["name"]),
+        schedule_id=schedule.id,
+        schedule_name=schedule.name,
         worker=worker,
-        missed=tuple(missed),
+        missed=missed,
     )
 
 
@@ -275,16 +229,15 @@ class _Heartbeat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        s = report_schedules.c
         while not self.stopped.wait(self.lease_s / 4):
             try:
-                with transaction(self.db, write=True) as conn:
-                    result = conn.execute(
-                        report_schedules.update()
-                        .where(s.id == self.claim.schedule_id, s.locked_by == self.claim.worker)
-                        .values(locked_until=_now() + timedelta(seconds=self.lease_s))
-                    )
-                if result.rowcount != 1:
+                renewed = leases.renew_lease(
+                    self.claim.schedule_id,
+                    worker=self.claim.worker,
+                    until=_now() + timedelta(seconds=self.lease_s),
+                    db=self.db,
+                )
+                if not renewed:
                     log.error(
                         "schedule %r: lost the lease of run %d (expired and recovered, or the "
                         "schedule was removed)",
@@ -294,16 +247,6 @@ class _Heartbeat(threading.Thread):
                     return
             except MarsGISError as exc:  # a database hiccup: try again at the next beat
                 log.warning("schedule %r: lease renewal failed: %s", self.claim.schedule_name, exc)
-
-
-def _release(db: str | Engine | None, claim: Claim) -> None:
-    s = report_schedules.c
-    with transaction(db, write=True) as conn:
-        conn.execute(
-            report_schedules.update()
-            .where(s.id == claim.schedule_id, s.locked_by == claim.worker)
-            .values(locked_by=None, locked_until=None)
-        )
 
 
 def _execute_claim(
@@ -319,19 +262,18 @@ def _execute_claim(
     try:
         run = execute_run(claim.run, db=db, out_dir=out_dir, timeout_s=timeout_s)
     except BaseException as exc:  # e.g. Ctrl-C: record why before going
-        with transaction(db, write=True) as conn:
-            finish_run(
-                conn,
-                claim.run.id,
-                status="failed",
-                outputs=claim.run.outputs,
-                error=f"interrupted: the scheduler stopped during the run ({type(exc).__name__})",
-            )
+        report_runs.finish_run(
+            claim.run.id,
+            status="failed",
+            outputs=claim.run.outputs,
+            error=f"interrupted: the scheduler stopped during the run ({type(exc).__name__})",
+            db=db,
+        )
         raise
     finally:
         beat.stopped.set()
         beat.join()
-        _release(db, claim)
+        leases.release_lease(claim.schedule_id, worker=claim.worker, db=db)
     log.info(
         "schedule %r: run %d for %s %s%s",
         claim.schedule_name,
@@ -381,23 +323,13 @@ def seconds_until_due(
 ) -> float | None:
     """Seconds until the earliest enabled schedule is due or a lease expires (None: none)."""
     when = now or _now()
-    s = report_schedules.c
     with transaction(db) as conn:
-        due = conn.execute(
-            sa.select(sa.func.min(s.next_run_at)).where(
-                s.enabled.is_(sa.true()), s.locked_by.is_(None)
-            )
-        ).scalar()
-        lease = conn.execute(
-            sa.select(sa.func.min(s.locked_until)).where(s.locked_by.is_not(None))
-        ).scalar()
+        due = schedules.earliest_due(db=conn)
+        lease = leases.earliest_lease_end(db=conn)
     times = [t for t in (due, lease) if t is not None]
     if not times:
         return None
-    earliest = min(t if isinstance(t, datetime) else datetime.fromisoformat(str(t)) for t in times)
-    if earliest.tzinfo is None:
-        earliest = earliest.replace(tzinfo=UTC)
-    return max(0.0, (earliest - when).total_seconds())
+    return max(0.0, (min(times) - when).total_seconds())
 
 
 def run_scheduler(

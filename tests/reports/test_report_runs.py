@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ import pytest
 
 from marsgis import reports
 from marsgis.db import transaction
+from marsgis.db.report_runs import insert_run
 from marsgis.exceptions import DataNotFoundError, NotFoundError, ValidationError
 from marsgis.planning import assess_risk
-from marsgis.reports.runs import insert_run
 
 
 def _no_code(html: str) -> None:
@@ -125,11 +126,9 @@ def test_runs_of_dead_processes_are_failed(spatialite_url: str, tiny_report: Pat
     dead_started = psutil.Process(dead.pid).create_time()
     dead.wait()
     me = psutil.Process()
-    from datetime import UTC, datetime
 
     with transaction(spatialite_url, write=True) as conn:
         orphan = insert_run(
-            conn,
             report=str(tiny_report),
             parameters={"label": "x"},
             outputs={
@@ -137,13 +136,14 @@ def test_runs_of_dead_processes_are_failed(spatialite_url: str, tiny_report: Pat
                            "pid_started": dead_started}
             },
             started_at=datetime.now(UTC),
+            db=conn,
         )  # fmt: skip
         alive = insert_run(
-            conn,
             report=str(tiny_report),
             parameters={"label": "y"},
             outputs={"runner": reports.runs.runner_identity()},
             started_at=datetime.now(UTC),
+            db=conn,
         )
     assert me.pid == alive.outputs["runner"]["pid"]
     failed = reports.fail_abandoned_runs(spatialite_url)
@@ -182,3 +182,42 @@ def test_export_html_offline_without_inputs(tmp_path: Path) -> None:
     assert "Title" in html and "42" in html
     assert "secret_code" not in html
     _no_code(html)
+
+
+def test_runs_frame_tabulates_the_runs(spatialite_url: str) -> None:
+    import pandas as pd
+
+    from marsgis.db.report_runs import finish_run
+
+    t0 = datetime(2026, 3, 1, 6, tzinfo=UTC)
+    with transaction(spatialite_url, write=True) as conn:
+        first = insert_run(
+            report="a",
+            parameters={"x": 1},
+            outputs={"html": "/r/a.html", "missed_due_times": ["t1", "t2"]},
+            started_at=t0,
+            db=conn,
+        )
+        second = insert_run(
+            report="b", parameters={}, outputs={}, started_at=t0 + timedelta(seconds=1), db=conn
+        )
+    finish_run(
+        first.id,
+        status="succeeded",
+        outputs=first.outputs,
+        error=None,
+        finished_at=t0 + timedelta(seconds=30),
+        db=spatialite_url,
+    )
+    frame = reports.runs_frame(db=spatialite_url)
+    assert list(frame["id"]) == [second.id, first.id]  # newest first
+    row = frame.set_index("id").loc[first.id]
+    assert (row["report"], row["status"], row["duration_s"]) == ("a", "succeeded", 30.0)
+    assert (row["missed"], row["parameters"], row["html"]) == (2, '{"x": 1}', "/r/a.html")
+    assert row["started_at"] == pd.Timestamp("2026-03-01T06:00:00Z")
+    assert pd.isna(frame.set_index("id").loc[second.id, "finished_at"])
+    # runs already loaded give the same table
+    pd.testing.assert_frame_equal(reports.runs_frame(reports.list_runs(db=spatialite_url)), frame)
+    assert list(reports.runs_frame(db=spatialite_url, status="running")["id"]) == [second.id]
+    with pytest.raises(ValidationError, match="either runs or the filters"):
+        reports.runs_frame([first], status="failed")

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from marsgis import reports
-from marsgis.db import transaction
-from marsgis.db.schema import report_runs
+from marsgis.db import leases, report_runs, transaction
+from marsgis.db.report_runs import insert_run
+from marsgis.db.schema import report_runs as report_runs_table
 from marsgis.exceptions import DatabaseError, NotFoundError, ValidationError
-from marsgis.reports.runs import insert_run
 from marsgis.reports.scheduler import (
     MISSED_LIST_MAX,
     claim_due,
@@ -105,8 +105,8 @@ def test_claim_runs_the_latest_missed_time_once(db_url: str, tiny_report: Path) 
     assert seconds_until_due(db_url, now=later) == pytest.approx(50.0)  # the lease end
     # the lease holder finishes; the next due time is claimed once, with nothing missed
     with transaction(db_url, write=True) as conn:
-        reports.runs.finish_run(conn, run.id, status="succeeded", outputs={}, error=None)
-    reports.scheduler._release(db_url, claim)
+        assert report_runs.finish_run(run.id, status="succeeded", outputs={}, error=None, db=conn)
+    assert leases.release_lease(claim.schedule_id, worker=claim.worker, db=db_url)
     assert seconds_until_due(db_url, now=later) == 0.0
     second = claim_due(db_url, worker="w2", now=later)
     assert second is not None and second.run.due_at == T0 + timedelta(seconds=40)
@@ -158,26 +158,26 @@ def test_one_due_time_has_one_run(db_url: str, tiny_report: Path) -> None:
     sched = reports.add_schedule("u", tiny_report, "@daily", {"label": "a"}, start=T0, db=db_url)
     with transaction(db_url, write=True) as conn:
         insert_run(
-            conn,
             report="x",
             parameters={},
             outputs={},
             started_at=T0,
             schedule_id=sched.id,
             due_at=T0,
+            db=conn,
         )
     with pytest.raises(DatabaseError, match="refused"), transaction(db_url, write=True) as conn:
         insert_run(
-            conn,
             report="x",
             parameters={},
             outputs={},
             started_at=T0,
             schedule_id=sched.id,
             due_at=T0,
+            db=conn,
         )
     with transaction(db_url) as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(report_runs)).scalar() == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(report_runs_table)).scalar() == 1
 
 
 def test_racing_schedulers_claim_once(db_url: str, tiny_report: Path) -> None:

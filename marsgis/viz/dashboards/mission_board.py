@@ -26,11 +26,9 @@ _ALL = "all"
 
 
 def _safe_url(db: Any) -> str:
-    from sqlalchemy.engine import make_url
+    from marsgis.db import get_engine, redact_url
 
-    from marsgis.db import get_engine
-
-    return str(make_url(str(get_engine(db).url)).render_as_string(hide_password=True))
+    return redact_url(get_engine(db).url)
 
 
 class MissionBoard:
