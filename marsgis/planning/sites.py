@@ -31,7 +31,7 @@ import xarray as xr
 
 from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M
 from marsgis.exceptions import PlanningError, ValidationError
-from marsgis.geo import Grid, great_circle_m, lonlat_of_grid
+from marsgis.geo import Grid, great_circle_m, lonlat_of_grid, normalize_lon
 from marsgis.planning.constraints import ConstraintSet, load_constraints
 from marsgis.planning.eligibility import resolution_if_needed
 from marsgis.planning.ellipses import LandingEllipse
@@ -366,7 +366,7 @@ def _clip_region(dem: xr.DataArray, bbox: tuple[float, float, float, float]) -> 
 def _recentre(dem: xr.DataArray, start: float) -> xr.DataArray:
     """A global lon/lat grid rolled to start at longitude ``start`` (−180 or 0)."""
     xs = np.asarray(dem["x"].values, dtype=np.float64)
-    new_x = (xs - start) % 360.0 + start
+    new_x = normalize_lon(xs, center=start + 180.0)
     order = np.argsort(new_x, kind="stable")
     out = dem.isel(x=order).assign_coords(x=new_x[order])
     out["x"].attrs.update(dem["x"].attrs)

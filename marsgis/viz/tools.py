@@ -185,7 +185,7 @@ class MeasureTool:
         lons = profile["lon"].to_numpy(dtype=float, copy=True)
         # keep the drawn line continuous across the ±180° meridian
         for i in range(1, lons.size):
-            lons[i] = lons[i - 1] + ((lons[i] - lons[i - 1] + 180.0) % 360.0 - 180.0)
+            lons[i] = lons[i - 1] + lon180(lons[i] - lons[i - 1])
         line = ipyleaflet.Polyline(
             locations=[[float(a), float(b)] for a, b in zip(profile["lat"], lons, strict=True)],
             color=self.LINE_COLOR,
