@@ -98,6 +98,10 @@ class Grid:
         return bool(self.crs.is_geographic)
 
     @cached_property
+    def _negative_lons(self) -> bool:
+        return bool(float(np.min(self.x)) < 0.0)
+
+    @cached_property
     def _to_grid(self) -> Transformer | None:
         if self.geographic:
             return None
@@ -113,8 +117,7 @@ class Grid:
         lo = np.asarray(lon, dtype=np.float64)
         tr = self._to_grid
         if tr is None:
-            negative = float(np.min(self.x)) < 0.0
-            px = normalize_lon(lo, center=0.0 if negative else 180.0)
+            px = normalize_lon(lo, center=0.0 if self._negative_lons else 180.0)
             py = la
         else:
             tx, ty = tr.transform(normalize_lon(lo, center=0.0), la)
