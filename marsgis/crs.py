@@ -107,13 +107,21 @@ def require_projected(crs: CRS, *, operation: str) -> CRS:
 
 
 def normalize_lon(lon: npt.ArrayLike, *, center: float = 180.0) -> npt.NDArray[np.float64]:
-    """Wrap east-positive longitudes into ``[center - 180, center + 180)``.
+    """Wrap east-positive longitudes into ``[center - 180, center + 180)`` by whole turns.
 
-    ``center=180`` gives 0–360 °E, ``center=0`` gives −180–180 °E.
+    ``center=180`` gives 0–360 °E, ``center=0`` gives −180–180 °E (the convention of every
+    longitude marsgis returns; see :func:`marsgis.geo.lon180`). Values already in range are
+    returned unchanged, bit for bit. This is the one longitude-wrapping implementation of
+    marsgis.
     """
     arr = np.asarray(lon, dtype=np.float64)
-    lo = center - 180.0
-    return np.asarray((arr - lo) % 360.0 + lo, dtype=np.float64)
+    lo = float(center) - 180.0
+    hi = lo + 360.0
+    turns = np.floor((arr - lo) / 360.0)
+    out = np.where((arr >= lo) & (arr < hi), arr, arr - 360.0 * turns)
+    # a value a hair below ``lo`` rounds up to ``hi`` after adding a turn
+    out = np.where(out >= hi, out - 360.0, out)
+    return np.asarray(out, dtype=np.float64)
 
 
 def validate_latlon(

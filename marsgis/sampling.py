@@ -7,56 +7,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
-from pyproj import CRS, Transformer
 
-from marsgis.crs import MARS_GEOGRAPHIC, require_mars_crs, validate_latlon
-from marsgis.exceptions import CoordinateError, ValidationError
+from marsgis.crs import validate_latlon
+from marsgis.exceptions import CoordinateError
+from marsgis.geo import Grid
 
-__all__ = ["grid_geometry", "lonlat_to_grid", "sample"]
-
-
-def grid_geometry(dem: xr.DataArray) -> tuple[float, float, float, float, bool]:
-    """``(x0, dx, y0, dy, is_global)`` of a regular grid (pixel-centre origin and steps)."""
-    if dem.dims != ("y", "x"):
-        raise ValidationError(
-            f"expected a DEM with dims ('y', 'x'), got {dem.dims!r}; open it with marsgis.open_dem"
-        )
-    xs = np.asarray(dem["x"].values, dtype=np.float64)
-    ys = np.asarray(dem["y"].values, dtype=np.float64)
-    if xs.size < 2 or ys.size < 2:
-        raise ValidationError(f"DEM {dem.name!r} needs at least 2×2 cells, has {ys.size}×{xs.size}")
-    dx = (xs[-1] - xs[0]) / (xs.size - 1)
-    dy = (ys[-1] - ys[0]) / (ys.size - 1)
-    crs = dem.rio.crs
-    is_global = bool(
-        crs is not None
-        and CRS.from_user_input(crs).is_geographic
-        and abs(abs(dx) * xs.size - 360.0) < 1e-6
-    )
-    return float(xs[0]), float(dx), float(ys[0]), float(dy), is_global
-
-
-def lonlat_to_grid(
-    dem: xr.DataArray, lat: npt.ArrayLike, lon: npt.ArrayLike
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Fractional (row, col) pixel-centre indices of lon/lat points on ``dem``."""
-    lat_a, lon_a = validate_latlon(lat, lon)
-    crs = CRS.from_user_input(require_mars_crs(dem.rio.crs, what=f"DEM {dem.name!r}"))
-    x0, dx, y0, dy, _ = grid_geometry(dem)
-    if crs.is_geographic:
-        xs = dem["x"].values
-        # match the grid's convention: −180–180 grids get −180–180 longitudes
-        if float(np.min(xs)) < 0.0:
-            px = ((lon_a + 180.0) % 360.0) - 180.0
-        else:
-            px = lon_a
-        py = lat_a
-    else:
-        tr = Transformer.from_crs(CRS.from_user_input(MARS_GEOGRAPHIC), crs, always_xy=True)
-        px, py = tr.transform(np.where(lon_a > 180.0, lon_a - 360.0, lon_a), lat_a)
-        px = np.asarray(px, dtype=np.float64)
-        py = np.asarray(py, dtype=np.float64)
-    return (py - y0) / dy, (px - x0) / dx
+__all__ = ["sample"]
 
 
 def sample(
@@ -89,9 +45,10 @@ def sample(
     """
     scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
     lat_a, lon_a = validate_latlon(lat, lon)
-    fy, fx = lonlat_to_grid(dem, lat_a, lon_a)
+    grid = Grid.of(dem)
+    fy, fx = grid.locate(lat_a, lon_a)
     ny, nx = dem.shape
-    *_, is_global = grid_geometry(dem)
+    is_global = grid.is_global
     fy_f = fy.ravel()
     fx_f = fx.ravel()
     inside = (fy_f >= -0.5) & (fy_f <= ny - 0.5)

@@ -22,7 +22,7 @@ GEOD = Geod(a=MARS_RADIUS_M, b=MARS_RADIUS_M)
     [
         ("Jezero", 18.41, 77.69, 47.52),
         ("Gale", -5.37, 137.81, 154.08),
-        ("Olympus Mons", 18.65, 226.2, 610.13),
+        ("Olympus Mons", 18.65, -133.8, 610.13),  # 226.2 °E in the IAU file; returned −180–180
         ("hellas planitia", -42.43, 70.5, 2299.16),
     ],
 )

@@ -59,6 +59,7 @@ from marsgis.exceptions import (
     StateTransitionError,
     ValidationError,
 )
+from marsgis.geo import great_circle_m, lon180
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -352,20 +353,11 @@ def _stale(conn: Connection, mission_id: str, expected: int) -> NotFoundError | 
     )
 
 
-def _wrap(lon: float) -> float:
-    """``lon`` in [−180, 180) by whole turns; values already there are returned unchanged."""
-    while lon >= 180.0:
-        lon -= 360.0
-    while lon < -180.0:
-        lon += 360.0
-    return lon
-
-
 def _lon_intervals(west: float, east: float) -> list[tuple[float, float]]:
     """Closed longitude intervals in [−180, 180] covering the span east from ``west``."""
     if east - west >= 360.0:
         return [(-180.0, 180.0)]
-    lo, hi = _wrap(west), _wrap(east)
+    lo, hi = float(lon180(west)), float(lon180(east))
     if lo <= hi:
         return [(lo, hi)]
     # across the 180° meridian (stored longitudes there are −180)
@@ -406,15 +398,6 @@ def _within(
         )
         index = sa.literal_column("missions.rowid").in_(candidates)
     return sa.and_(index, exact)
-
-
-def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlam = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
-    a = min(max(a, 0.0), 1.0)
-    return 2.0 * MARS_RADIUS_M * math.atan2(math.sqrt(a), math.sqrt(1.0 - a))
 
 
 # --------------------------------------------------------------------------- public API
@@ -782,8 +765,8 @@ def missions_within_distance(
     """Missions within ``radius_m`` metres (great circle on the Mars sphere) of a point.
 
     A bounding box of the spherical cap selects candidates through the spatial index (across
-    the 180° meridian and over the poles as needed); the exact haversine distance on
-    R = 3 396 190 m is then computed for each.
+    the 180° meridian and over the poles as needed); the exact great-circle distance on
+    R = 3 396 190 m (:func:`marsgis.geo.great_circle_m`) is then computed for each.
 
     Returns
     -------
@@ -811,7 +794,7 @@ def missions_within_distance(
     found = [
         MissionDistance(m, d)
         for m in candidates
-        if (d := _haversine_m(lat_f, lon_f, m.lat, m.lon)) <= radius
+        if (d := float(great_circle_m(lat_f, lon_f, m.lat, m.lon))) <= radius
     ]
     found.sort(key=lambda item: (item.distance_m, item.mission.created_at, item.mission.id))
     return found

@@ -21,6 +21,7 @@ from pyproj import CRS
 from marsgis.crs import MARS_GEOGRAPHIC, require_mars_crs
 from marsgis.data import VECTORS, data_path, vector_entry
 from marsgis.exceptions import DataNotFoundError
+from marsgis.geo import lon180
 
 __all__ = ["Feature", "gazetteer", "open_features"]
 
@@ -32,7 +33,11 @@ _M_PER_PX_LAT = 463.05766716974557
 
 @dataclass(frozen=True)
 class Feature:
-    """A named feature from the IAU gazetteer."""
+    """A named feature from the IAU gazetteer (centre longitude in −180–180 °E).
+
+    The gazetteer table itself (:func:`gazetteer` with no name) keeps the IAU file's 0–360 °E
+    longitudes.
+    """
 
     name: str
     lat: float
@@ -43,7 +48,7 @@ class Feature:
 
     @property
     def centre(self) -> tuple[float, float]:
-        """``(lat, lon)`` in planetocentric degrees, longitude 0–360 °E."""
+        """``(lat, lon)`` in planetocentric degrees, longitude −180–180 °E."""
         return (self.lat, self.lon)
 
     @property
@@ -172,7 +177,7 @@ def gazetteer(name: str | None = None) -> Any:
     return Feature(
         name=str(row["name"]),
         lat=float(row["lat"]),
-        lon=float(row["lon"]),
+        lon=lon180(float(row["lon"])),
         diameter_km=float(row["diameter_km"]) if np.isfinite(row["diameter_km"]) else float("nan"),
         approval_status=str(row["approval_status"]),
         origin=str(row["origin"]),

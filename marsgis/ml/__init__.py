@@ -12,7 +12,7 @@ On a raster (seconds of CPU, so not run here):
 >>> image = marsgis.terrain.hillshade(marsgis.open_dem("gale-1m"))  # doctest: +SKIP
 >>> out = marsgis.ml.classify_raster(image, clf)        # class + confidence rasters # doctest: +SKIP
 >>> hazard = marsgis.ml.class_hazard(out)               # 0–1, for planning          # doctest: +SKIP
->>> route = marsgis.planning.plan_traverse(dem, a, b, hazard=marsgis.ml.hazard_factor(hazard))  # doctest: +SKIP
+>>> route = marsgis.planning.plan_traverse(dem, a, b, cost_factor=marsgis.ml.hazard_factor(hazard))  # doctest: +SKIP
 
 Names are imported on first use (PEP 562), so ``import marsgis.ml`` does not import torch;
 the torch-backed names raise :class:`~marsgis.exceptions.DependencyNotFoundError` with the

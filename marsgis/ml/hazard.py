@@ -5,7 +5,7 @@ built from slope (and, optionally, roughness) with :func:`terrain_hazard`, from 
 class raster (:func:`marsgis.ml.classify_raster`) with :func:`class_hazard`, and combined with
 :func:`combine_hazards` (cell-wise maximum).
 
-The planners take hazards as multiplicative cost factors (``hazard=`` of
+The traverse planners take multiplicative cost factors, not hazards (``cost_factor=`` of
 :func:`marsgis.planning.plan_traverse` and :func:`marsgis.planning.cost_surface`: 1 nominal,
 ``inf`` impassable). :func:`hazard_factor` is the one documented conversion::
 
@@ -223,7 +223,7 @@ def hazard_factor(
     """Convert a 0–1 hazard raster to the planners' multiplicative cost factors.
 
     ``factor = 1 + weight · hazard`` where ``hazard < impassable_at``, ``inf`` (impassable)
-    where ``hazard ≥ impassable_at``; pass the result as ``hazard=`` to
+    where ``hazard ≥ impassable_at``; pass the result as ``cost_factor=`` to
     :func:`marsgis.planning.plan_traverse` or :func:`marsgis.planning.cost_surface`.
 
     Parameters

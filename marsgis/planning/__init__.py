@@ -6,7 +6,10 @@
 >>> planning.check_site(-4.5895, 137.4417, "msl", dem).verdict  # doctest: +SKIP
 >>> route = planning.plan_traverse(dem, (-4.5895, 137.4417), (-4.82, 137.39))  # doctest: +SKIP
 
-See ``docs/planning.md`` for the methods and their checks.
+Every longitude returned is −180–180 °E (inputs take 0–360 or −180–180); geometry on the
+Mars sphere (great circles, ellipse polygons, grids) is :mod:`marsgis.geo`. See
+``docs/planning.md`` for the methods and their checks and ``docs/conventions.md`` for the
+conventions.
 """
 
 from marsgis.planning.constraints import (
@@ -23,13 +26,7 @@ from marsgis.planning.eligibility import (
     eligibility_map,
     eligible_area,
 )
-from marsgis.planning.ellipses import (
-    EllipseEvaluation,
-    LandingEllipse,
-    evaluate_ellipse,
-    make_targets,
-)
-from marsgis.planning.geometry import ellipse_polygon, great_circle_m
+from marsgis.planning.ellipses import EllipseEvaluation, LandingEllipse, evaluate_ellipse
 from marsgis.planning.lcp import LeastCostPath, least_cost_path
 from marsgis.planning.missions import (
     MissionPlan,
@@ -48,7 +45,8 @@ from marsgis.planning.risk import (
     solar_longitude,
     solar_resource,
 )
-from marsgis.planning.sites import landing_site_optimizer, search_landing_sites
+from marsgis.planning.sites import search_landing_sites
+from marsgis.planning.targets import make_targets
 from marsgis.planning.traverse import RoverModel, plan_traverse
 
 __all__ = (
@@ -72,11 +70,8 @@ __all__ = (
     "dust_storm_season",
     "eligibility_map",
     "eligible_area",
-    "ellipse_polygon",
     "evaluate_ellipse",
     "get_preset",
-    "great_circle_m",
-    "landing_site_optimizer",
     "least_cost_path",
     "list_presets",
     "load_constraints",

@@ -1,11 +1,11 @@
-"""Rover traverse cost surfaces: cost per metre from slope, roughness and hazards.
+"""Rover traverse cost surfaces: cost per metre from slope, roughness and cost factors.
 
 The cost of driving one metre through a cell is
 
-``cost = (1 + slope_weight · (slope / max_slope)² + roughness_weight · relief) · hazard``
+``cost = (1 + slope_weight · (slope / max_slope)² + roughness_weight · relief) · cost_factor``
 
 and the cell is impassable (``inf``) where the slope exceeds ``max_slope``, where the DEM
-has no data, or where the hazard factor is not finite or ≤ 0. With this definition a flat,
+has no data, or where the cost factor is not finite or ≤ 0. With this definition a flat,
 smooth, hazard-free cell costs 1 per metre, so a path's cost reads as "effort-metres": its
 length inflated by the terrain it crosses.
 
@@ -13,10 +13,12 @@ length inflated by the terrain it crosses.
 * ``relief``: :func:`marsgis.terrain.roughness` (largest elevation difference in the 3×3
   window) divided by twice the cell height, a dimensionless local-relief ratio (the tangent
   of the steepest slope the window could hold).
-* ``hazard``: an optional raster of multiplicative factors on the DEM's grid (1 nominal,
-  ``inf`` impassable), or of terrain-class codes mapped to factors with ``classes=``. A 0–1
-  hazard raster (:mod:`marsgis.ml.hazard`) converts to factors with
-  :func:`marsgis.ml.hazard_factor` (``1 + weight · hazard``, ``inf`` from ``impassable_at``).
+* ``cost_factor``: an optional raster of multiplicative cost factors on the DEM's grid (1
+  nominal, ``inf`` impassable: 1…∞), or of terrain-class codes mapped to factors with
+  ``classes=``. It is not a 0–1 hazard (that is what ``hazard=`` means everywhere in marsgis,
+  e.g. :func:`~marsgis.planning.evaluate_ellipse`): a 0–1 hazard raster
+  (:mod:`marsgis.ml.hazard`) converts to cost factors with :func:`marsgis.ml.hazard_factor`
+  (``1 + weight · hazard``, ``inf`` from ``impassable_at``).
 
 The default slope limit is the ``max_slope_deg`` option (25°, under Curiosity's 30°
 fault-protection tilt limit). Dask-backed DEMs give dask-backed cost surfaces.
@@ -33,10 +35,11 @@ import xarray as xr
 from marsgis._options import get_option
 from marsgis.exceptions import ValidationError
 
-__all__ = ["cost_surface"]
+__all__ = ["cost_surface", "slope_limit"]
 
 
-def _limit(max_slope: float | None) -> float:
+def slope_limit(max_slope: float | None) -> float:
+    """The slope limit in degrees: ``max_slope``, or the ``max_slope_deg`` option when None."""
     value = float(get_option("max_slope_deg") if max_slope is None else max_slope)
     if not (0.0 < value < 90.0):
         raise ValidationError(f"max_slope {max_slope!r} must be a number of degrees in (0, 90)")
@@ -49,7 +52,7 @@ def cost_surface(
     max_slope: float | None = None,
     slope_weight: float = 1.0,
     roughness_weight: float = 0.5,
-    hazard: xr.DataArray | None = None,
+    cost_factor: xr.DataArray | None = None,
     classes: Mapping[Any, float] | None = None,
     name: str = "cost",
 ) -> xr.DataArray:
@@ -64,9 +67,10 @@ def cost_surface(
         impassable.
     slope_weight, roughness_weight
         Weights of the slope and relief terms (≥ 0).
-    hazard
-        Optional raster on the DEM's grid: multiplicative factors, or class codes when
-        ``classes`` is given.
+    cost_factor
+        Optional raster on the DEM's grid: multiplicative cost factors (1…∞, ``inf``
+        impassable; :func:`marsgis.ml.hazard_factor` makes them from a 0–1 hazard), or class
+        codes when ``classes`` is given.
     classes
         Mapping of class code → factor (``inf`` for impassable). Codes not in the mapping
         are an error.
@@ -81,7 +85,7 @@ def cost_surface(
     """
     from marsgis import terrain
 
-    limit = _limit(max_slope)
+    limit = slope_limit(max_slope)
     for label, w in (("slope_weight", slope_weight), ("roughness_weight", roughness_weight)):
         if not (np.isfinite(w) and w >= 0):
             raise ValidationError(f"{label} must be a finite number ≥ 0, got {w!r}")
@@ -91,12 +95,13 @@ def cost_surface(
     relief = rough / (2.0 * height)
     cost = 1.0 + slope_weight * (slope / limit) ** 2 + roughness_weight * relief
     passable = (slope <= limit) & dem.notnull() & slope.notnull()
-    if hazard is not None:
-        if hazard.shape != dem.shape:
+    if cost_factor is not None:
+        if cost_factor.shape != dem.shape:
             raise ValidationError(
-                f"hazard raster has shape {hazard.shape!r}, the DEM {dem.shape!r}; put it on the DEM's grid"
+                f"cost_factor raster has shape {cost_factor.shape!r}, the DEM {dem.shape!r}; "
+                "put it on the DEM's grid"
             )
-        factor = _hazard_factor(hazard, classes)
+        factor = _factors(cost_factor, classes)
         factor = factor.assign_coords(y=dem["y"], x=dem["x"])
         good = np.isfinite(factor) & (factor > 0)
         passable = passable & good
@@ -116,17 +121,18 @@ def cost_surface(
     return out
 
 
-def _hazard_factor(hazard: xr.DataArray, classes: Mapping[Any, float] | None) -> xr.DataArray:
+def _factors(cost_factor: xr.DataArray, classes: Mapping[Any, float] | None) -> xr.DataArray:
     if classes is None:
-        return hazard.astype(np.float64)
-    codes = np.asarray(hazard.values)
+        return cost_factor.astype(np.float64)
+    codes = np.asarray(cost_factor.values)
     present = {
         v.item() for v in np.unique(codes[np.isfinite(codes)] if codes.dtype.kind == "f" else codes)
     }
     missing = sorted(present - set(classes))
     if missing:
         raise ValidationError(
-            f"hazard classes {missing!r} have no factor in classes={dict(classes)!r}; give one for each"
+            f"terrain classes {missing!r} of cost_factor have no factor in "
+            f"classes={dict(classes)!r}; give one for each"
         )
     keys = np.array(list(classes), dtype=codes.dtype)
     vals = np.array([float(v) for v in classes.values()], dtype=np.float64)
@@ -134,4 +140,4 @@ def _hazard_factor(hazard: xr.DataArray, classes: Mapping[Any, float] | None) ->
     keys, vals = keys[order], vals[order]
     idx = np.clip(np.searchsorted(keys, codes), 0, len(keys) - 1)
     out = np.where(keys[idx] == codes, vals[idx], np.nan)
-    return xr.DataArray(out, dims=hazard.dims, coords=hazard.coords)
+    return xr.DataArray(out, dims=cost_factor.dims, coords=cost_factor.coords)

@@ -38,17 +38,20 @@ from pyproj import CRS
 
 from marsgis.crs import require_mars_crs, validate_latlon
 from marsgis.exceptions import CoordinateError, ValidationError
+from marsgis.geo import Grid, cell_area_m2, lon180, lonlat_of_grid
 from marsgis.planning.constraints import ConstraintSet, SlopeLimit, load_constraints
-from marsgis.planning.geometry import cell_area_m2
 
 __all__ = [
     "ConstraintCheck",
     "SiteCheck",
     "check_site",
+    "constraint_passes",
     "constraint_values",
     "dem_resolution_m",
     "eligibility_map",
     "eligible_area",
+    "resolution_if_needed",
+    "slope_block_cells",
 ]
 
 NOT_EVALUATED = "not evaluated at this resolution"
@@ -66,13 +69,11 @@ def _latitudes(dem: xr.DataArray) -> xr.DataArray:
     crs = CRS.from_user_input(require_mars_crs(dem.rio.crs, what=f"DEM {dem.name!r}"))
     if crs.is_geographic:
         return dem["y"].astype(np.float64).reset_coords(drop=True)
-    from marsgis.planning.geometry import lonlat_of_grid
-
     lat2, _ = lonlat_of_grid(dem)
     return xr.DataArray(lat2, dims=("y", "x"), coords={"y": dem["y"], "x": dem["x"]})
 
 
-def _block_cells(shape: tuple[int, ...], res_m: float, limit: SlopeLimit) -> tuple[int, str]:
+def slope_block_cells(shape: tuple[int, ...], res_m: float, limit: SlopeLimit) -> tuple[int, str]:
     """Block size (cells) that measures slope over ``limit.baseline_m``; 0 and why if none."""
     base = limit.baseline_m
     if res_m > base * (1.0 + 1e-9):
@@ -120,7 +121,8 @@ def _slope_at_baseline(dem: xr.DataArray, limit: SlopeLimit, k: int) -> xr.DataA
     return fine.rename(limit.key)
 
 
-def _resolution_if_needed(dem: xr.DataArray, cs: ConstraintSet) -> float:
+def resolution_if_needed(dem: xr.DataArray, cs: ConstraintSet) -> float:
+    """:func:`dem_resolution_m` when ``cs`` has slope limits (which need it), else NaN."""
     return dem_resolution_m(dem) if cs.slopes else math.nan
 
 
@@ -152,9 +154,9 @@ def constraint_values(
         values["latitude"] = _latitudes(dem)
     if cs.max_elevation_m is not None:
         values["elevation"] = dem
-    res = _resolution_if_needed(dem, cs) if res_m is None else res_m
+    res = resolution_if_needed(dem, cs) if res_m is None else res_m
     for limit in cs.slopes:
-        k, why = _block_cells(dem.shape, res, limit)
+        k, why = slope_block_cells(dem.shape, res, limit)
         if k == 0:
             missing[limit.key] = why
         else:
@@ -174,7 +176,8 @@ def constraint_values(
     return values, missing
 
 
-def _passes(cs: ConstraintSet, key: str, value: xr.DataArray) -> xr.DataArray:
+def constraint_passes(cs: ConstraintSet, key: str, value: xr.DataArray) -> xr.DataArray:
+    """Where ``value`` (from :func:`constraint_values`) passes constraint ``key`` of ``cs``."""
     if key == "latitude":
         assert cs.latitude is not None
         south, north = cs.latitude
@@ -231,7 +234,7 @@ def eligibility_map(
     data: dict[str, xr.DataArray] = {}
     eligible = dem.notnull()
     for key, value in values.items():
-        ok = _passes(cs, key, value)
+        ok = constraint_passes(cs, key, value)
         ok, _ = xr.broadcast(ok, dem)
         ok = ok.transpose("y", "x")
         ok.attrs = {"limit": cs.limit_text(key)}
@@ -257,7 +260,7 @@ def eligibility_map(
 def eligible_area(emap: xr.Dataset, *, variable: str = "eligible") -> dict[str, Any]:
     """Eligible area of a map on the Mars sphere, and its fraction of the map's surface.
 
-    Each cell counts with its true area (:func:`~marsgis.planning.geometry.cell_area_m2`,
+    Each cell counts with its true area (:func:`marsgis.geo.cell_area_m2`,
     proportional to ``cos φ`` on geographic grids). The fraction is of the whole grid's area
     (nodata cells included), so on a global grid it is the fraction of the surface of Mars.
 
@@ -381,13 +384,11 @@ def check_site(
     """
     cs = load_constraints(constraints)
     lat_a, lon_a = validate_latlon(lat, lon)
-    from marsgis.sampling import lonlat_to_grid
-
-    fy, fx = lonlat_to_grid(dem, lat_a, lon_a)
+    grid = Grid.of(dem)
+    fy, fx = grid.locate(lat_a, lon_a)
     ny, nx = dem.shape
     row, col = round(float(fy)), round(float(fx))
-    *_, is_global = _grid_global(dem)
-    if is_global:
+    if grid.is_global:
         col %= nx
     if not (0 <= row < ny and 0 <= col < nx):
         b = tuple(round(float(v), 4) for v in dem.rio.bounds())
@@ -395,8 +396,8 @@ def check_site(
             f"point lat={float(lat_a)!r}, lon={float(lon_a)!r} lies outside DEM {dem.name!r} "
             f"(bounds {b} in its CRS); choose a DEM that covers it"
         )
-    res = _resolution_if_needed(dem, cs)
-    ks = [k for k in (_block_cells(dem.shape, res, s)[0] for s in cs.slopes) if k > 0]
+    res = resolution_if_needed(dem, cs)
+    ks = [k for k in (slope_block_cells(dem.shape, res, s)[0] for s in cs.slopes) if k > 0]
     kmax = max(ks, default=1)
     step = math.lcm(*ks) if ks else 1
     # a window aligned on every block size, reaching one full block beyond the cell's own
@@ -409,7 +410,7 @@ def check_site(
     # which baselines are feasible is decided on the whole DEM, not on the window
     values, missing = constraint_values(window, cs, rocks=win_rocks, res_m=res)
     for limit in cs.slopes:
-        k, why = _block_cells(dem.shape, res, limit)
+        k, why = slope_block_cells(dem.shape, res, limit)
         if k == 0:
             missing[limit.key] = why
             values.pop(limit.key, None)
@@ -433,11 +434,11 @@ def check_site(
         v = values[key]
         if key == "latitude":
             val = float(lat_a)
-            ok = bool(_passes(cs, key, xr.DataArray(val)))
+            ok = bool(constraint_passes(cs, key, xr.DataArray(val)))
         else:
             cell = v.isel(y=row - r0, x=col - c0) if v.ndim == 2 else v.isel(y=row - r0)
             val = float(cell)
-            ok = bool(_passes(cs, key, xr.DataArray(val))) and math.isfinite(val)
+            ok = bool(constraint_passes(cs, key, xr.DataArray(val))) and math.isfinite(val)
         note = "" if math.isfinite(val) else "no value at this cell (nodata or grid edge)"
         checks.append(
             ConstraintCheck(
@@ -451,14 +452,8 @@ def check_site(
         )
     return SiteCheck(
         lat=float(lat_a),
-        lon=float(lon_a),
+        lon=lon180(float(lon_a)),
         constraints=cs.name,
         dem=str(dem.name),
         checks=tuple(checks),
     )
-
-
-def _grid_global(dem: xr.DataArray) -> tuple[float, float, float, float, bool]:
-    from marsgis.sampling import grid_geometry
-
-    return grid_geometry(dem)

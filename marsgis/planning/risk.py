@@ -54,6 +54,7 @@ import geopandas as gpd
 
 from marsgis.crs import validate_latlon
 from marsgis.exceptions import ValidationError
+from marsgis.geo import lon180
 
 __all__ = [
     "DEFAULT_RISK_WEIGHTS",
@@ -386,7 +387,7 @@ def assess_risk(
         "insolation_surface_w_m2": sun.surface_w_m2,
         "tau": sun.tau,
         "lat": float(la),
-        "lon": float(lo),
+        "lon": lon180(float(lo)),
     }
     if traverse is not None and ellipse is not None:
         raise ValidationError("give a traverse or an ellipse evaluation, not both")

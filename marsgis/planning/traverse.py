@@ -46,8 +46,8 @@ from shapely.geometry import LineString
 
 from marsgis.crs import MARS_GEOGRAPHIC, validate_latlon
 from marsgis.exceptions import CoordinateError, PlanningError, ValidationError
-from marsgis.planning.cost import _limit, cost_surface
-from marsgis.planning.geometry import GridLocator, great_circle_m
+from marsgis.geo import Grid, great_circle_m, lon180
+from marsgis.planning.cost import cost_surface, slope_limit
 from marsgis.planning.lcp import least_cost_path
 
 __all__ = ["MARS_GRAVITY", "RoverModel", "plan_traverse"]
@@ -92,7 +92,7 @@ class _CostParams:
     max_slope: float
     slope_weight: float
     roughness_weight: float
-    hazard: xr.DataArray | None
+    cost_factor: xr.DataArray | None
     classes: Mapping[Any, float] | None
 
 
@@ -126,12 +126,12 @@ def _layers(dem: xr.DataArray, rows: slice, cols: slice, p: _CostParams) -> _Lay
     big = dem.isel(y=slice(er0, er1), x=slice(ec0, ec1))
     if hasattr(big.data, "compute"):
         big = big.compute()
-    hz = None if p.hazard is None else p.hazard.isel(y=slice(er0, er1), x=slice(ec0, ec1))
+    hz = None if p.cost_factor is None else p.cost_factor.isel(y=slice(er0, er1), x=slice(ec0, ec1))
     if hz is not None and hasattr(hz.data, "compute"):
         hz = hz.compute()
     cost = cost_surface(
         big, max_slope=p.max_slope, slope_weight=p.slope_weight,
-        roughness_weight=p.roughness_weight, hazard=hz, classes=p.classes,
+        roughness_weight=p.roughness_weight, cost_factor=hz, classes=p.classes,
     )  # fmt: skip
     slope = terrain.slope(big)
     size = terrain.cell_size(big)
@@ -155,15 +155,15 @@ def _layers(dem: xr.DataArray, rows: slice, cols: slice, p: _CostParams) -> _Lay
 def _cells_lonlat(
     dem: xr.DataArray, rows: IntArray, cols: IntArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Lat/lon (°E, 0–360) of cell centres of ``dem``."""
+    """Lat/lon (°E, −180–180) of cell centres of ``dem``."""
     xs = np.asarray(dem["x"].values, dtype=np.float64)[cols]
     ys = np.asarray(dem["y"].values, dtype=np.float64)[rows]
     crs = CRS.from_user_input(dem.rio.crs)
     if crs.is_geographic:
-        return ys, xs % 360.0
+        return ys, np.asarray(lon180(xs), dtype=np.float64)
     tr = Transformer.from_crs(crs, CRS.from_user_input(MARS_GEOGRAPHIC), always_xy=True)
     lon, lat = tr.transform(xs, ys)
-    return np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64) % 360.0
+    return np.asarray(lat, dtype=np.float64), np.asarray(lon180(lon), dtype=np.float64)
 
 
 def _point(value: Any, what: str) -> LatLon:
@@ -172,15 +172,15 @@ def _point(value: Any, what: str) -> LatLon:
     except (TypeError, ValueError):
         raise ValidationError(f"{what} {value!r} must be a (lat, lon) pair of degrees") from None
     la, lo = validate_latlon(lat, lon)
-    return float(la), float(lo)
+    return float(la), lon180(float(lo))
 
 
 def _cell_of(
-    locate: GridLocator, shape: tuple[int, int], pt: LatLon, what: str, dem: xr.DataArray
+    grid: Grid, shape: tuple[int, int], pt: LatLon, what: str, dem: xr.DataArray
 ) -> tuple[int, int]:
-    fy, fx = locate(pt[0], pt[1])
+    fy, fx = grid.locate(pt[0], pt[1])
     r, c = round(float(fy)), round(float(fx))
-    if locate.is_global:
+    if grid.is_global:
         c %= shape[1]
     if not (0 <= r < shape[0] and 0 <= c < shape[1]):
         b = tuple(round(float(v), 4) for v in dem.rio.bounds())
@@ -213,7 +213,8 @@ def _explain_blocked(
             f"max_slope (Curiosity's fault-protection limit is 30°)"
         )
     raise PlanningError(
-        f"{where} is impassable in the hazard raster; move it or change the hazard classes"
+        f"{where} is impassable in the cost_factor raster (factor inf, ≤ 0 or missing); move it "
+        "or change cost_factor / classes"
     )
 
 
@@ -225,8 +226,8 @@ def _leg_path(
     except PlanningError:
         raise PlanningError(
             f"no route from the {names[0]} to the {names[1]} stays under the {limit:g}° slope limit "
-            "(and off impassable hazards): the way is enclosed by steeper terrain. Raise "
-            "max_slope, add a via point around the obstacle, or check the hazard raster"
+            "(and off cells the cost_factor makes impassable): the way is enclosed by steeper "
+            "terrain. Raise max_slope, add a via point around the obstacle, or check cost_factor"
         ) from None
     return res.path, res.cost
 
@@ -240,7 +241,7 @@ def plan_traverse(
     max_slope: float | None = None,
     slope_weight: float = 1.0,
     roughness_weight: float = 0.5,
-    hazard: xr.DataArray | None = None,
+    cost_factor: xr.DataArray | None = None,
     classes: Mapping[Any, float] | None = None,
     rover: RoverModel | None = None,
     speed_m_per_h: float | None = None,
@@ -259,8 +260,10 @@ def plan_traverse(
         ``(lat, lon)`` planetocentric degrees (longitude 0–360 or −180–180 °E).
     max_slope
         Slope limit in degrees (default: option ``max_slope_deg``, 25°).
-    slope_weight, roughness_weight, hazard, classes
-        Cost surface parameters (see :func:`~marsgis.planning.cost_surface`).
+    slope_weight, roughness_weight, cost_factor, classes
+        Cost surface parameters (see :func:`~marsgis.planning.cost_surface`). ``cost_factor``
+        is a raster of multiplicative cost factors (1…∞), not a 0–1 hazard: make it from a
+        hazard with :func:`marsgis.ml.hazard_factor`.
     rover
         Speed and energy model (default :class:`RoverModel`); ``speed_m_per_h`` overrides its speed.
     max_cells
@@ -273,7 +276,8 @@ def plan_traverse(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per leg: ``leg, from_lat, from_lon, to_lat, to_lon, length_m`` (geodesic on
+        One row per leg: ``leg, from_lat, from_lon, to_lat, to_lon`` (longitudes in
+        −180–180 °E), ``length_m`` (geodesic on
         the Mars sphere), ``great_circle_m, cost, elevation_gain_m, elevation_loss_m,
         max_slope_deg, mean_slope_deg, drive_time_h, energy_wh, n_cells`` and a LineString
         (lon, lat °E) from the exact start through the cell centres to the exact end.
@@ -283,11 +287,11 @@ def plan_traverse(
     Raises
     ------
     PlanningError
-        A waypoint is impassable (says why: too steep, no data, hazard) or unreachable.
+        A waypoint is impassable (says why: too steep, no data, cost factor) or unreachable.
     CoordinateError
         A waypoint lies outside the DEM.
     """
-    limit = _limit(max_slope)
+    limit = slope_limit(max_slope)
     model = rover or RoverModel()
     if speed_m_per_h is not None:
         model = RoverModel(
@@ -301,14 +305,14 @@ def plan_traverse(
         _point(goal, "goal"),
     ]
     labels = ["start", *[f"via point {i + 1}" for i in range(len(via))], "goal"]
-    params = _CostParams(limit, slope_weight, roughness_weight, hazard, classes)
+    params = _CostParams(limit, slope_weight, roughness_weight, cost_factor, classes)
     if dem.dims != ("y", "x"):
         raise ValidationError(
             f"expected a DEM with dims ('y', 'x'), got {dem.dims!r}; open it with marsgis.open_dem"
         )
     ny, nx = dem.shape
-    locate = GridLocator(dem)
-    cells = [_cell_of(locate, (ny, nx), p, w, dem) for p, w in zip(points, labels, strict=True)]
+    grid = Grid.of(dem)
+    cells = [_cell_of(grid, (ny, nx), p, w, dem) for p, w in zip(points, labels, strict=True)]
 
     if ny * nx <= max_cells:
         method = "exact"
@@ -358,10 +362,9 @@ def _leg_record(
     lat_c, lon_c = _cells_lonlat(layers.dem, path[:, 0], path[:, 1])
     lats = np.concatenate([[a[0]], lat_c, [b[0]]])
     lons = np.concatenate([[a[1]], lon_c, [b[1]]])
-    # unwrap longitudes so the LineString does not jump at 0°/360°
+    # unwrap longitudes so the LineString does not jump at ±180°; it starts at the start's
+    # longitude (−180–180 °E) and may run past ±180 to stay continuous
     lons = np.degrees(np.unwrap(np.radians(lons)))
-    if lons[0] > 360.0 or lons[0] < -180.0:
-        lons -= 360.0 * np.floor(lons[0] / 360.0)
     z_ends = np.asarray(sample(layers.dem, [a[0], b[0]], [a[1], b[1]]), dtype=np.float64)
     z_cells = layers.elevation[path[:, 0], path[:, 1]]
     z = np.concatenate(
@@ -474,14 +477,15 @@ def _coarse_to_fine(
         coarse_dem = coarse_dem.compute()
     coarse_dem = coarse_dem.rio.write_crs(dem.rio.crs)
     hz = None
-    if p.hazard is not None:
-        hz = p.hazard.coarsen(y=f, x=f, boundary="trim").max()
+    if p.cost_factor is not None:
+        hz = p.cost_factor.coarsen(y=f, x=f, boundary="trim").max()
     cp = _CostParams(
         p.max_slope, p.slope_weight, p.roughness_weight, hz, None if hz is not None else p.classes
     )
-    if p.classes is not None and p.hazard is not None:
+    if p.classes is not None and p.cost_factor is not None:
         raise ValidationError(
-            "hazard classes are not supported on coarse-to-fine plans; pass factors instead"
+            "terrain classes (classes=) are not supported on coarse-to-fine plans; pass "
+            "cost_factor as factors instead"
         )
     cny, cnx = coarse_dem.shape
     coarse = _layers(coarse_dem, slice(0, cny), slice(0, cnx), cp)

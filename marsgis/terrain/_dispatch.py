@@ -1,4 +1,4 @@
-"""The one numpy/dask dispatcher of :mod:`marsgis.terrain` and the grid geometry it needs.
+"""The one numpy/dask dispatcher of :mod:`marsgis.terrain` and the grid checks it needs.
 
 A 3×3 kernel from :mod:`marsgis.terrain._kernels` runs on the whole array when the data is in
 memory, and through :meth:`dask.array.Array.map_overlap` (depth 1) when it is dask-backed.
@@ -12,20 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numba
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
-from pyproj import CRS
 
-from marsgis.crs import MARS_RADIUS_M, require_mars_crs
+from marsgis.crs import require_mars_crs
 from marsgis.exceptions import ValidationError
-from marsgis.sampling import grid_geometry
+from marsgis.geo import Grid
 
-__all__ = ["GridGeometry", "geometry", "run_kernel"]
+__all__ = ["kernel_coefficients", "kernel_grid", "run_kernel"]
 
 Kernel = Callable[..., None]
 FloatArray = npt.NDArray[np.float64]
@@ -34,47 +32,8 @@ FloatArray = npt.NDArray[np.float64]
 _DROP_ATTRS = ("scale_factor", "add_offset", "_FillValue", "missing_value")
 
 
-@dataclass(frozen=True)
-class GridGeometry:
-    """Metric cell geometry of a DEM grid, per row.
-
-    Attributes
-    ----------
-    dx_m, dy_m
-        Signed spacing of consecutive columns/rows in metres, per row (``dx_m`` > 0 when x
-        increases eastwards, ``dy_m`` < 0 for north-up grids). ``dx_m`` is 0 on a row centred
-        on a pole.
-    wrap
-        True for a global longitude grid: the first and last columns are neighbours.
-    geographic
-        True when the grid is in degrees of longitude/latitude.
-    """
-
-    dx_m: FloatArray
-    dy_m: FloatArray
-    wrap: bool
-    geographic: bool
-
-    def coefficients(self) -> tuple[FloatArray, FloatArray]:
-        """``1 / (8 dx)`` and ``1 / (8 dy)`` per row; NaN on rows without east–west extent."""
-        with np.errstate(divide="ignore"):
-            kx = np.where(self.dx_m != 0.0, 1.0 / (8.0 * self.dx_m), np.nan)
-        ky = 1.0 / (8.0 * self.dy_m)
-        return kx, ky
-
-
-def _check_regular(values: FloatArray, step: float, axis: str, name: Any) -> None:
-    if step == 0.0 or not np.isfinite(step):
-        raise ValidationError(f"DEM {name!r}: {axis} coordinates do not advance (step {step!r})")
-    if values.size > 2 and np.max(np.abs(np.diff(values) - step)) > 1e-4 * abs(step):
-        raise ValidationError(
-            f"DEM {name!r}: {axis} coordinates are not evenly spaced (step {step!r}); "
-            "regrid it first, e.g. with dem.rio.reproject(dem.rio.crs)"
-        )
-
-
-def geometry(dem: xr.DataArray) -> GridGeometry:
-    """Check that ``dem`` is a ``("y", "x")`` Mars grid and return its metric cell geometry.
+def kernel_grid(dem: xr.DataArray) -> Grid:
+    """Check that ``dem`` is a regular ``("y", "x")`` Mars grid of at least 3×3 cells.
 
     Raises
     ------
@@ -93,33 +52,26 @@ def geometry(dem: xr.DataArray) -> GridGeometry:
             f"expected a DEM with dims ('y', 'x'), got {dem.dims!r}; open it with "
             "marsgis.open_dem or rename the dims, e.g. dem.rename({'lat': 'y', 'lon': 'x'})"
         )
-    crs = CRS.from_user_input(require_mars_crs(dem.rio.crs, what=f"DEM {dem.name!r}"))
+    require_mars_crs(dem.rio.crs, what=f"DEM {dem.name!r}")
     ny, nx = dem.shape
     if ny < 3 or nx < 3:
         raise ValidationError(f"DEM {dem.name!r} has {ny}×{nx} cells; 3×3 kernels need >= 3×3")
-    _x0, dx, _y0, dy, is_global = grid_geometry(dem)
-    xs = np.asarray(dem["x"].values, dtype=np.float64)
-    ys = np.asarray(dem["y"].values, dtype=np.float64)
-    _check_regular(xs, dx, "x", dem.name)
-    _check_regular(ys, dy, "y", dem.name)
-    if crs.is_geographic:
-        if np.max(np.abs(ys)) > 90.0 + 1e-9:
-            raise ValidationError(
-                f"DEM {dem.name!r} has latitudes beyond ±90° (y from {ys[0]!r} to {ys[-1]!r}); "
-                "a geographic grid needs y = planetocentric latitude"
-            )
-        rad = np.pi / 180.0
-        cos_lat = np.cos(ys * rad)
-        # a row centred on a pole has no east-west extent (cos 90° is 6e-17, not 0)
-        cos_lat = np.where(np.abs(ys) >= 90.0 - 1e-9, 0.0, np.clip(cos_lat, 0.0, 1.0))
-        dx_m = MARS_RADIUS_M * cos_lat * (dx * rad)
-        dy_m = np.full(ny, MARS_RADIUS_M * dy * rad)
-        return GridGeometry(dx_m=dx_m, dy_m=dy_m, wrap=is_global, geographic=True)
-    ux = float(crs.axis_info[0].unit_conversion_factor) if crs.axis_info else 1.0
-    uy = float(crs.axis_info[1].unit_conversion_factor) if len(crs.axis_info) > 1 else ux
-    return GridGeometry(
-        dx_m=np.full(ny, dx * ux), dy_m=np.full(ny, dy * uy), wrap=False, geographic=False
-    )
+    grid = Grid.of(dem)
+    grid.require_regular()
+    if grid.geographic and np.max(np.abs(grid.y)) > 90.0 + 1e-9:
+        raise ValidationError(
+            f"DEM {dem.name!r} has latitudes beyond ±90° (y from {grid.y[0]!r} to "
+            f"{grid.y[-1]!r}); a geographic grid needs y = planetocentric latitude"
+        )
+    return grid
+
+
+def kernel_coefficients(grid: Grid) -> tuple[FloatArray, FloatArray]:
+    """``1 / (8 dx)`` and ``1 / (8 dy)`` per row (metres); NaN on rows without east–west extent."""
+    dx_m, dy_m = grid.cell_size_m()
+    with np.errstate(divide="ignore"):
+        kx = np.where(dx_m != 0.0, 1.0 / (8.0 * dx_m), np.nan)
+    return kx, 1.0 / (8.0 * dy_m)
 
 
 #: rows handed to a numba thread at a time: dynamic scheduling keeps both cores busy when
@@ -222,16 +174,18 @@ def run_kernel(
     ``_FillValue``) dropped. ``dem`` itself is never modified. ``gradient_scale`` multiplies
     the gradient (hillshade's z-factor).
     """
-    geom = geometry(dem)
-    kx, ky = geom.coefficients()
+    grid = kernel_grid(dem)
+    kx, ky = kernel_coefficients(grid)
     if gradient_scale != 1.0:
         kx, ky = kx * gradient_scale, ky * gradient_scale
     p = np.asarray(params, dtype=np.float64) if params else np.zeros(1, dtype=np.float64)
     data = dem.data
     if hasattr(data, "map_overlap") and hasattr(data, "chunks"):
-        out = _run_dask(data, kernel=kernel, kx=kx, ky=ky, params=p, wrap=geom.wrap)
+        out = _run_dask(data, kernel=kernel, kx=kx, ky=ky, params=p, wrap=grid.is_global)
     else:
-        out = _run_numpy(np.asarray(data), kernel=kernel, kx=kx, ky=ky, params=p, wrap=geom.wrap)
+        out = _run_numpy(
+            np.asarray(data), kernel=kernel, kx=kx, ky=ky, params=p, wrap=grid.is_global
+        )
     attrs = {k: v for k, v in dem.attrs.items() if k not in _DROP_ATTRS}
     attrs.update(units=units, long_name=long_name, **(extra_attrs or {}))
     return xr.DataArray(out, dims=dem.dims, coords=dem.coords, attrs=attrs, name=name)

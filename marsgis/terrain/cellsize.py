@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from marsgis.terrain._dispatch import geometry
+from marsgis.terrain._dispatch import kernel_grid
 
 __all__ = ["CellSize", "cell_size"]
 
@@ -55,15 +55,15 @@ def cell_size(dem: xr.DataArray) -> CellSize:
     >>> round(float(height[0]), 1), round(float(width[360]), 1)
     (14818.7, 14818.6)
     """
-    geom = geometry(dem)
+    dx_m, dy_m = kernel_grid(dem).cell_size_m()
     y = dem["y"]
     attrs = {"units": "m"}
     width = xr.DataArray(
-        np.abs(geom.dx_m), dims=("y",), coords={"y": y}, name="cell_width",
+        np.abs(dx_m), dims=("y",), coords={"y": y}, name="cell_width",
         attrs={**attrs, "long_name": "east-west cell width"},
     )  # fmt: skip
     height = xr.DataArray(
-        np.abs(geom.dy_m), dims=("y",), coords={"y": y}, name="cell_height",
+        np.abs(dy_m), dims=("y",), coords={"y": y}, name="cell_height",
         attrs={**attrs, "long_name": "north-south cell height"},
     )  # fmt: skip
     return CellSize(width=width, height=height)

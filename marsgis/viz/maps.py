@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from marsgis.crs import normalize_lon, validate_latlon
+from marsgis.crs import validate_latlon
 from marsgis.exceptions import ValidationError
+from marsgis.geo import lon180
 from marsgis.viz.tiling import MARS_MAP_CRS, MAX_ZOOM
 
 if TYPE_CHECKING:
@@ -80,10 +81,6 @@ def basemap_layer(url: str | None = None) -> ipyleaflet.TileLayer:
     )
 
 
-def _lon180(lon: float) -> float:
-    return float(normalize_lon(lon, center=0.0))
-
-
 def mars_map(
     center: tuple[float, float] = (0.0, 0.0),
     zoom: int = 1,
@@ -121,7 +118,7 @@ def mars_map(
     m = ipyleaflet.Map(
         crs=MARS_MAP_CRS,
         basemap=basemap_layer(tile_url),
-        center=[float(lat), _lon180(float(lon))],
+        center=[float(lat), lon180(float(lon))],
         zoom=int(zoom),
         min_zoom=0,
         max_zoom=MAX_ZOOM,
@@ -150,7 +147,7 @@ def _locations(coords: Iterable[Sequence[float]]) -> list[list[float]]:
     pts = [(float(c[0]), float(c[1])) for c in coords]
     if not pts:
         return []
-    turns = round((_lon180(pts[0][0]) - pts[0][0]) / 360.0)  # whole turns: exact for 0
+    turns = round((lon180(pts[0][0]) - pts[0][0]) / 360.0)  # whole turns: exact for 0
     return [[lat, lon + 360.0 * turns] if turns else [lat, lon] for lon, lat in pts]
 
 
@@ -186,7 +183,7 @@ def add_missions(
     for mission in missions:
         color = STATUS_COLORS.get(mission.status, "#4a5568")
         marker = ipyleaflet.CircleMarker(
-            location=[mission.lat, _lon180(mission.lon)],
+            location=[mission.lat, lon180(mission.lon)],
             radius=8,
             color="#ffffff",
             weight=2,

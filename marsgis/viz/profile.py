@@ -1,6 +1,6 @@
 """Elevation profiles: along a great circle between two points, or along a planned route.
 
-Distances are great-circle metres on the Mars sphere (:func:`marsgis.planning.great_circle_m`);
+Distances are great-circle metres on the Mars sphere (:func:`marsgis.geo.great_circle_m`);
 elevations come from the finest shipped DEM at each point
 (:func:`marsgis.viz.sources.elevation_at`'s rule) or from a DEM you give.
 """
@@ -15,6 +15,7 @@ import pandas as pd
 
 from marsgis.crs import normalize_lon, validate_latlon
 from marsgis.exceptions import ValidationError
+from marsgis.geo import destination, great_circle_m, initial_bearing
 from marsgis.viz.sources import SourceStack, default_stack
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ def _frame(
     stack: SourceStack | None,
 ) -> pd.DataFrame:
     from marsgis import sample
-    from marsgis.planning import great_circle_m
 
     steps = np.asarray(great_circle_m(lats[:-1], lons[:-1], lats[1:], lons[1:]), dtype=float)
     distance = np.concatenate([[0.0], np.cumsum(steps)])
@@ -86,9 +86,6 @@ def elevation_profile(
         (−180–180 °E), ``elevation_m`` (NaN outside ``dem``) and ``dem`` (its name).
         ``attrs["length_m"]`` is the great-circle distance.
     """
-    from marsgis.planning import great_circle_m
-    from marsgis.planning.geometry import destination, initial_bearing
-
     if not isinstance(n, (int, np.integer)) or n < 2:
         raise ValidationError(f"a profile needs n ≥ 2 points, got n={n!r}")
     la, lo = validate_latlon([lat1, lat2], [lon1, lon2])

@@ -11,8 +11,9 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
-from marsgis.crs import normalize_lon, validate_latlon
+from marsgis.crs import validate_latlon
 from marsgis.exceptions import MarsGISError
+from marsgis.geo import great_circle_m, lon180, lon360
 
 if TYPE_CHECKING:
     import ipyleaflet
@@ -23,11 +24,10 @@ __all__ = ["ClickReadout", "MeasureTool", "format_lonlat"]
 
 def format_lonlat(lat: float, lon: float) -> str:
     """``"-4.5895°, 137.4417°E"`` (longitude −180…180 °E, 0–360 in brackets when it differs)."""
-    lon180 = float(normalize_lon(lon, center=0.0))
-    lon360 = float(normalize_lon(lon))
-    text = f"{lat:.4f}°, {lon180:.4f}°E"
-    if lon180 < 0:
-        text += f" ({lon360:.4f}°E)"
+    east180 = float(lon180(lon))
+    text = f"{lat:.4f}°, {east180:.4f}°E"
+    if east180 < 0:
+        text += f" ({float(lon360(lon)):.4f}°E)"
     return text
 
 
@@ -98,7 +98,7 @@ class MeasureTool:
 
     A "Measure" toggle at the map's top right turns it on; while it is on, the first click
     sets the start, the second the end (a third starts again). The line follows the great
-    circle; distance from :func:`marsgis.planning.great_circle_m`, profile from
+    circle; distance from :func:`marsgis.geo.great_circle_m`, profile from
     :func:`marsgis.viz.profile.elevation_profile`. Other click handlers can ask
     :attr:`active` to leave clicks alone while measuring.
     """
@@ -173,7 +173,6 @@ class MeasureTool:
         """
         import ipyleaflet
 
-        from marsgis.planning import great_circle_m
         from marsgis.viz.maps import replace_layer
         from marsgis.viz.profile import elevation_profile, profile_png
 
@@ -186,7 +185,7 @@ class MeasureTool:
         lons = profile["lon"].to_numpy(dtype=float, copy=True)
         # keep the drawn line continuous across the ±180° meridian
         for i in range(1, lons.size):
-            lons[i] = lons[i - 1] + ((lons[i] - lons[i - 1] + 180.0) % 360.0 - 180.0)
+            lons[i] = lons[i - 1] + lon180(lons[i] - lons[i - 1])
         line = ipyleaflet.Polyline(
             locations=[[float(a), float(b)] for a, b in zip(profile["lat"], lons, strict=True)],
             color=self.LINE_COLOR,

@@ -90,7 +90,7 @@ def test_hazard_layer_steers_a_route_off_steep_ground(gale: xr.DataArray) -> Non
     hazard = marsgis.ml.terrain_hazard(gale, max_slope=25)  # 0.4 ⇔ slope 10°
     base = plan_traverse(gale, start, goal)
     safe = plan_traverse(
-        gale, start, goal, hazard=marsgis.ml.hazard_factor(hazard, weight=4, impassable_at=0.4)
+        gale, start, goal, cost_factor=marsgis.ml.hazard_factor(hazard, weight=4, impassable_at=0.4)
     )
     hb = hazard.values[_route_cells(base, gale)]
     hs = hazard.values[_route_cells(safe, gale)]
@@ -121,7 +121,7 @@ def test_class_hazard_patch_is_driven_around() -> None:
     start, goal = (0.0, 10.1), (0.0, 11.1)
     straight = plan_traverse(dem, start, goal)
     around = plan_traverse(
-        dem, start, goal, hazard=marsgis.ml.hazard_factor(hazard, impassable_at=0.85)
+        dem, start, goal, cost_factor=marsgis.ml.hazard_factor(hazard, impassable_at=0.85)
     )
     r0, c0 = _route_cells(straight, dem)
     r1, c1 = _route_cells(around, dem)
@@ -134,9 +134,9 @@ def test_class_hazard_patch_is_driven_around() -> None:
     detour = 2 * (np.sqrt(50**2 - 20**2) + 20 * np.arcsin(20 / 50)) * cell
     assert detour < around.attrs["length_m"] < 1.1 * detour
     # a hazard raster that blocks the goal says so
-    with pytest.raises(PlanningError, match="impassable in the hazard raster"):
+    with pytest.raises(PlanningError, match="impassable in the cost_factor raster"):
         plan_traverse(
-            dem, (0.0, 10.6), goal, hazard=marsgis.ml.hazard_factor(hazard, impassable_at=0.85)
+            dem, (0.0, 10.6), goal, cost_factor=marsgis.ml.hazard_factor(hazard, impassable_at=0.85)
         )
 
 

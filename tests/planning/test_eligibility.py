@@ -9,8 +9,8 @@ import xarray as xr
 import marsgis
 from marsgis.data import data_path
 from marsgis.exceptions import CoordinateError
+from marsgis.geo import MARS_SURFACE_KM2, lonlat_to_grid
 from marsgis.planning import check_site, eligibility_map, eligible_area, get_preset
-from marsgis.planning.geometry import MARS_SURFACE_KM2
 
 PRESET_NAMES = ["mer-a", "mer-b", "phoenix", "msl", "insight", "mars2020"]
 
@@ -149,7 +149,7 @@ def test_check_site_on_the_1m_dem_reports_short_baselines() -> None:
     assert result.verdict.startswith("not eligible (fails latitude")
     # the 2 m slope equals the map's value at that cell
     emap = eligibility_map(dem, "insight")
-    fy, fx = marsgis.sampling.lonlat_to_grid(dem, lat, lon)
+    fy, fx = lonlat_to_grid(dem, lat, lon)
     cell = emap["slope_2m"].values[round(float(fy)), round(float(fx))]
     assert (by_key["slope_2m"].status == "pass") == bool(cell)
     with pytest.raises(CoordinateError, match="outside DEM"):

@@ -10,6 +10,7 @@ from pyproj import Geod
 import marsgis
 from marsgis.crs import MARS_RADIUS_M
 from marsgis.exceptions import CoordinateError, PlanningError
+from marsgis.geo import lonlat_to_grid
 from marsgis.planning import cost_surface, plan_traverse
 
 GEOD = Geod(a=MARS_RADIUS_M, b=MARS_RADIUS_M)
@@ -60,7 +61,7 @@ def test_route_cost_is_the_least_cost_path_of_the_cost_surface(gale) -> None:
     cost = cost_surface(gale).values
     size = cell_size(gale)
     h = size.height.values
-    fy, fx = marsgis.sampling.lonlat_to_grid(gale, [BRADBURY[0], goal[0]], [BRADBURY[1], goal[1]])
+    fy, fx = lonlat_to_grid(gale, [BRADBURY[0], goal[0]], [BRADBURY[1], goal[1]])
     start, end = (round(fy[0]), round(fx[0])), (round(fy[1]), round(fx[1]))
     ref = least_cost_path(cost, start, end, spacing=(0.5 * (h[:-1] + h[1:]), size.width.values))
     assert route.attrs["cost"] == pytest.approx(ref.cost, rel=1e-12)
@@ -105,10 +106,10 @@ def test_unreachable_goals_say_why(gale) -> None:
     goal = (float(gale.y[r]), float(gale.x[c]))
     assert np.isfinite(cost_surface(gale).values[r - 5 : r + 6, c - 5 : c + 6]).all()
     with pytest.raises(PlanningError, match="enclosed by steeper terrain"):
-        plan_traverse(gale, BRADBURY, goal, hazard=hazard)
+        plan_traverse(gale, BRADBURY, goal, cost_factor=hazard)
     hazard[r, c] = np.inf
-    with pytest.raises(PlanningError, match="goal .* impassable in the hazard raster"):
-        plan_traverse(gale, BRADBURY, goal, hazard=hazard)
+    with pytest.raises(PlanningError, match="goal .* impassable in the cost_factor raster"):
+        plan_traverse(gale, BRADBURY, goal, cost_factor=hazard)
 
 
 def test_hazard_classes_force_a_detour(gale) -> None:
@@ -116,11 +117,9 @@ def test_hazard_classes_force_a_detour(gale) -> None:
     base = plan_traverse(gale, BRADBURY, goal)
     classes = xr.zeros_like(gale, dtype=np.int16)
     path = base.geometry.iloc[0]
-    fy, fx = marsgis.sampling.lonlat_to_grid(
-        gale, np.asarray(path.xy[1])[5:-5], np.asarray(path.xy[0])[5:-5]
-    )
+    fy, fx = lonlat_to_grid(gale, np.asarray(path.xy[1])[5:-5], np.asarray(path.xy[0])[5:-5])
     classes.values[np.round(fy).astype(int), np.round(fx).astype(int)] = 2
-    detour = plan_traverse(gale, BRADBURY, goal, hazard=classes, classes={0: 1.0, 2: np.inf})
+    detour = plan_traverse(gale, BRADBURY, goal, cost_factor=classes, classes={0: 1.0, 2: np.inf})
     assert detour.attrs["cost"] > base.attrs["cost"]
     assert detour.attrs["length_m"] >= detour.attrs["great_circle_m"]
 

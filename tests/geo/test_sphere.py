@@ -8,7 +8,7 @@ from pyproj import Geod
 
 import marsgis
 from marsgis.crs import MARS_RADIUS_M
-from marsgis.planning.geometry import (
+from marsgis.geo import (
     MARS_SURFACE_KM2,
     cell_area_m2,
     destination,
