@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         data,
         db,
         exceptions,
+        geo,
         io,
         ml,
         planning,

@@ -16,6 +16,7 @@ import numpy as np
 
 from marsgis.crs import validate_latlon
 from marsgis.exceptions import ValidationError
+from marsgis.geo import lon180
 
 #: Longest mission name (and ``changed_by``), characters.
 NAME_MAX = 200
@@ -128,10 +129,7 @@ def latlon(lat: Any, lon: Any) -> tuple[float, float]:
     lat_a, _ = validate_latlon(lat, lon)
     if lat_a.ndim != 0:
         raise ValidationError(f"give one latitude and one longitude, not {lat!r}, {lon!r}")
-    lon_f = float(np.asarray(lon, dtype=np.float64))
-    if lon_f >= 180.0:
-        lon_f -= 360.0
-    return float(lat_a), lon_f
+    return float(lat_a), float(lon180(float(np.asarray(lon, dtype=np.float64))))
 
 
 def finite(value: Any, what: str) -> float:

@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from marsgis.db.engine import DatabaseLike, transaction
 from marsgis.db.schema import MARS_SRID, mars_data_cache
 from marsgis.exceptions import ValidationError
+from marsgis.geo import lon180
 
 __all__ = [
     "CachedAsset",
@@ -125,7 +126,7 @@ def _query_boxes(bbox: Sequence[float]) -> list[Polygon]:
     west, south, east, north = _box_values(bbox, "bbox")
     if east - west >= 360.0:
         return [box(-180.0, south, 180.0, north)]
-    w = (west + 180.0) % 360.0 - 180.0
+    w = lon180(west)
     e = w + (east - west if east >= west else east - west + 360.0)
     if e <= 180.0:
         return [box(w, south, e, north)]

@@ -20,6 +20,7 @@ from marsgis._options import get_option
 from marsgis.crs import MARS_GEOGRAPHIC, require_mars_crs, validate_latlon
 from marsgis.data import RASTERS, data_path, raster_entry
 from marsgis.exceptions import DataNotFoundError, LabelError, ValidationError
+from marsgis.geo import lon180
 from marsgis.io import pds3
 
 __all__ = ["dem_from_array", "open_dem"]
@@ -223,7 +224,7 @@ def clip_lonlat(dem: xr.DataArray, bbox: tuple[float, float, float, float]) -> x
         lo_x = float(np.nanmin(xs))
         # match the grid's longitude convention (0–360 or −180–180)
         if lo_x < 0:
-            west_n, east_n = ((lons + 180.0) % 360.0) - 180.0
+            west_n, east_n = lon180(lons)
         else:
             west_n, east_n = lons
         if west_n > east_n:

@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 
 from marsgis.crs import MARS_GEOGRAPHIC, validate_latlon
 from marsgis.exceptions import ValidationError
+from marsgis.geo import lon180
 from marsgis.planning.constraints import ConstraintSet, load_constraints
 from marsgis.planning.ellipses import EllipseEvaluation, LandingEllipse, evaluate_ellipse
 from marsgis.planning.risk import RiskAssessment, assess_risk
@@ -239,7 +240,7 @@ def plan_mission(
         Task titles; default: one per step of the plan.
     """
     la, lo = validate_latlon(lat, lon)
-    lat_f, lon_f = float(la), float(lo)
+    lat_f, lon_f = float(la), float(lon180(float(lo)))
     cs = None if constraints is None else load_constraints(constraints)
     ellipse = evaluation = None
     if cs is not None:

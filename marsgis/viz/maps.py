@@ -16,7 +16,7 @@ import base64
 import io
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import ipyleaflet
     import xarray as xr
 
-    from marsgis.db import Mission
+    from marsgis.db import Engine, Mission
     from marsgis.planning import LandingEllipse
 
 __all__ = [
@@ -155,7 +155,7 @@ def add_missions(
     m: ipyleaflet.Map,
     missions: Sequence[Mission] | None = None,
     *,
-    db: Any = None,
+    db: str | Engine | None = None,
     on_click: Callable[[Mission], None] | None = None,
     name: str = "missions",
 ) -> ipyleaflet.LayerGroup:

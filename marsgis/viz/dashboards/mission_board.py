@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marsgis.viz.dashboards._ui import StatusLine, header, operator_name, table_html
+
+if TYPE_CHECKING:
+    from marsgis.db import Engine
 
 __all__ = ["MissionBoard"]
 
 _ALL = "all"
 
 
-def _safe_url(db: Any) -> str:
+def _safe_url(db: str | Engine | None) -> str:
     from marsgis.db import get_engine, redact_url
 
     return redact_url(get_engine(db).url)
@@ -42,7 +45,7 @@ class MissionBoard:
         Name recorded with status changes; default :func:`operator_name`.
     """
 
-    def __init__(self, db: Any = None, *, operator: str | None = None) -> None:
+    def __init__(self, db: str | Engine | None = None, *, operator: str | None = None) -> None:
         import ipywidgets as w
 
         from marsgis.db import MISSION_STATUSES, MISSION_TYPES

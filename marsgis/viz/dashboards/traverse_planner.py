@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marsgis.viz.dashboards._ui import StatusLine, header, table_html
+
+if TYPE_CHECKING:
+    from marsgis.db import Engine
 
 __all__ = ["ROUTE_COLOR", "TraversePlanner"]
 
@@ -35,7 +38,7 @@ class TraversePlanner:
         Database for saving routes; default the configured one.
     """
 
-    def __init__(self, db: Any = None) -> None:
+    def __init__(self, db: str | Engine | None = None) -> None:
         import ipyleaflet
         import ipywidgets as w
 
