@@ -6,6 +6,7 @@ The full disk is a real one as far as the writer can tell: a subprocess with a s
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -124,3 +125,30 @@ def test_full_disk_keeps_the_previous_output_and_fails(tmp_path: Path) -> None:
         slope = src.read(1)
     assert slope.shape == (720, 1440)
     assert float(np.nanmax(slope)) > 10.0
+
+
+def test_full_disk_traverse_geojson_keeps_the_previous_route(tmp_path: Path) -> None:
+    route = tmp_path / "r.geojson"
+    route.write_text('{"type": "FeatureCollection", "features": []}')
+    before = route.read_bytes()
+    args = [MARSGIS, "traverse", "--dem", "gale-mola", "--from", "-4.5895,137.4417",
+            "--to", "-4.70,137.40", "-o", str(route)]  # fmt: skip
+
+    def one_kib() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    env = {**os.environ, "MARSGIS_DATA_DIR": str(tmp_path / "data")}
+    full = subprocess.run(args, capture_output=True, text=True, env=env, preexec_fn=one_kib,
+                          timeout=300, check=False)  # fmt: skip
+    assert full.returncode == 2, full.stderr
+    assert "Traceback" not in full.stderr
+    assert "error: writing" in full.stderr and "cannot be read back" in full.stderr
+    assert route.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+    ok = subprocess.run([*args, "--json"], capture_output=True, text=True, env=env, timeout=300,
+                        check=True)  # fmt: skip
+    written = marsgis.open_features(route)
+    summary = json.loads(ok.stdout)
+    assert len(written) == len(summary["legs"]) == 1
+    assert written["length_m"].sum() == pytest.approx(summary["length_m"], rel=1e-12)

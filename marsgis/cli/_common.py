@@ -43,6 +43,14 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def feature_records(gdf: Any) -> list[dict[str, Any]]:
+    """The rows of a GeoDataFrame without their geometry, JSON-ready (NaN as None)."""
+    return [
+        to_jsonable({k: v for k, v in row.items() if k != "geometry"})
+        for row in gdf.to_dict("records")
+    ]
+
+
 def emit(result: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
     """Print ``result``: one JSON document with ``--json``, else ``text(result)`` or key: value lines."""
     if as_json:

@@ -15,13 +15,12 @@ Examples
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import click
 
-from marsgis.cli._common import emit, handle_errors, json_option
+from marsgis.cli._common import emit, feature_records, handle_errors, json_option
 from marsgis.exceptions import ValidationError
 
 __all__ = ["command", "mission_plan"]
@@ -164,7 +163,7 @@ def _search_text(rows: list[dict[str, Any]]) -> str:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the ellipses as GeoJSON.",
+    help="Write the ellipses as GeoJSON (.geojson) or GeoPackage (.gpkg).",
 )
 @json_option
 @handle_errors
@@ -199,16 +198,10 @@ def search_cmd(
         top=top, azimuths=azimuths or None,
     )  # fmt: skip
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        gdf.to_file(output, driver="GeoJSON")
-    rows = [
-        {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in r.items()
-            if k != "geometry"
-        }
-        for r in gdf.to_dict("records")
-    ]
+        from marsgis.io.vector import write_features
+
+        write_features(gdf, output)
+    rows = feature_records(gdf)
     result = {
         "constraints": gdf.attrs["constraints"],
         "dem": str(dem.name),

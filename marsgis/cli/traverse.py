@@ -13,13 +13,12 @@ The GeoJSON holds one LineString per leg (lon/lat °E on Mars; read it back with
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import click
 
-from marsgis.cli._common import emit, handle_errors, json_option
+from marsgis.cli._common import emit, feature_records, handle_errors, json_option
 from marsgis.cli.sites import parse_latlon
 
 __all__ = ["command"]
@@ -54,7 +53,7 @@ def _text(result: dict[str, Any]) -> str:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the route as GeoJSON.",
+    help="Write the route as GeoJSON (.geojson) or GeoPackage (.gpkg).",
 )
 @json_option
 @handle_errors
@@ -71,7 +70,9 @@ def command(
 ) -> None:
     """Plan a least-cost rover route: length, cost, slopes, drive time per leg."""
     from marsgis.io import open_dem
+    from marsgis.io.vector import write_features
     from marsgis.planning import plan_traverse
+    from marsgis.planning.traverse import route_summary
 
     dem = open_dem(dem_name)
     route = plan_traverse(
@@ -80,32 +81,11 @@ def command(
         speed_m_per_h=speed,
     )  # fmt: skip
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        route.to_file(output, driver="GeoJSON")
-    legs = [
-        {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in r.items()
-            if k != "geometry"
-        }
-        for r in route.to_dict("records")
-    ]
-    keys = (
-        "length_m",
-        "great_circle_m",
-        "cost",
-        "max_slope_deg",
-        "drive_time_h",
-        "energy_wh",
-        "elevation_gain_m",
-        "elevation_loss_m",
-        "method",
-        "max_slope_limit_deg",
-    )
+        write_features(route, output)
     result: dict[str, Any] = {
         "dem": str(dem.name),
-        **{k: route.attrs[k] for k in keys},
-        "legs": legs,
+        **{k: v for k, v in route_summary(route).items() if k != "legs"},
+        "legs": feature_records(route),
     }
     if output is not None:
         result["output"] = output

@@ -20,10 +20,11 @@ from pyproj import CRS
 
 from marsgis.crs import MARS_GEOGRAPHIC, require_mars_crs
 from marsgis.data import VECTORS, data_path, vector_entry
-from marsgis.exceptions import DataNotFoundError
+from marsgis.exceptions import DataNotFoundError, OutputError, ValidationError
 from marsgis.geo import lon180
+from marsgis.io.atomic import atomic_path
 
-__all__ = ["Feature", "gazetteer", "open_features"]
+__all__ = ["Feature", "gazetteer", "open_features", "write_features"]
 
 #: Bradbury Landing and the local-frame scales of ``msl-stops`` (see its PROVENANCE.md).
 _BRADBURY = (-4.5895, 137.4417)
@@ -55,6 +56,71 @@ class Feature:
     def radius_km(self) -> float:
         """Half the diameter, km."""
         return self.diameter_km / 2.0
+
+
+#: Output drivers by file suffix.
+_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
+
+
+def write_features(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write features to GeoJSON (``.geojson``/``.json``) or GeoPackage (``.gpkg``), atomically.
+
+    The file is written next to ``path``, read back (same number of features), and only then
+    renamed over ``path`` (:mod:`marsgis.io.atomic`): a failed write — a full disk, say —
+    leaves any previous file untouched.
+
+    Parameters
+    ----------
+    gdf
+        Features in a Mars CRS (as :mod:`marsgis.planning` returns them).
+    path
+        Output file; its folder is created if missing.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ValidationError
+        Unknown suffix, or features without a Mars CRS.
+    OutputError
+        The file could not be written; the previous one is unchanged.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> craters = open_features("craters").head(3)
+    >>> out = write_features(craters, pathlib.Path(tempfile.mkdtemp()) / "craters.geojson")
+    >>> back = open_features(out)
+    >>> len(back), back.crs.name
+    (3, 'Mars (2015) - Sphere / Ocentric')
+    """
+    out = Path(path).expanduser()
+    driver = _DRIVERS.get(out.suffix.lower())
+    if driver is None:
+        raise ValidationError(
+            f"cannot tell the format of {str(out)!r} from its suffix; use one of "
+            f"{sorted(_DRIVERS)} (GeoJSON or GeoPackage)"
+        )
+    require_mars_crs(gdf.crs, what="features to write")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def same_count(tmp: Path) -> None:
+        import pyogrio
+
+        try:
+            n = int(pyogrio.read_info(tmp)["features"])
+        except Exception as exc:  # pyogrio raises its own and GDAL's errors
+            raise OutputError(f"the {driver} file written cannot be read back ({exc})") from exc
+        if n != len(gdf):
+            raise OutputError(f"the {driver} file written holds {n} of {len(gdf)} features")
+
+    with atomic_path(out, check=same_count) as tmp:
+        tmp.unlink()  # the drivers create their file (GPKG refuses an existing empty one)
+        gdf.to_file(tmp, driver=driver, layer=out.stem)
+    return out
 
 
 def _mars(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

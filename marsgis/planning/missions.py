@@ -30,7 +30,7 @@ from marsgis.geo import lon180
 from marsgis.planning.constraints import ConstraintSet, load_constraints
 from marsgis.planning.ellipses import EllipseEvaluation, LandingEllipse, evaluate_ellipse
 from marsgis.planning.risk import RiskAssessment, assess_risk
-from marsgis.planning.traverse import plan_traverse
+from marsgis.planning.traverse import plan_traverse, route_summary
 
 __all__ = [
     "MissionPlan",
@@ -80,17 +80,7 @@ class MissionPlan:
         if self.evaluation is not None:
             out["ellipse"] = self.evaluation.to_dict()
         if self.traverse is not None:
-            keys = (
-                "length_m",
-                "great_circle_m",
-                "cost",
-                "max_slope_deg",
-                "drive_time_h",
-                "energy_wh",
-                "method",
-            )
-            out["traverse"] = {k: self.traverse.attrs.get(k) for k in keys}
-            out["traverse"]["legs"] = len(self.traverse)
+            out["traverse"] = route_summary(self.traverse)
         if self.risk is not None:
             out["risk"] = self.risk.to_dict()
         return out

@@ -50,10 +50,24 @@ from marsgis.geo import Grid, great_circle_m, lon180
 from marsgis.planning.cost import cost_surface, slope_limit
 from marsgis.planning.lcp import least_cost_path
 
-__all__ = ["MARS_GRAVITY", "RoverModel", "plan_traverse"]
+__all__ = ["MARS_GRAVITY", "ROUTE_SUMMARY_KEYS", "RoverModel", "plan_traverse", "route_summary"]
 
 #: Mean surface gravity of Mars, m/s².
 MARS_GRAVITY = 3.72076
+
+#: The route attributes a summary of a planned traverse shows (CLI, mission plans, reports).
+ROUTE_SUMMARY_KEYS = (
+    "length_m",
+    "great_circle_m",
+    "cost",
+    "max_slope_deg",
+    "drive_time_h",
+    "energy_wh",
+    "elevation_gain_m",
+    "elevation_loss_m",
+    "method",
+    "max_slope_limit_deg",
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -451,6 +465,22 @@ def _frame(
         "via_points": n_via,
     }
     return gdf
+
+
+def route_summary(route: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The totals of a :func:`plan_traverse` result (:data:`ROUTE_SUMMARY_KEYS`) and its legs.
+
+    Examples
+    --------
+    >>> import marsgis
+    >>> route = plan_traverse(marsgis.open_dem("gale-mola"), (-4.5895, 137.4417), (-4.62, 137.40))
+    >>> summary = route_summary(route)
+    >>> summary["legs"], summary["method"], summary["length_m"] >= summary["great_circle_m"]
+    (1, 'exact', True)
+    """
+    out = {k: route.attrs.get(k) for k in ROUTE_SUMMARY_KEYS}
+    out["legs"] = len(route)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
