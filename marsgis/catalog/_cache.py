@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from marsgis.catalog._shipped import lonlat_bounds
 from marsgis.config import settings
 from marsgis.data import sha256_file
 from marsgis.exceptions import DataNotFoundError, DatasetIntegrityError, ValidationError
+from marsgis.io.atomic import atomic_path
 
 if TYPE_CHECKING:  # the database stack is imported when a function needs it
     from marsgis.db import DatabaseLike, Engine
@@ -311,32 +311,29 @@ class _Source:
 def _store(source: _Source, final: Path, expected: tuple[str, str] | None) -> tuple[str, int]:
     """Stream ``source`` to a temp file beside ``final``, verify, rename; return (sha256, size)."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=".part-", suffix=final.suffix)
-    tmp = Path(tmp_name)
     sha = hashlib.sha256()
     other = hashlib.new(expected[0]) if expected and expected[0] != "sha256" else None
     size = 0
     try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in source.chunks():
-                sha.update(chunk)
-                if other is not None:
-                    other.update(chunk)
-                fh.write(chunk)
-                size += len(chunk)
-        digest = sha.hexdigest()
-        if expected is not None:
-            actual = other.hexdigest() if other is not None else digest
-            if actual != expected[1]:
-                raise DatasetIntegrityError(
-                    f"download of {source.href!r} has {expected[0]} {actual}, but the item's "
-                    f"checksum says {expected[1]}; nothing was cached. The server sent other "
-                    "bytes than its catalog describes: retry later, or report it to the catalog"
-                )
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:
+            with open(tmp, "wb") as fh:
+                for chunk in source.chunks():
+                    sha.update(chunk)
+                    if other is not None:
+                        other.update(chunk)
+                    fh.write(chunk)
+                    size += len(chunk)
+            digest = sha.hexdigest()
+            if expected is not None:
+                actual = other.hexdigest() if other is not None else digest
+                if actual != expected[1]:
+                    raise DatasetIntegrityError(
+                        f"download of {source.href!r} has {expected[0]} {actual}, but the item's "
+                        f"checksum says {expected[1]}; nothing was cached. The server sent other "
+                        "bytes than its catalog describes: retry later, or report it to the "
+                        "catalog"
+                    )
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         with contextlib.suppress(OSError):
             final.parent.rmdir()  # only when empty: a previous good copy stays
         raise

@@ -61,7 +61,7 @@ def great_circle_m(
     Examples
     --------
     >>> round(great_circle_m(0.0, 0.0, 0.0, 1.0), 3)  # one degree of the equator: R·π/180
-    59274.701
+    59274.698
     """
     la1, lo1 = validate_latlon(lat1, lon1)
     la2, lo2 = validate_latlon(lat2, lon2)

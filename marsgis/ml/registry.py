@@ -44,6 +44,7 @@ from marsgis.exceptions import (
     DatasetIntegrityError,
     ValidationError,
 )
+from marsgis.io.atomic import atomic_path, check_json, write_text
 
 if TYPE_CHECKING:
     from marsgis.db import DatabaseLike
@@ -194,13 +195,13 @@ def save_artefact(classifier: Classifier, folder: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     weights = out / WEIGHTS_FILE
     state = {k: v.detach().cpu().contiguous() for k, v in classifier.model.state_dict().items()}
-    tmp = out / (WEIGHTS_FILE + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(weights)
+    with atomic_path(weights) as tmp:
+        torch.save(state, tmp)
     meta = classifier.metadata
     meta["format"] = ARTEFACT_FORMAT
     meta["sha256"] = sha256_file(weights)
-    (out / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
+    text = json.dumps(meta, indent=1, allow_nan=False) + "\n"
+    write_text(out / METADATA_FILE, text, check=check_json)
     return out
 
 
@@ -479,4 +480,6 @@ def _write_version(source: Classifier | str | Path, folder: Path, name: str, ver
     meta = json.loads((folder / METADATA_FILE).read_text())
     meta.update({"name": name, "version": version, "sha256": sha256_file(folder / WEIGHTS_FILE)})
     meta.pop("path", None)
-    (folder / METADATA_FILE).write_text(json.dumps(copy.deepcopy(meta), indent=1) + "\n")
+    write_text(
+        folder / METADATA_FILE, json.dumps(copy.deepcopy(meta), indent=1) + "\n", check=check_json
+    )

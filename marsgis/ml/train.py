@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from marsgis._options import get_option
 from marsgis.exceptions import ValidationError
+from marsgis.io.atomic import atomic_path, check_json, write_text
 from marsgis.ml._torch import F, nn, torch
 from marsgis.ml.datasets import CLASS_NAMES, HiRISELandmarks, data_hash
 from marsgis.ml.metrics import ClassificationMetrics, classification_metrics
@@ -486,7 +487,7 @@ def _open_out_dir(
         state.stopped = ckpt["stopped"]
         state.start_epoch = ckpt["epoch"] + 1
         log.info("resuming %s at epoch %d", last, state.start_epoch)
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2), check=check_json)
 
 
 def _checkpoint(cfg: TrainConfig, epoch: int, run: _Run, state: _RunState) -> dict[str, Any]:
@@ -683,16 +684,12 @@ def _save_checkpoint(
     best_state: dict[str, torch.Tensor] | None,
     history: list[dict[str, Any]],
 ) -> None:
-    tmp = out / "last.pt.tmp"
-    torch.save(state, tmp)
-    tmp.replace(out / "last.pt")
+    with atomic_path(out / "last.pt") as tmp:
+        torch.save(state, tmp)
     if best_state is not None:
-        tmp = out / "best.pt.tmp"
-        torch.save(best_state, tmp)
-        tmp.replace(out / "best.pt")
-    with open(out / "history.jsonl", "w") as fh:
-        for record in history:
-            fh.write(json.dumps(record) + "\n")
+        with atomic_path(out / "best.pt") as tmp:
+            torch.save(best_state, tmp)
+    write_text(out / "history.jsonl", "".join(json.dumps(record) + "\n" for record in history))
 
 
 def _progress(epochs: range, show: bool, total: int, initial: int) -> Iterator[int] | Any:

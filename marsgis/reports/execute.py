@@ -33,6 +33,7 @@ from marsgis.config import settings
 from marsgis.db import Engine, get_engine
 from marsgis.db.report_runs import ReportRun, finish_run, get_run, insert_run
 from marsgis.exceptions import ValidationError
+from marsgis.io.atomic import write_text
 from marsgis.reports import catalog
 from marsgis.reports.runs import runner_identity
 
@@ -74,9 +75,7 @@ def export_html(notebook: str | Path, html: str | Path) -> Path:
         template_file="marsgis_report.html.j2",
     )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": Path(html).stem}})
-    out = Path(html)
-    out.write_text(body, encoding="utf-8")
-    return out
+    return write_text(Path(html), body)
 
 
 def _error_from_notebook(path: Path) -> str | None:
