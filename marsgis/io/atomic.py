@@ -45,17 +45,10 @@ def _umask() -> int:
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
+    """Flush a file, or a folder's entries (POSIX), to the disk."""
+    if path.is_dir() and os.name != "posix":  # pragma: no cover - Windows opens no folders
         return
-    fd = os.open(folder, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -134,7 +127,7 @@ def atomic_path(target: str | os.PathLike[str], *, check: Check | None = None) -
                     "file (if any) is unchanged — free some space or choose another folder"
                 ) from exc
         os.replace(tmp, final)
-        _fsync_dir(folder)
+        _fsync(folder)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -47,12 +47,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import geopandas as gpd
 
 from marsgis.crs import validate_latlon
+from marsgis.dates import to_utc
 from marsgis.exceptions import ValidationError
 from marsgis.geo import lon180
 
@@ -136,21 +137,6 @@ class MarsTime:
     declination_deg: float
 
 
-def _as_utc(when: datetime | date | str) -> datetime:
-    if isinstance(when, str):
-        try:
-            when = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(
-                f"date {when!r} is not ISO 8601; give e.g. '2012-08-06T05:17:57Z' or '2021-02-18'"
-            ) from None
-    if isinstance(when, datetime):
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    if isinstance(when, date):
-        return datetime(when.year, when.month, when.day, tzinfo=UTC)
-    raise ValidationError(f"date {when!r} must be a datetime, a date or an ISO 8601 string")
-
-
 def _tt_minus_utc(d: date) -> float:
     tai = 10.0
     for start, seconds in _LEAP_SECONDS:
@@ -167,7 +153,7 @@ def mars_time(when: datetime | date | str) -> MarsTime:
     >>> round(mars_time("2012-08-06T05:17:57Z").ls, 1)   # Curiosity landing
     150.7
     """
-    utc = _as_utc(when)
+    utc = to_utc(when)
     jd_ut = 2440587.5 + utc.timestamp() / 86400.0  # A-1
     jd_tt = jd_ut + _tt_minus_utc(utc.date()) / 86400.0  # A-2, A-3
     dt = jd_tt - 2451545.0  # A-4

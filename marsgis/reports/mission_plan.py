@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from marsgis.dates import to_utc
 from marsgis.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -99,22 +100,7 @@ def report_risk(plan: StoredPlan, when: datetime | date | str) -> RiskAssessment
 
 
 def _when(value: datetime | date | str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(
-                f"report date {value!r} is not ISO 8601; give e.g. '2026-03-01' or "
-                "'2026-03-01T12:00:00Z' (or nothing for now)"
-            ) from None
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    raise ValidationError(f"report date {value!r} must be an ISO 8601 string, a date or None")
+    return datetime.now(UTC) if value is None else to_utc(value, what="report date")
 
 
 @dataclass(frozen=True)

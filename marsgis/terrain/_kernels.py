@@ -23,6 +23,13 @@ output, in the vector body, the scalar wrap columns and every dask block). Horn'
 built from neighbour *differences* (``c - a`` etc.), which are exact in float32 for nearby
 elevations, so a 1 m grid at −4500 m loses no precision. ``atan`` is Cephes' single-precision
 ``atanf`` (max error 1.4e-7 rad ≈ 8e-6°).
+
+Each product has its own row loop, written out, although the loops share their shape: numba
+caches compiled machine code (``cache=True``) only for module-level functions, and a kernel
+built by a factory closing over the cell function is recompiled in every process (checked with
+``NUMBA_DEBUG_CACHE=1``: "data saved", never "data loaded"). That would cost each CLI call and
+each dask worker seconds of compilation, so the loops stay one per product; what differs, the
+per-cell arithmetic, lives once in the ``_*_cell`` functions.
 """
 
 from __future__ import annotations
