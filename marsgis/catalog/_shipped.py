@@ -225,18 +225,7 @@ def _dem_item(name: str) -> pystac.Item:
         "proj:transform": [float(v) for v in tuple(transform)[:6]],
         "proj:bbox": list(native),
     }
-    dt = _temporal(name, props)
-    extensions = [PROJ_EXTENSION, FILE_EXTENSION, SSYS_EXTENSION]
-    if "published" in props:
-        extensions.append(TIMESTAMPS_EXTENSION)
-    item = pystac.Item(
-        id=name,
-        geometry=_box(*bbox),
-        bbox=bbox,
-        datetime=dt,
-        properties=props,
-        stac_extensions=extensions,
-    )
+    item = _new_item(name, bbox, props)
     media_type = _DEM_MEDIA_TYPES.get(entry.kind, _GEOTIFF)
     item.add_asset(
         "data",
@@ -252,6 +241,22 @@ def _dem_item(name: str) -> pystac.Item:
     return item
 
 
+def _new_item(name: str, bbox: list[float], props: dict[str, Any]) -> pystac.Item:
+    """A STAC Item of a shipped dataset: its footprint box, time and extensions."""
+    dt = _temporal(name, props)
+    extensions = [PROJ_EXTENSION, FILE_EXTENSION, SSYS_EXTENSION]
+    if "published" in props:
+        extensions.append(TIMESTAMPS_EXTENSION)
+    return pystac.Item(
+        id=name,
+        geometry=_box(*bbox),
+        bbox=bbox,
+        datetime=dt,
+        properties=props,
+        stac_extensions=extensions,
+    )
+
+
 def _vector_item(name: str) -> pystac.Item:
     from marsgis.io.vector import open_features
 
@@ -265,7 +270,6 @@ def _vector_item(name: str) -> pystac.Item:
         "ssys:targets": ["Mars"],
         **_proj_fields(gdf.crs),
     }
-    dt = _temporal(name, props)
     suffix = Path(entry.path).suffix.lower()
     if suffix == ".csv":
         media_type = "text/csv"
@@ -273,15 +277,7 @@ def _vector_item(name: str) -> pystac.Item:
         media_type = "application/json"
     else:
         media_type = "application/geo+json"
-    extensions = [PROJ_EXTENSION, FILE_EXTENSION, SSYS_EXTENSION]
-    item = pystac.Item(
-        id=name,
-        geometry=_box(*bbox),
-        bbox=bbox,
-        datetime=dt,
-        properties=props,
-        stac_extensions=extensions,
-    )
+    item = _new_item(name, bbox, props)
     item.add_asset(
         "data", _file_asset(entry.path, media_type=media_type, roles=["data"], title=entry.title)
     )
