@@ -33,11 +33,19 @@ def _bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def _on_off_auto(value: Any) -> bool:
+    return isinstance(value, bool) or value == "auto"
+
+
 # name -> (default, validator, description)
 _OPTIONS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "max_slope_deg": (25.0, _slope_limit, "a number of degrees in (0, 90)"),
     "chunk_size": (2048, _chunk_size, "an integer >= 64 (pixels per dask chunk side)"),
-    "progress": (True, _bool, "True or False (show progress bars for long work)"),
+    "progress": (
+        "auto",
+        _on_off_auto,
+        "True, False or 'auto' (progress bars on stderr for long work; 'auto': when a terminal)",
+    ),
     "verify_checksums": (True, _bool, "True or False (check sha256 of shipped data on load)"),
 }
 
@@ -61,7 +69,10 @@ class set_options:  # noqa: N801 - used like a function, as in xarray/rioxarray
     chunk_size
         Side of the dask chunks used when opening large rasters lazily (2048).
     progress
-        Show progress bars for long work (True).
+        Progress bars on stderr for long work (landing-site searches, large traverses,
+        eligibility maps, catalog downloads): True, False, or ``"auto"`` (the default: only
+        when stderr is a terminal, so never in tests, pipes or logs). See
+        :mod:`marsgis.progress`.
     verify_checksums
         Check the sha256 of shipped datasets when they are opened (True).
     """

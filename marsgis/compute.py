@@ -7,11 +7,28 @@
   option — falling back to CPU workers, with a warning, when it does not;
 - otherwise a :class:`distributed.LocalCluster` sized to this machine (one worker per core,
   one thread each, memory split evenly).
+
+Scripts without ``if __name__ == "__main__":``
+-----------------------------------------------
+dask starts the worker processes of a LocalCluster with the ``spawn`` method
+(``distributed.worker.multiprocessing-method``), and a spawned process re-imports the
+parent's ``__main__`` module to rebuild it: a script without the guard — the README tour
+pasted into ``tour.py`` — runs again, top to bottom, in every worker, adding its missions and
+report runs once more each time. dask's own answer is the guard; ``fork`` would avoid the
+re-import but is unsafe in a process that already runs dask's threads.
+
+So by default (``processes=None``) ``client()`` chooses for the user: when ``__main__`` is a
+file or module that spawned workers would re-run (``python script.py``, ``python -m mod``),
+the LocalCluster's workers are threads of this process (``processes=False``; the terrain
+kernels are numba/numpy code that releases the GIL, so threads still use every core); when
+nothing would re-run (a notebook kernel, the REPL, ``python -c``), they are processes.
+``processes=True`` asks for processes anyway — then guard the script.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +36,7 @@ from typing import Any
 from marsgis.config import settings
 from marsgis.exceptions import DependencyNotFoundError, MarsGISError
 
-__all__ = ["ClusterPlan", "client", "local_cluster_plan"]
+__all__ = ["ClusterPlan", "client", "local_cluster_plan", "main_reruns_in_workers"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,29 @@ def local_cluster_plan(n_workers: int | None = None, memory_fraction: float = 0.
     return ClusterPlan(n_workers=workers, threads_per_worker=1, memory_limit=memory)
 
 
+def main_reruns_in_workers() -> bool:
+    """Whether worker processes started now would re-run this program's ``__main__``.
+
+    True for ``python script.py`` and ``python -m module`` when dask starts workers with
+    ``spawn`` or ``forkserver`` (its default is ``spawn``): a spawned child re-imports
+    ``__main__`` from its file or module name, as :mod:`multiprocessing.spawn` does.
+    False in a notebook kernel, the REPL and ``python -c``, where there is nothing to re-run,
+    and with the ``fork`` method.
+    """
+    import dask
+
+    method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+    if method == "fork":
+        return False
+    main = sys.modules.get("__main__")
+    if main is None:
+        return False
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if spec_name is not None:  # python -m: re-imported by name, unless it is a __main__ module
+        return not (spec_name == "__main__" or spec_name.endswith(".__main__"))
+    return getattr(main, "__file__", None) is not None
+
+
 def client(
     *,
     address: str | None = None,
@@ -57,7 +97,7 @@ def client(
     n_workers: int | None = None,
     worker_cores: int | None = None,
     worker_memory_gb: float | None = None,
-    processes: bool = True,
+    processes: bool | None = None,
 ) -> Any:
     """Return a dask.distributed Client for the configured cluster.
 
@@ -74,6 +114,8 @@ def client(
         Gateway cluster options, when the gateway exposes them.
     processes
         LocalCluster only: worker processes (True) or threads in this process (False).
+        Default: processes, unless ``__main__`` is a script that worker processes would
+        re-run (:func:`main_reruns_in_workers`; see the module docstring).
     """
     try:
         from distributed import Client
@@ -100,7 +142,7 @@ def client(
         n_workers=plan.n_workers,
         threads_per_worker=plan.threads_per_worker,
         memory_limit=plan.memory_limit,
-        processes=processes,
+        processes=(not main_reruns_in_workers()) if processes is None else processes,
         dashboard_address=None,
     )
 

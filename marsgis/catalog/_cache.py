@@ -28,6 +28,7 @@ from marsgis.config import settings
 from marsgis.data import sha256_file
 from marsgis.exceptions import DataNotFoundError, DatasetIntegrityError, ValidationError
 from marsgis.io.atomic import atomic_path
+from marsgis.progress import progress_bar
 
 if TYPE_CHECKING:  # the database stack is imported when a function needs it
     from marsgis.db import DatabaseLike, Engine
@@ -239,6 +240,7 @@ class _Source:
         self._file: IO[bytes] | None = None
         self._stream: Iterator[bytes] = iter(())
         self.head = b""
+        self.size: int | None = None  # bytes, when the server or the file says
         if _is_url(href):
             try:
                 resp = requests.get(href, stream=True, timeout=_TIMEOUT_S)
@@ -255,11 +257,14 @@ class _Source:
             self._response = resp
             self._stream = resp.iter_content(_CHUNK)
             self.media_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            length = resp.headers.get("Content-Length", "")
+            self.size = int(length) if length.isdigit() else None
         else:
             path = _local_path(href)
             if not path.is_file():
                 raise DataNotFoundError(f"asset {href!r} does not exist (no file at {str(path)!r})")
             self._file = open(path, "rb")  # closed by close()
+            self.size = path.stat().st_size
             self._stream = iter(self._read_file, b"")
             self.media_type = "application/json" if path.suffix.lower() in {".json"} else ""
 
@@ -308,6 +313,13 @@ class _Source:
             self._file.close()
 
 
+def _download_bar(source: _Source, final: Path) -> Any:
+    """Bytes received of ``source`` (:mod:`marsgis.progress`: drawn only when enabled)."""
+    return progress_bar(
+        total=source.size, desc=final.name, unit="B", unit_scale=True, unit_divisor=1024
+    )
+
+
 def _store(source: _Source, final: Path, expected: tuple[str, str] | None) -> tuple[str, int]:
     """Stream ``source`` to a temp file beside ``final``, verify, rename; return (sha256, size)."""
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -316,13 +328,14 @@ def _store(source: _Source, final: Path, expected: tuple[str, str] | None) -> tu
     size = 0
     try:
         with atomic_path(final) as tmp:
-            with open(tmp, "wb") as fh:
+            with open(tmp, "wb") as fh, _download_bar(source, final) as bar:
                 for chunk in source.chunks():
                     sha.update(chunk)
                     if other is not None:
                         other.update(chunk)
                     fh.write(chunk)
                     size += len(chunk)
+                    bar.update(len(chunk))
             digest = sha.hexdigest()
             if expected is not None:
                 actual = other.hexdigest() if other is not None else digest

@@ -19,8 +19,22 @@ __all__ = ["emit", "handle_errors", "json_option", "to_jsonable"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _json_quiets_progress(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """``--json``: no progress bars for the rest of the command (:mod:`marsgis.progress`)."""
+    if value:
+        from marsgis._options import set_options
+
+        ctx.with_resource(set_options(progress=False))
+    return value
+
+
 json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON document instead of text."
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_json_quiets_progress,
+    help="Print one JSON document instead of text.",
 )
 
 

@@ -2,20 +2,18 @@
 
 The DEM is opened lazily and the product streamed into a GeoTIFF in the DEM's Mars CRS
 (:func:`marsgis.terrain.to_file`); a summary of the output is printed (one JSON document with
-``--json``). Long runs show a dask progress bar on stderr unless ``--json`` is given or the
-``progress`` option is off.
+``--json``). Long runs show a dask progress bar on stderr (:mod:`marsgis.progress`: when
+stderr is a terminal and the ``progress`` option allows it; never with ``--json``).
 """
 
 from __future__ import annotations
 
-import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 
-from marsgis._options import get_option
 from marsgis.cli._common import emit, handle_errors, json_option
 
 __all__ = ["command", "run_product"]
@@ -33,14 +31,10 @@ def run_product(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Run :func:`marsgis.terrain.to_file`, with a progress bar on stderr for long runs."""
+    from marsgis.progress import dask_progress_bar
     from marsgis.terrain import to_file
 
-    progress: Any = nullcontext()
-    if not as_json and get_option("progress"):
-        from dask.diagnostics.progress import ProgressBar
-
-        progress = ProgressBar(minimum=1.0, out=sys.stderr)
-    with progress:
+    with nullcontext() if as_json else dask_progress_bar(minimum=1.0):
         return to_file(product, source, output, compress=compress, **kwargs)
 
 

@@ -29,6 +29,7 @@ global 4 px/deg MOLA map takes a few milliseconds in memory).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from marsgis.crs import require_mars_crs, validate_latlon
 from marsgis.exceptions import CoordinateError, ValidationError
 from marsgis.geo import Grid, cell_area_m2, lon180, lonlat_of_grid
 from marsgis.planning.constraints import ConstraintSet, SlopeLimit, load_constraints
+from marsgis.progress import progress_iter
 
 __all__ = [
     "ConstraintCheck",
@@ -143,37 +145,51 @@ def constraint_values(
         key → reason. ``res_m`` overrides the resolution used to decide which slope
         baselines can be evaluated (by default the DEM's coarsest cell side).
     """
-    cs = load_constraints(constraints)
+    values: dict[str, xr.DataArray] = {}
+    missing: dict[str, str] = {}
+    for key, value in _each_constraint(dem, load_constraints(constraints), rocks, res_m):
+        if isinstance(value, str):
+            missing[key] = value
+        else:
+            values[key] = value
+    return values, missing
+
+
+def _each_constraint(
+    dem: xr.DataArray, cs: ConstraintSet, rocks: xr.DataArray | None, res_m: float | None
+) -> Iterator[tuple[str, xr.DataArray | str]]:
+    """``(key, value)`` per constraint of ``cs``, in report order (:attr:`ConstraintSet.keys`).
+
+    The value is the reason text when the constraint cannot be evaluated; each item is one
+    step of :func:`constraint_values` and of :func:`eligibility_map`'s progress.
+    """
     if dem.dims != ("y", "x"):
         raise ValidationError(
             f"expected a DEM with dims ('y', 'x'), got {dem.dims!r}; open it with marsgis.open_dem"
         )
-    values: dict[str, xr.DataArray] = {}
-    missing: dict[str, str] = {}
+    if cs.max_rock_fraction is not None and rocks is not None and rocks.shape != dem.shape:
+        raise ValidationError(
+            f"rocks raster has shape {rocks.shape!r}, the DEM {dem.shape!r}; put it on the DEM's grid"
+        )
     if cs.latitude is not None:
-        values["latitude"] = _latitudes(dem)
+        yield "latitude", _latitudes(dem)
     if cs.max_elevation_m is not None:
-        values["elevation"] = dem
+        yield "elevation", dem
     res = resolution_if_needed(dem, cs) if res_m is None else res_m
     for limit in cs.slopes:
         k, why = slope_block_cells(dem.shape, res, limit)
-        if k == 0:
-            missing[limit.key] = why
-        else:
-            values[limit.key] = _slope_at_baseline(dem, limit, k)
+        yield limit.key, (why if k == 0 else _slope_at_baseline(dem, limit, k))
     if cs.max_rock_fraction is not None:
         if rocks is None:
-            missing["rocks"] = (
-                "not evaluated: no rock-abundance raster given (pass rocks=, the fraction of "
-                "area covered by rocks on the DEM's grid)"
+            yield (
+                "rocks",
+                (
+                    "not evaluated: no rock-abundance raster given (pass rocks=, the fraction of "
+                    "area covered by rocks on the DEM's grid)"
+                ),
             )
         else:
-            if rocks.shape != dem.shape:
-                raise ValidationError(
-                    f"rocks raster has shape {rocks.shape!r}, the DEM {dem.shape!r}; put it on the DEM's grid"
-                )
-            values["rocks"] = rocks
-    return values, missing
+            yield "rocks", rocks
 
 
 def constraint_passes(cs: ConstraintSet, key: str, value: xr.DataArray) -> xr.DataArray:
@@ -230,10 +246,17 @@ def eligibility_map(
     ['rocks', 'slope_1000m', 'slope_100m', 'slope_10m']
     """
     cs = load_constraints(constraints)
-    values, missing = constraint_values(dem, cs, rocks=rocks)
+    values: dict[str, xr.DataArray] = {}
+    missing: dict[str, str] = {}
     data: dict[str, xr.DataArray] = {}
     eligible = dem.notnull()
-    for key, value in values.items():
+    steps = _each_constraint(dem, cs, rocks, None)
+    desc = f"eligibility ({cs.name})"
+    for key, value in progress_iter(steps, desc=desc, unit="constraint", total=len(cs.keys)):
+        if isinstance(value, str):
+            missing[key] = value
+            continue
+        values[key] = value
         ok = constraint_passes(cs, key, value)
         ok, _ = xr.broadcast(ok, dem)
         ok = ok.transpose("y", "x")

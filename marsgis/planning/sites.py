@@ -37,6 +37,7 @@ from marsgis.planning.eligibility import resolution_if_needed
 from marsgis.planning.ellipses import LandingEllipse
 from marsgis.planning.site_grid import SiteGrid, mark_infeasible
 from marsgis.planning.targets import make_targets, science_value
+from marsgis.progress import progress_bar
 
 __all__ = ["DEFAULT_WEIGHTS", "search_landing_sites"]
 
@@ -193,20 +194,23 @@ def _evaluate_candidates(
     ellipses: list[LandingEllipse] = []
     grid = Grid.of(region)
     shape = sites.lat.shape
-    spacing = _centre_spacing_km(search, region)
-    for lat, lon in _candidate_centres(box, spacing):
-        for az in search.azimuths:
-            ell = LandingEllipse(lat, lon, search.a_km, search.b_km, az)
-            window = _cell_window(grid, (shape[0], shape[1]), lat, lon, search.a_km)
-            if window is None:
-                continue
-            ev = sites.evaluate(ell, *window)
-            if ev["n_cells"] == 0:
-                continue
-            sci, _parts = science_value(ell, targets, search.reach_km)
-            safety = 1.0 - ev["fail_any"]
-            rows_out.append(_candidate_row(ell, ev, search.score(safety, sci), safety, sci))
-            ellipses.append(ell)
+    centres = list(_candidate_centres(box, spacing_km=_centre_spacing_km(search, region)))
+    total = len(centres) * len(search.azimuths)
+    with progress_bar(total=total, desc="landing-site candidates", unit="ellipse") as bar:
+        for lat, lon in centres:
+            for az in search.azimuths:
+                bar.update(1)
+                ell = LandingEllipse(lat, lon, search.a_km, search.b_km, az)
+                window = _cell_window(grid, (shape[0], shape[1]), lat, lon, search.a_km)
+                if window is None:
+                    continue
+                ev = sites.evaluate(ell, *window)
+                if ev["n_cells"] == 0:
+                    continue
+                sci, _parts = science_value(ell, targets, search.reach_km)
+                safety = 1.0 - ev["fail_any"]
+                rows_out.append(_candidate_row(ell, ev, search.score(safety, sci), safety, sci))
+                ellipses.append(ell)
     return rows_out, ellipses
 
 

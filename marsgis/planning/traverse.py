@@ -49,6 +49,7 @@ from marsgis.exceptions import CoordinateError, PlanningError, ValidationError
 from marsgis.geo import Grid, great_circle_m, lon180
 from marsgis.planning.cost import cost_surface, slope_limit
 from marsgis.planning.lcp import least_cost_path
+from marsgis.progress import progress_iter
 
 __all__ = ["MARS_GRAVITY", "ROUTE_SUMMARY_KEYS", "RoverModel", "plan_traverse", "route_summary"]
 
@@ -347,7 +348,7 @@ def plan_traverse(
         for cell, p, w in zip(local, points, labels, strict=True):
             _explain_blocked(layers, cell, w, p, limit)
         legs = []
-        for i in range(len(points) - 1):
+        for i in progress_iter(range(len(points) - 1), desc="traverse legs", unit="leg"):
             path, cost = _leg_path(
                 layers, local[i], local[i + 1], (labels[i], labels[i + 1]), limit
             )
@@ -538,7 +539,8 @@ def _coarse_to_fine(
         joints.append(cells[i + 1])
         pieces: list[IntArray] = []
         total = 0.0
-        for a, b in itertools.pairwise(joints):
+        windows = list(itertools.pairwise(joints))
+        for a, b in progress_iter(windows, desc=f"traverse leg {i + 1} windows", unit="window"):
             r0 = max(0, min(a[0], b[0]) - margin_cells)
             r1 = min(ny, max(a[0], b[0]) + margin_cells + 1)
             c0 = max(0, min(a[1], b[1]) - margin_cells)
