@@ -14,12 +14,15 @@ Whether a bar is drawn is the ``progress`` option (:func:`marsgis.set_options`):
 * ``False``: never. The CLI turns bars off under ``--json``.
 
 >>> from marsgis import set_options
->>> from marsgis.progress import progress_bar
->>> with set_options(progress=False), progress_bar(total=3, desc="work") as bar:
-...     for _ in range(3):
-...         bar.update(1)
->>> bar.n
-3
+>>> from marsgis.progress import enabled, progress_iter
+>>> with set_options(progress=False):
+...     enabled()
+False
+>>> with set_options(progress=True):
+...     enabled()
+True
+>>> list(progress_iter(range(3), desc="work"))   # "auto": a bar only on a terminal
+[0, 1, 2]
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ def enabled() -> bool:
 def progress_bar(*, total: float | None, desc: str, unit: str = "it", **kwargs: Any) -> Any:
     """A :class:`tqdm.tqdm` bar on stderr: drawn when :func:`enabled`, silent otherwise.
 
-    Use it as a context manager and call ``bar.update(n)``; a disabled bar still counts
-    (``bar.n``) but prints nothing. ``kwargs`` go to tqdm (``unit_scale=True`` for bytes).
+    Use it as a context manager and call ``bar.update(n)``; a disabled bar prints nothing
+    (and does not count). ``kwargs`` go to tqdm (``unit_scale=True`` for bytes).
     """
     from tqdm import tqdm
 

@@ -13,12 +13,15 @@ touches the user's files.
 from __future__ import annotations
 
 import ast
+import base64
+import io
 import math
 import re
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import PIL.Image
 import pytest
 from pyproj import Geod
 
@@ -43,6 +46,11 @@ SMALL: dict[str, dict[str, Any]] = {
     "landing-site-selection.ipynb": {"top": 3},
     "traverse-planning.ipynb": {"sols": [746, 1500]},
     "explore-terrain.ipynb": {"n_profile": 50},
+}
+#: Cells (by a call they make) that must show a figure: an ``image/png`` output when executed.
+FIGURES: dict[str, list[str]] = {
+    "landing-site-selection.ipynb": ["viz.eligibility_figure(", "viz.sites_figure("],
+    "traverse-planning.ipynb": ["viz.route_figure("],
 }
 #: Notebooks run (with checks of their values) by a test of their own; checked clean here.
 RUN_ELSEWHERE = {"terrain-classifier.ipynb": ROOT / "tests" / "ml" / "test_notebook_ml.py"}
@@ -145,6 +153,15 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     ]
     assert errors == []
     text = _text(done)
+    for call in FIGURES.get(name, []):
+        cells = [c for c in done.cells if c.cell_type == "code" and call in c.source]
+        assert len(cells) == 1, f"{name}: one cell calls {call}"
+        pngs = [
+            o["data"]["image/png"] for o in cells[0].outputs if "image/png" in o.get("data", {})
+        ]
+        assert len(pngs) == 1, f"{name}: the {call} cell shows no image ({cells[0].outputs})"
+        with PIL.Image.open(io.BytesIO(base64.b64decode(pngs[0]))) as image:
+            assert image.format == "PNG" and min(image.size) >= 300, image.size
     if name == "landing-site-selection.ipynb":
         assert "eligible on the 2 evaluated constraint(s)" in text
         assert "18.54 % of Mars" in text  # msl on MOLA: |lat| ≤ 30° and elevation < −1 km

@@ -10,6 +10,9 @@
 * Its basemap is colour-shaded relief rendered from the shipped DEMs (:mod:`marsgis.viz.tiles`:
   MOLA globally, the Gale DEMs as you zoom in), served by a local endpoint
   (:mod:`marsgis.viz.endpoints`, :mod:`marsgis.viz.server`); no request leaves the machine.
+* Static figures of planning results for executed notebooks and files
+  (:mod:`marsgis.viz.plots`): :func:`sites_figure`, :func:`route_figure`,
+  :func:`eligibility_figure`.
 * Layers: :func:`add_missions`, :func:`ellipse_layer`, :func:`traverse_layer`,
   :func:`mask_overlay`; tools: the click readout and the measure tool (:mod:`marsgis.viz.tools`).
 * The operator dashboards are in :mod:`marsgis.viz.dashboards`.
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
         replace_layer,
         traverse_layer,
     )
+    from marsgis.viz.plots import eligibility_figure, route_figure, sites_figure
     from marsgis.viz.profile import elevation_profile, profile_png, route_profile
     from marsgis.viz.sources import elevation_at
     from marsgis.viz.tiles import render_tile, tile_png
@@ -50,13 +54,16 @@ __all__ = (
     "basemap_layer",
     "elevation_at",
     "elevation_profile",
+    "eligibility_figure",
     "ellipse_layer",
     "mars_map",
     "mask_overlay",
     "profile_png",
     "render_tile",
     "replace_layer",
+    "route_figure",
     "route_profile",
+    "sites_figure",
     "tile_bounds",
     "tile_png",
     "tile_url",
@@ -73,6 +80,9 @@ _LAZY = {
     "elevation_profile": "marsgis.viz.profile",
     "route_profile": "marsgis.viz.profile",
     "profile_png": "marsgis.viz.profile",
+    "eligibility_figure": "marsgis.viz.plots",
+    "route_figure": "marsgis.viz.plots",
+    "sites_figure": "marsgis.viz.plots",
     "ClickReadout": "marsgis.viz.tools",
     "MeasureTool": "marsgis.viz.tools",
     **{
