@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from marsgis._options import get_option
 from marsgis.exceptions import ValidationError
 from marsgis.io.atomic import atomic_path, check_json, write_text
 from marsgis.ml._torch import F, nn, torch
@@ -33,6 +32,7 @@ from marsgis.ml.metrics import ClassificationMetrics, classification_metrics
 from marsgis.ml.models import build_model
 from marsgis.ml.splits import Split, split_by_observation
 from marsgis.ml.transforms import augment_batch, normalize
+from marsgis.progress import enabled as progress_enabled
 
 if TYPE_CHECKING:
     from marsgis.ml.classifier import Classifier
@@ -353,7 +353,7 @@ def _fit(
     if out is not None:
         _open_out_dir(out, cfg, run, state, resume=resume)
 
-    show = get_option("progress") if progress is None else progress
+    show = progress_enabled() if progress is None else progress
     start_epoch = state.start_epoch
     epochs = range(start_epoch, cfg.epochs + 1) if not state.stopped else range(0)
     bar = _progress(epochs, show, cfg.epochs, start_epoch - 1)
