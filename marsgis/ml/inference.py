@@ -171,9 +171,9 @@ def _as_image(image: Any) -> xr.DataArray:
         return image
     if isinstance(image, (xr.DataArray, np.ndarray)):
         kind = (
-            "DataArray with dims " + repr(image.dims)
+            f"a DataArray with dims {image.dims!r}"
             if isinstance(image, xr.DataArray)
-            else "array"
+            else "a numpy array"
         )
         hint = (
             "select one band, e.g. image.isel(band=0) or array[0]"
@@ -181,7 +181,7 @@ def _as_image(image: Any) -> xr.DataArray:
             else "give a 2-D image"
         )
         raise ValidationError(
-            f"classify_raster needs a 2-D greyscale image, got a {kind} of shape "
+            f"classify_raster needs a 2-D greyscale image, got {kind} of shape "
             f"{image.shape!r}; {hint}"
         )
     raise ValidationError(
