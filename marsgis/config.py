@@ -18,15 +18,32 @@ variable                       meaning (default)
 ``MARSGIS_REPORTS_DIR``        where report runs write their notebooks and HTML
                                (``<data dir>/reports``)
 =============================  ==============================================================
+
+A variable with a value outside what it accepts (``MARSGIS_CACHE_TTL_DAYS=abc``,
+``MARSGIS_GPU=maybe``) raises :class:`~marsgis.exceptions.ConfigurationError` naming the
+variable and the accepted values; an empty one counts as unset.
+
+Examples
+--------
+>>> settings({"MARSGIS_CACHE_TTL_DAYS": "0.5"}).cache_ttl_days
+0.5
+>>> settings({"MARSGIS_CACHE_TTL_DAYS": "abc"})
+Traceback (most recent call last):
+...
+marsgis.exceptions.ConfigurationError: MARSGIS_CACHE_TTL_DAYS='abc' is not valid: expected a number of days >= 0, e.g. 30 (unset it for the default, 30)
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from marsgis.exceptions import ConfigurationError
 
 __all__ = ["DEFAULT_STAC_URL", "Settings", "settings"]
 
@@ -50,9 +67,21 @@ class Settings:
     reports_dir: Path
 
 
-def settings() -> Settings:
-    """Read the deployment settings from the environment (every call reads it afresh)."""
-    env = os.environ
+def settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the deployment settings from the environment (every call reads it afresh).
+
+    Parameters
+    ----------
+    environ
+        The variables to read (default: ``os.environ``).
+
+    Raises
+    ------
+    ConfigurationError
+        A variable has a value it does not accept; the message names it and what it accepts.
+    """
+    env = os.environ if environ is None else environ
+    _check_gateway_auth(env)
     data_dir = Path(env.get("MARSGIS_DATA_DIR") or platformdirs.user_data_dir("marsgis"))
     cache_dir = Path(env.get("MARSGIS_CACHE_DIR") or platformdirs.user_cache_dir("marsgis"))
     database_url = env.get("MARSGIS_DATABASE_URL") or f"sqlite:///{data_dir / 'marsgis.sqlite'}"
@@ -61,7 +90,7 @@ def settings() -> Settings:
         data_dir=data_dir,
         cache_dir=cache_dir,
         stac_url=env.get("MARSGIS_STAC_URL") or DEFAULT_STAC_URL,
-        cache_ttl_days=float(env.get("MARSGIS_CACHE_TTL_DAYS") or 30),
+        cache_ttl_days=_ttl_days(env),
         # dask-gateway's own variables (set by JupyterHub deployments) when ours are unset
         gateway_address=env.get("MARSGIS_GATEWAY_ADDRESS")
         or env.get("DASK_GATEWAY__ADDRESS")
@@ -70,6 +99,53 @@ def settings() -> Settings:
         or env.get("DASK_GATEWAY__PROXY_ADDRESS")
         or None,
         gateway_auth=env.get("MARSGIS_GATEWAY_AUTH") or env.get("DASK_GATEWAY__AUTH__TYPE") or None,
-        gpu=(env.get("MARSGIS_GPU") or "0").lower() in {"1", "true", "yes"},
+        gpu=_flag(env, "MARSGIS_GPU"),
         reports_dir=Path(env.get("MARSGIS_REPORTS_DIR") or data_dir / "reports"),
     )
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_GATEWAY_AUTH = ("jupyterhub", "basic", "kerberos")
+
+
+def _refuse(name: str, value: str, expected: str) -> ConfigurationError:
+    return ConfigurationError(f"{name}={value!r} is not valid: expected {expected}")
+
+
+def _ttl_days(env: Mapping[str, str]) -> float:
+    text = env.get("MARSGIS_CACHE_TTL_DAYS") or ""
+    if not text.strip():
+        return 30.0
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not (math.isfinite(days) and days >= 0):
+        raise _refuse(
+            "MARSGIS_CACHE_TTL_DAYS",
+            text,
+            "a number of days >= 0, e.g. 30 (unset it for the default, 30)",
+        )
+    return days
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return False
+    if text not in _TRUE + _FALSE:
+        raise _refuse(name, env[name], f"one of {', '.join(_TRUE)} or {', '.join(_FALSE)}")
+    return text in _TRUE
+
+
+def _check_gateway_auth(env: Mapping[str, str]) -> None:
+    """``MARSGIS_GATEWAY_AUTH``: a dask-gateway auth type, or an import path of an auth class."""
+    text = env.get("MARSGIS_GATEWAY_AUTH") or ""
+    if text and text not in _GATEWAY_AUTH and "." not in text:
+        raise _refuse(
+            "MARSGIS_GATEWAY_AUTH",
+            text,
+            f"one of {', '.join(_GATEWAY_AUTH)}, or the import path of a dask-gateway "
+            "auth class (package.module.Class)",
+        )

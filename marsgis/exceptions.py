@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "BodyMismatchError",
     "ConcurrencyError",
+    "ConfigurationError",
     "CoordinateError",
     "DataNotFoundError",
     "DatabaseError",
@@ -25,6 +26,7 @@ __all__ = [
     "PlanningError",
     "RemoteCatalogError",
     "StateTransitionError",
+    "UnreadableFileError",
     "ValidationError",
 ]
 
@@ -111,3 +113,14 @@ class OutputError(MarsGISError, OSError):
 
 class PlanningError(MarsGISError):
     """A planning request cannot be satisfied (e.g. an unreachable goal)."""
+
+
+class ConfigurationError(InvalidOptionError):
+    """A ``MARSGIS_*`` environment variable has a bad value (see :mod:`marsgis.config`)."""
+
+
+class UnreadableFileError(MarsGISError, OSError):
+    """A file exists but cannot be read: not the format its name says, truncated or corrupt.
+
+    The message names the file and what the reader said about it.
+    """

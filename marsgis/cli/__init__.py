@@ -3,14 +3,29 @@
 Sub-commands live in one module each (``marsgis/cli/<name>.py``) exposing ``command``, a
 click command or group, registered here in ``_COMMANDS``. They are imported only when used,
 so ``marsgis sample`` does not pay for importing torch or the planning stack.
+
+Errors never print a traceback. Exit status 2 is bad input (``error: <message>`` on stderr:
+a :class:`~marsgis.exceptions.MarsGISError` from the command, or click's usage message for a
+bad or missing option); 1 is a run that started and failed (``report run``, ``scheduler
+--once``, ``demo``) or an internal error (``error: internal error (...); please report it``).
+With ``--json`` every error is also one JSON document on stdout:
+``{"error": {"type": "<exception class>", "message": "..."}}`` (see
+:func:`marsgis.cli._common.handle_errors`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import importlib.util
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
+
+from marsgis.cli._common import error_document, handle_errors
 
 __all__ = ["main"]
 
@@ -34,13 +49,48 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# whether the command line being run asks for --json (read by usage-error handling)
+_AS_JSON: contextvars.ContextVar[bool] = contextvars.ContextVar("marsgis_cli_json", default=False)
+
+
 class _LazyGroup(click.Group):
-    """A click group that imports each sub-command's module on first use."""
+    """A click group that imports each sub-command's module on first use.
+
+    It also gives click's usage errors (an unknown option, a missing argument, a value of the
+    wrong type) the ``--json`` error document, and runs a command that lacks
+    :func:`~marsgis.cli._common.handle_errors` through the same error path.
+    """
+
+    def main(self, args: Sequence[str] | None = None, *pargs: Any, **kwargs: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        before_end = argv[: argv.index("--")] if "--" in argv else argv
+        token = _AS_JSON.set("--json" in before_end)
+        try:
+            return super().main(argv, *pargs, **kwargs)
+        finally:
+            _AS_JSON.reset(token)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            _usage_error_document(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return _guarded(super().invoke)(ctx, as_json=_AS_JSON.get())
+        except click.ClickException as exc:
+            _usage_error_document(exc)
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name, (module, _) in _COMMANDS.items() if _exists(module))
+        lazy = {name for name, (module, _) in _COMMANDS.items() if _exists(module)}
+        return sorted(lazy | set(self.commands))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:  # added with add_command
+            return self.commands[cmd_name]
         if cmd_name not in _COMMANDS or not _exists(_COMMANDS[cmd_name][0]):
             return None
         module = importlib.import_module(f"marsgis.cli.{_COMMANDS[cmd_name][0]}")
@@ -48,9 +98,32 @@ class _LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, _COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        rows = [
+            (
+                name,
+                _COMMANDS[name][1]
+                if name in _COMMANDS
+                else self.commands[name].get_short_help_str(),
+            )
+            for name in self.list_commands(ctx)
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _guarded(invoke: Any) -> Any:
+    """``invoke(ctx)`` under :func:`handle_errors` (a safety net; commands have their own)."""
+
+    @handle_errors
+    def run(ctx: click.Context, *, as_json: bool) -> Any:
+        return invoke(ctx)
+
+    return run
+
+
+def _usage_error_document(exc: click.ClickException) -> None:
+    if _AS_JSON.get():
+        click.echo(json.dumps(error_document(exc, exc.format_message()), indent=2))
 
 
 def _exists(module: str) -> bool:

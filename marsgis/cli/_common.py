@@ -8,14 +8,22 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import numpy as np
 
 from marsgis.exceptions import MarsGISError
 
-__all__ = ["emit", "handle_errors", "json_option", "to_jsonable"]
+__all__ = [
+    "emit",
+    "error_document",
+    "fail",
+    "feature_records",
+    "handle_errors",
+    "json_option",
+    "to_jsonable",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,15 +94,51 @@ def emit(result: Any, as_json: bool, text: Callable[[Any], str] | None = None) -
         click.echo(str(result))
 
 
+def error_document(exc: BaseException, message: str | None = None) -> dict[str, Any]:
+    """``{"error": {"type": <exception class>, "message": ...}}``: what ``--json`` prints on failure."""
+    return {
+        "error": {"type": type(exc).__name__, "message": str(exc) if message is None else message}
+    }
+
+
+def fail(exc: BaseException, *, as_json: bool, status: int, message: str | None = None) -> NoReturn:
+    """Print ``error: <message>`` on stderr (and the error document with ``--json``) and exit."""
+    text = str(exc) if message is None else message
+    if as_json:
+        click.echo(json.dumps(error_document(exc, text), indent=2))
+    click.echo(f"error: {text}", err=True)
+    sys.exit(status)
+
+
 def handle_errors(func: F) -> F:
-    """Turn marsgis errors into ``error: <message>`` on stderr and exit status 2, no traceback."""
+    """The one error path of every command: a message and an exit status, never a traceback.
+
+    * a :class:`~marsgis.exceptions.MarsGISError` (bad input, missing data, a refused write)
+      or an ``OSError`` (no permission, a full disk): ``error: <message>`` on stderr and exit
+      status 2;
+    * any other exception is a marsgis bug: ``error: internal error (<Type>: <message>);
+      please report it`` and exit status 1.
+
+    With ``--json`` the error is also one JSON document on stdout,
+    ``{"error": {"type": "<exception class>", "message": "..."}}``. Click's own exceptions
+    (usage errors, ``--help``, aborts) pass through to click (see :mod:`marsgis.cli`).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json", False))
         try:
             return func(*args, **kwargs)
-        except MarsGISError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (MarsGISError, OSError) as exc:  # OSError: the disk or a file, not a bug
+            fail(exc, as_json=as_json, status=2)
+        except Exception as exc:
+            fail(
+                exc,
+                as_json=as_json,
+                status=1,
+                message=f"internal error ({type(exc).__name__}: {exc}); please report it",
+            )
 
     return wrapper  # type: ignore[return-value]

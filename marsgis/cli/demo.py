@@ -25,6 +25,7 @@ from marsgis.cli._common import emit, handle_errors, json_option, to_jsonable
 from marsgis.cli.dem import dem_info
 from marsgis.config import settings
 from marsgis.data import RASTERS
+from marsgis.exceptions import OutputError
 from marsgis.io import open_dem
 from marsgis.io.atomic import check_json, write_text
 
@@ -76,7 +77,13 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
     """Run the demo into ``out_dir`` and return its summary (also written as summary.json)."""
     from marsgis import db, reports, terrain
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the demo output folder {str(out_dir)!r}: {exc.strerror or exc}; "
+            "choose another folder with --out"
+        ) from exc
     started = time.perf_counter()
     dems = {name: dem_info(open_dem(name)) for name in sorted(RASTERS)}
     products: list[dict[str, Any]] = []

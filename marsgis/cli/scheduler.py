@@ -8,8 +8,10 @@ Examples
     marsgis scheduler --once --json    # one pass: run what is due now, print the runs, exit
 
 SIGTERM or Ctrl-C stops it after the run in progress (a second one stops at once; that run is
-recorded failed). A failing report is recorded and never stops the scheduler; the exit status
-is 0 whatever the reports did. Several schedulers may share one database: a schedule runs on
+recorded failed). A failing report is recorded and never stops the scheduler. Exit status, as
+for ``marsgis report run``: 0; 1 when a report of a ``--once`` pass ran and failed (the runs are
+printed all the same, the failed ones named on stderr); 2 for bad input; 130 when interrupted
+twice. A looping scheduler that is stopped exits 0 whatever its reports did. Several schedulers may share one database: a schedule runs on
 one of them at a time. See ``docs/reports.md`` for the catch-up policy and leases.
 """
 
@@ -128,3 +130,11 @@ def command(
         "failed": sum(r["status"] == "failed" for r in docs),
     }
     emit(summary, as_json, _text)
+    failed = [r for r in docs if r["status"] == "failed"]
+    if once and failed:
+        click.echo(
+            f"error: {len(failed)} of {len(docs)} scheduled report run(s) failed: "
+            + "; ".join(f"run {r['id']} [{r['schedule']}]: {r['error']}" for r in failed),
+            err=True,
+        )
+        sys.exit(1)

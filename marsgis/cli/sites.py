@@ -103,8 +103,10 @@ def map_cmd(preset: str, dem_name: str, output: Path, as_json: bool) -> None:
     )
     stack = stack.rio.write_crs(emap.rio.crs)
     stack.attrs = {"long_name": bands}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    stack.rio.to_raster(output, dtype="uint8", compress="deflate")
+    from marsgis.io.atomic import atomic_path, check_geotiff
+
+    with atomic_path(output, check=check_geotiff) as tmp:
+        stack.rio.to_raster(tmp, dtype="uint8", compress="deflate")
     area = eligible_area(emap)
     emit(
         {"output": output, "constraints": emap.attrs["constraints"], "bands": bands, **area},

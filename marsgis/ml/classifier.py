@@ -22,17 +22,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from marsgis.exceptions import ValidationError
 from marsgis.ml._torch import nn, torch
-from marsgis.ml.datasets import read_image, resize_images
+from marsgis.ml.datasets import pil_to_grey, read_image, resize_images
 from marsgis.ml.metrics import ClassificationMetrics
 from marsgis.ml.models import build_model
 from marsgis.ml.transforms import normalize
 
 __all__ = ["Classifier", "Prediction", "default_device"]
 
-ImageInput = Any  # a path, a sequence of paths or arrays, an array or a tensor
+ImageInput = Any  # a path, a Pillow image, a sequence of those or of arrays, an array, a tensor
 
 
 def default_device() -> str:
@@ -228,10 +229,10 @@ class Classifier:
         Parameters
         ----------
         images
-            A path, or a sequence of paths (any format Pillow reads; colour is converted to
-            greyscale); a 2-D array (one image) or 3-D array ``(N, H, W)``; a sequence of
-            2-D arrays; or a tensor ``(N, 1, H, W)`` / ``(N, H, W)``. 8-bit arrays are
-            divided by 255; float arrays must lie in [0, 1].
+            A path or a Pillow image (any format Pillow reads; colour is converted to
+            greyscale), or a sequence of them; a 2-D array (one image) or 3-D array
+            ``(N, H, W)``; a sequence of 2-D arrays; or a tensor ``(N, 1, H, W)`` /
+            ``(N, H, W)``. 8-bit arrays are divided by 255; float arrays must lie in [0, 1].
         batch_size
             Images per forward pass.
 
@@ -285,7 +286,7 @@ def _as_batches(images: ImageInput) -> list[torch.Tensor]:
                 f"tensor of shape {tuple(images.shape)!r}: expected (N, 1, H, W), (N, H, W) or (H, W)"
             )
         return [t]
-    if isinstance(images, (str, Path)):
+    if isinstance(images, (str, Path, Image.Image)):
         items: list[Any] = [images]
     elif isinstance(images, np.ndarray):
         if images.ndim == 2:
@@ -297,7 +298,13 @@ def _as_batches(images: ImageInput) -> list[torch.Tensor]:
                 f"array of shape {images.shape!r}: expected (H, W) or (N, H, W) greyscale"
             )
     else:
-        items = list(images)
+        try:
+            items = list(images)
+        except TypeError:
+            raise ValidationError(
+                f"cannot classify an object of type {type(images).__name__!r}: give a path, a Pillow image, "
+                "a 2-D or (N, H, W) array, a tensor, or a sequence of paths, images or arrays"
+            ) from None
     arrays = [_as_image(item) for item in items]
     # one batch per run of equal-sized images, keeping input order
     batches: list[torch.Tensor] = []
@@ -315,9 +322,16 @@ def _as_batches(images: ImageInput) -> list[torch.Tensor]:
 def _as_image(item: Any) -> npt.NDArray[np.float32]:
     if isinstance(item, (str, Path)):
         return read_image(item).astype(np.float32) / np.float32(255.0)
+    if isinstance(item, Image.Image):
+        return pil_to_grey(item).astype(np.float32) / np.float32(255.0)
+    if isinstance(item, torch.Tensor):
+        item = item.detach().cpu().numpy()
     arr = np.asarray(item)
-    if arr.ndim != 2:
-        raise ValidationError(f"image of shape {arr.shape!r}: expected a 2-D greyscale array")
+    if arr.dtype == object or arr.ndim != 2:
+        raise ValidationError(
+            f"image of type {type(item).__name__} and shape {arr.shape!r}: expected a path, "
+            "a Pillow image or a 2-D greyscale array"
+        )
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / np.float32(255.0)
     if arr.dtype.kind not in "fiu":

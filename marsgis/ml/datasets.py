@@ -24,7 +24,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from marsgis.data import DATA_DIR
-from marsgis.exceptions import DataNotFoundError, ValidationError
+from marsgis.exceptions import DataNotFoundError, UnreadableFileError, ValidationError
 from marsgis.ml._torch import F, torch
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "LandmarkRecord",
     "data_hash",
     "parse_filename",
+    "pil_to_grey",
     "read_image",
     "read_labels",
     "resize_images",
@@ -141,13 +142,32 @@ def data_hash(root: str | Path | None = None) -> str:
 
 
 def read_image(path: str | Path) -> npt.NDArray[np.uint8]:
-    """Read an image file as a 2-D greyscale uint8 array (colour images are converted)."""
+    """Read an image file as a 2-D greyscale uint8 array (colour images are converted).
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file.
+    UnreadableFileError
+        The file is not an image Pillow can decode (another format, truncated, corrupt).
+    """
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"image {str(p)!r} does not exist")
-    with Image.open(p) as img:
-        grey = img.convert("L") if img.mode != "L" else img
-        return np.asarray(grey, dtype=np.uint8).copy()
+    try:
+        with Image.open(p) as img:
+            return pil_to_grey(img)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise UnreadableFileError(
+            f"image {str(p)!r} cannot be read ({type(exc).__name__}: {exc}); give a JPEG, "
+            "PNG or TIFF file that Pillow opens, e.g. a HiRISE landmark crop"
+        ) from exc
+
+
+def pil_to_grey(image: Image.Image) -> npt.NDArray[np.uint8]:
+    """A Pillow image as a 2-D greyscale uint8 array (colour is converted to luminance)."""
+    grey = image.convert("L") if image.mode != "L" else image
+    return np.asarray(grey, dtype=np.uint8).copy()
 
 
 def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:

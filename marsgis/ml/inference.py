@@ -72,7 +72,7 @@ def gpu_workers_available() -> bool:
 
 
 def classify_raster(
-    image: xr.DataArray,
+    image: xr.DataArray | npt.NDArray[Any],
     model: Classifier | str = "terrain-classifier",
     *,
     tile: int | None = None,
@@ -89,7 +89,8 @@ def classify_raster(
     ----------
     image
         2-D DataArray (e.g. a HiRISE image or a hillshade), numpy or dask backed; NaN is
-        nodata. Its coordinates, attributes of position and CRS are carried over.
+        nodata. Its coordinates, attributes of position and CRS are carried over. A 2-D
+        numpy array is taken as an image with dims ``("y", "x")`` and no coordinates.
     model
         A :class:`~marsgis.ml.Classifier` or a name/path for :func:`marsgis.ml.load`.
     tile
@@ -129,14 +130,10 @@ def classify_raster(
     """
     from marsgis.ml.registry import load
 
+    image = _as_image(image)
     clf = model if isinstance(model, Classifier) else load(model)
     if device is not None:
         clf.to(device)
-    if image.ndim != 2:
-        raise ValidationError(
-            f"classify_raster needs a 2-D image, got dims {image.dims!r}; select one band, "
-            "e.g. image.isel(band=0)"
-        )
     side = clf.tile_size if tile is None else int(tile)
     step = max(1, side // 2) if stride is None else int(stride)
     if side < 8:
@@ -164,6 +161,33 @@ def classify_raster(
             out_cols=(0, arr.shape[1]),
         )
     return _dataset(image, stack, clf, params)
+
+
+def _as_image(image: Any) -> xr.DataArray:
+    """The 2-D DataArray to classify, or a ValidationError saying what is accepted."""
+    if isinstance(image, np.ndarray) and image.ndim == 2:
+        return xr.DataArray(image, dims=("y", "x"))
+    if isinstance(image, xr.DataArray) and image.ndim == 2:
+        return image
+    if isinstance(image, (xr.DataArray, np.ndarray)):
+        kind = (
+            f"a DataArray with dims {image.dims!r}"
+            if isinstance(image, xr.DataArray)
+            else "a numpy array"
+        )
+        hint = (
+            "select one band, e.g. image.isel(band=0) or array[0]"
+            if image.ndim > 2
+            else "give a 2-D image"
+        )
+        raise ValidationError(
+            f"classify_raster needs a 2-D greyscale image, got {kind} of shape "
+            f"{image.shape!r}; {hint}"
+        )
+    raise ValidationError(
+        f"classify_raster needs a 2-D greyscale image (an xarray DataArray or numpy array), "
+        f"got an object of type {type(image).__name__!r}"
+    )
 
 
 @dataclass(frozen=True)

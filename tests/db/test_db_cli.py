@@ -82,8 +82,9 @@ def test_mission_cli_round_trip(cli: Any, db_url: str) -> None:
     stale = cli("mission", "update", mission_id, "--expected-version", "1", "--name", "x",
                 "--json", ok=False)  # fmt: skip
     assert stale.exit_code == 2
-    assert stale.stdout == ""
     assert stale.stderr.startswith("error: ")
+    message = stale.stderr.removeprefix("error: ").strip()  # --json: also one JSON document
+    assert json.loads(stale.stdout) == {"error": {"type": "ConcurrencyError", "message": message}}
     assert "is at version 2, you edited version 1" in stale.stderr
     assert "Traceback" not in stale.output
 

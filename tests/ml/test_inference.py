@@ -173,3 +173,26 @@ def test_bad_arguments_name_the_fix(shipped: Any) -> None:
         marsgis.ml.classify_raster(img.expand_dims(band=[1]), shipped)
     with pytest.raises(ValidationError, match=r"pass value_range"):
         marsgis.ml.classify_raster(img.astype(np.int32), shipped)
+
+
+def test_wrong_shapes_and_types_are_validation_errors(shipped: Any) -> None:
+    """Not an AttributeError from inside: the shape or type and what is accepted."""
+    with pytest.raises(ValidationError) as info:
+        marsgis.ml.classify_raster(np.zeros((3, 100, 100)), shipped)
+    assert str(info.value) == (
+        "classify_raster needs a 2-D greyscale image, got a numpy array of shape (3, 100, 100); "
+        "select one band, e.g. image.isel(band=0) or array[0]"
+    )
+    with pytest.raises(ValidationError, match=r"numpy array of shape \(100,\); give a 2-D image"):
+        marsgis.ml.classify_raster(np.zeros(100), shipped)
+    with pytest.raises(ValidationError, match=r"got an object of type 'list'"):
+        marsgis.ml.classify_raster([[0.0, 1.0]], shipped)
+
+
+def test_a_2d_numpy_array_is_classified_like_its_dataarray(shipped: Any) -> None:
+    grid, _ = _mosaic(1, 2)
+    from_numpy = marsgis.ml.classify_raster(grid, shipped, stride=227)
+    from_da = marsgis.ml.classify_raster(_da(grid), shipped, stride=227)
+    assert from_numpy["class"].dims == ("y", "x")
+    np.testing.assert_array_equal(from_numpy["class"].values, from_da["class"].values)
+    np.testing.assert_array_equal(from_numpy["confidence"].values, from_da["confidence"].values)

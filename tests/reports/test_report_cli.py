@@ -37,8 +37,9 @@ def test_report_run_runs_show_list(tiny_report: Path) -> None:
 
     refused = run("report", "run", "mission-plan", "--json")
     assert refused.returncode == 2
-    assert refused.stdout == ""
     assert refused.stderr.startswith("error: report 'mission-plan' needs parameter(s) 'mission_id'")
+    message = refused.stderr.removeprefix("error: ").strip()  # --json: also one JSON document
+    assert doc(refused) == {"error": {"type": "ValidationError", "message": message}}
     assert "Traceback" not in refused.stderr
 
     listed = doc(run("report", "runs", "--json"))
