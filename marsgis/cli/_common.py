@@ -28,21 +28,11 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _json_quiets_progress(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    """``--json``: no progress bars for the rest of the command (:mod:`marsgis.progress`)."""
-    if value:
-        from marsgis._options import set_options
-
-        ctx.with_resource(set_options(progress=False))
-    return value
-
-
 json_option = click.option(
     "--json",
     "as_json",
     is_flag=True,
-    callback=_json_quiets_progress,
-    help="Print one JSON document instead of text.",
+    help="Print one JSON document instead of text (and no progress bars).",
 )
 
 
@@ -128,6 +118,11 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json", False))
         try:
+            if as_json:  # one JSON document on stdout: no progress bars on stderr either
+                from marsgis._options import set_options
+
+                with set_options(progress=False):
+                    return func(*args, **kwargs)
             return func(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
