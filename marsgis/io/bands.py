@@ -8,12 +8,14 @@ the file, also when the read happens later inside ``dem.mean().compute()``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import dask.array
 import numpy as np
 import numpy.typing as npt
 import rasterio
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from marsgis.exceptions import DataReadError, MarsGISError
@@ -50,9 +52,7 @@ class BandReader:
         1-based band number.
     """
 
-    def __init__(
-        self, path: str, *, shape: tuple[int, int], dtype: Any, band: int = 1
-    ) -> None:
+    def __init__(self, path: str, *, shape: tuple[int, int], dtype: Any, band: int = 1) -> None:
         self.path = path
         self.shape = (int(shape[0]), int(shape[1]))
         self.dtype = np.dtype(dtype)
@@ -89,8 +89,10 @@ class BandReader:
         if r1 <= r0 or c1 <= c0:
             return np.empty((max(r1 - r0, 0), max(c1 - c0, 0)), dtype=self.dtype)
         try:
-            with rasterio.open(self.path) as ds:
-                out = ds.read(self.band, window=Window(c0, r0, c1 - c0, r1 - r0))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(self.path) as ds:
+                    out = ds.read(self.band, window=Window(c0, r0, c1 - c0, r1 - r0))
         except MarsGISError:
             raise
         except Exception as exc:  # rasterio/GDAL raise many types; name the file and the fix
@@ -106,7 +108,9 @@ class BandReader:
 
     def to_dask(self, chunks: tuple[int, int]) -> dask.array.Array:
         """A dask array whose every chunk is read by :meth:`read` (errors become ours)."""
-        name = f"marsgis-read-{dask.base.tokenize(self.path, self.shape, str(self.dtype), self.band)}"
+        name = (
+            f"marsgis-read-{dask.base.tokenize(self.path, self.shape, str(self.dtype), self.band)}"
+        )
         return dask.array.from_array(
             self,
             chunks=chunks,

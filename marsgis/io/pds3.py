@@ -252,7 +252,9 @@ def _number(block: dict[str, Any], key: str, *, where: str, default: Any = None)
 def _count(block: dict[str, Any], key: str, *, where: str) -> int:
     value = _number(block, key, where=where)
     if value != int(value) or value < 1:
-        raise LabelError(f"label of {where!r}: {key} = {block.get(key)!r} must be a whole number ≥ 1")
+        raise LabelError(
+            f"label of {where!r}: {key} = {block.get(key)!r} must be a whole number ≥ 1"
+        )
     return int(value)
 
 
@@ -498,7 +500,9 @@ def projection_grid(layout: ImageLayout, *, where: str) -> Grid:
             f"label of {where!r} has no IMAGE_MAP_PROJECTION group; marsgis needs it to place the "
             "grid on Mars (add MAP_PROJECTION_TYPE, MAP_RESOLUTION, LINE/SAMPLE_PROJECTION_OFFSET)"
         )
-    ptype = " ".join(str(_plain(proj.get("MAP_PROJECTION_TYPE", ""))).upper().replace("_", " ").split())
+    ptype = " ".join(
+        str(_plain(proj.get("MAP_PROJECTION_TYPE", ""))).upper().replace("_", " ").split()
+    )
     if str(_plain(proj.get("POSITIVE_LONGITUDE_DIRECTION", "EAST"))).upper() != "EAST":
         raise LabelError(f"label of {where!r}: west-positive longitudes are not supported")
     absent = [k for k in ("LINE_PROJECTION_OFFSET", "SAMPLE_PROJECTION_OFFSET") if k not in proj]
@@ -522,7 +526,12 @@ def projection_grid(layout: ImageLayout, *, where: str) -> Grid:
                 f"label of {where!r}: LINE_PROJECTION_OFFSET {loff!r} and MAP_RESOLUTION {res!r} "
                 "put the grid beyond the poles; fix the label"
             )
-        return Grid(x=lon, y=lat, geographic=True, projection=ptype)
+        return Grid(
+            x=np.asarray(lon, dtype=np.float64),
+            y=np.asarray(lat, dtype=np.float64),
+            geographic=True,
+            projection=ptype,
+        )
     if "MAP_SCALE" not in proj:
         raise LabelError(f"label of {where!r}: IMAGE_MAP_PROJECTION lacks ['MAP_SCALE']")
     scale = _map_scale_m(proj, where=where)
@@ -532,12 +541,20 @@ def projection_grid(layout: ImageLayout, *, where: str) -> Grid:
     x = x0 + (np.arange(layout.samples) + 0.5) * scale
     y = y0 - (np.arange(layout.lines) + 0.5) * scale
     return Grid(
-        x=x,
-        y=y,
+        x=np.asarray(x, dtype=np.float64),
+        y=np.asarray(y, dtype=np.float64),
         geographic=False,
         projection=ptype,
         transform=(x0, scale, 0.0, y0, 0.0, -scale),
     )
 
 
-__all__ += ["Grid", "Quantity", "label_file", "decode", "not_data", "projection_grid", "special_values"]
+__all__ += [
+    "Grid",
+    "Quantity",
+    "label_file",
+    "decode",
+    "not_data",
+    "projection_grid",
+    "special_values",
+]

@@ -16,6 +16,7 @@ from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape as xml_escape
 
+import dask.array
 import numpy as np
 import numpy.typing as npt
 import rasterio
@@ -267,8 +268,12 @@ def _open_pds3(path: Path, *, chunks: Chunks) -> xr.DataArray:
     )
     spec = _chunk_spec(chunks)
     if spec:
-        data: Any = reader.to_dask(_dask_chunks(spec, reader.shape)).map_blocks(
-            pds3.decode, layout, dtype=np.float32, meta=np.empty((0, 0), dtype=np.float32)
+        data: Any = dask.array.map_blocks(
+            pds3.decode,
+            reader.to_dask(_dask_chunks(spec, reader.shape)),
+            layout,
+            dtype=np.float32,
+            meta=np.empty((0, 0), dtype=np.float32),
         )
     else:
         data = pds3.decode(reader.load(), layout)
@@ -358,7 +363,11 @@ def _pds4_special_constants(ds: Any) -> tuple[float, ...]:
             if name in {"valid_minimum", "valid_maximum"} or not item.text:
                 continue
             try:
-                value = float(int(item.text.strip()[3:-1], 16)) if item.text.strip().startswith("0x") else float(item.text)
+                value = (
+                    float(int(item.text.strip()[3:-1], 16))
+                    if item.text.strip().startswith("0x")
+                    else float(item.text)
+                )
             except ValueError:
                 continue
             if value not in out:
@@ -367,7 +376,7 @@ def _pds4_special_constants(ds: Any) -> tuple[float, ...]:
 
 
 def _open_gdal(src: str, *, chunks: Chunks) -> xr.DataArray:
-    """A DEM any GDAL driver reads: GeoTIFF/COG, ISIS3 cube (``.cub``), PDS4 (``.xml``)…"""
+    """A DEM any GDAL driver reads: GeoTIFF/COG, ISIS3 cube (``.cub``), PDS4 (``.xml``) and more."""
     spec = _chunk_spec(True if chunks is None else chunks)
     try:
         with warnings.catch_warnings():
@@ -419,8 +428,11 @@ def _open_gdal(src: str, *, chunks: Chunks) -> xr.DataArray:
     )
     reader = BandReader(src, shape=shape, dtype=dtype)
     if spec:
-        data: Any = reader.to_dask(_dask_chunks(spec, shape)).map_blocks(
-            decode, dtype=out_dtype, meta=np.empty((0, 0), dtype=out_dtype)
+        data: Any = dask.array.map_blocks(
+            decode,
+            reader.to_dask(_dask_chunks(spec, shape)),
+            dtype=out_dtype,
+            meta=np.empty((0, 0), dtype=out_dtype),
         )
     else:
         data = decode(reader.load())
