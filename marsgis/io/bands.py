@@ -8,14 +8,12 @@ the file, also when the read happens later inside ``dem.mean().compute()``.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import dask.array
 import numpy as np
 import numpy.typing as npt
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from marsgis.exceptions import DataReadError, MarsGISError
@@ -89,10 +87,8 @@ class BandReader:
         if r1 <= r0 or c1 <= c0:
             return np.empty((max(r1 - r0, 0), max(c1 - c0, 0)), dtype=self.dtype)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with rasterio.open(self.path) as ds:
-                    out = ds.read(self.band, window=Window(c0, r0, c1 - c0, r1 - r0))
+            with rasterio.open(self.path) as ds:
+                out = ds.read(self.band, window=Window(c0, r0, c1 - c0, r1 - r0))
         except MarsGISError:
             raise
         except Exception as exc:  # rasterio/GDAL raise many types; name the file and the fix

@@ -89,10 +89,27 @@ def _convert(word: str) -> Any:
     if "#" in word:  # based integer, e.g. 16#FF7FFFFB#
         parts = word.split("#")
         try:
-            return int(parts[1], int(parts[0]))
+            return BasedInteger(int(parts[1], int(parts[0])), word)
         except (ValueError, IndexError):
             return word
     return word
+
+
+class BasedInteger(int):
+    """An ODL based integer (``16#FF7FFFFB#``, ``2#1010#``): its value, and the text as written.
+
+    For a special constant of a float image the text is a bit pattern, not a number.
+    """
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> BasedInteger:
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+    def __getnewargs__(self) -> tuple[int, str]:  # type: ignore[override]
+        return (int(self), self.text)
 
 
 def parse_label(text: str) -> dict[str, Any]:
@@ -292,8 +309,15 @@ ISIS_NULL_FLOAT32 = float(np.frombuffer(bytes.fromhex("FF7FFFFB"), dtype=">f4")[
 def _as_sample(value: Any, dtype: np.dtype[Any]) -> float | None:
     """A label constant as a value of the pixel type (``16#…#`` is the pixel's bit pattern)."""
     value = _plain(value)
+    if isinstance(value, BasedInteger):
+        value = value.text
     if isinstance(value, str):
         text = value.strip().upper()
+        if text.startswith(("2#", "8#")) and text.endswith("#"):
+            try:
+                return float(int(text.split("#")[1], int(text.split("#")[0])))
+            except ValueError:
+                return None
         if text.startswith("16#") and text.endswith("#"):
             try:
                 bits = int(text[3:-1], 16)
@@ -309,13 +333,19 @@ def _as_sample(value: Any, dtype: np.dtype[Any]) -> float | None:
             return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if dtype.kind in "fc" and isinstance(value, int) and value > 2**31 - 1:
-        # a based integer already decoded by the parser (16#FF7FFFFB#): a bit pattern
-        if value >= 1 << (8 * dtype.itemsize):
-            return None
-        raw = value.to_bytes(dtype.itemsize, "big")
-        return float(np.frombuffer(raw, dtype=dtype.newbyteorder(">"))[0])
     return float(value)
+
+
+def hex_or_number(text: str, dtype: np.dtype[Any]) -> float | None:
+    """A special constant as written in a label: decimal, ``16#…#`` (PDS3) or ``0x…`` (PDS4).
+
+    Hexadecimal constants are the bit pattern of a pixel of type ``dtype`` (so
+    ``16#FF7FFFFB#`` of a float32 image is −3.4028226550889045e38). ``None`` when unreadable.
+    """
+    t = text.strip().upper()
+    if t.startswith("0X"):
+        t = "16#" + t[2:] + "#"
+    return _as_sample(t, np.dtype(dtype))
 
 
 def special_values(image: dict[str, Any], dtype: np.dtype[Any]) -> tuple[float, ...]:

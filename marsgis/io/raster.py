@@ -8,7 +8,6 @@ for projected ones), NaN for nodata, ``attrs["units"] == "m"`` and a ``name``.
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,11 +208,10 @@ _GDAL_TYPES = {
 def _raw_vrt(layout: pds3.ImageLayout) -> str:
     """A GDAL VRT (raw band) reading the pixels exactly where the checked label puts them."""
     native = layout.dtype.newbyteorder("=")
-    order = "LSB" if layout.dtype.byteorder in "<|" else "MSB"
-    if layout.dtype.byteorder == "=":
-        order = "LSB" if sys.byteorder == "little" else "MSB"
+    order = "MSB" if layout.dtype.str.startswith(">") else "LSB"
     return (
         f'<VRTDataset rasterXSize="{layout.samples}" rasterYSize="{layout.lines}">'
+        "<GeoTransform>0, 1, 0, 0, 0, 1</GeoTransform>"  # pixel space; the label georeferences
         f'<VRTRasterBand dataType="{_GDAL_TYPES[native.name]}" band="1" '
         'subClass="VRTRawRasterBand">'
         f'<SourceFilename relativeToVRT="0">{xml_escape(str(layout.data_path.resolve()))}'
@@ -246,7 +244,7 @@ def _pds3_source(label_file: Path, layout: pds3.ImageLayout) -> tuple[str, CRS |
                     and np.dtype(ds.dtypes[0]) == native
                     and (
                         layout.dtype.itemsize == 1
-                        or (layout.sample_type in _GDAL_PDS_LSB) == (layout.dtype.byteorder == "<")
+                        or (layout.sample_type in _GDAL_PDS_LSB) == layout.dtype.str.startswith("<")
                     )
                 )
                 if ds.crs is not None:
@@ -342,35 +340,30 @@ class _Decode:
         return out
 
 
-def _pds4_special_constants(ds: Any) -> tuple[float, ...]:
-    """Every value of the label's ``Special_Constants`` (missing, invalid, saturated…)."""
-    text = (ds.tags(ns="xml:PDS4") or {}).get("xml:PDS4") or ""
-    if not text:
-        md = ds.tags(ns="xml:PDS4")
-        text = next(iter(md.values()), "") if md else ""
-    out: list[float] = []
+def _pds4_special_constants(ds: Any, dtype: np.dtype[Any]) -> tuple[float, ...]:
+    """Every value of the label's ``Special_Constants`` (missing, invalid, saturated…).
+
+    GDAL's PDS4 driver takes ``missing_constant`` as nodata; the other constants are not data
+    either. Hexadecimal values (``0xFF7FFFFB``) of a float array are bit patterns.
+    """
+    md = ds.tags(ns="xml:PDS4") or {}
+    text = next(iter(md.values()), "") if md else ""
     try:
         root = ElementTree.fromstring(text) if text else None
     except ElementTree.ParseError:
         root = None
     if root is None:
         return ()
+    out: list[float] = []
     for block in root.iter():
-        if block.tag.rsplit("}", 1)[-1] != "Special_Constants":
+        if not isinstance(block.tag, str) or block.tag.rsplit("}", 1)[-1] != "Special_Constants":
             continue
         for item in block:
-            name = item.tag.rsplit("}", 1)[-1]
+            name = str(item.tag).rsplit("}", 1)[-1]
             if name in {"valid_minimum", "valid_maximum"} or not item.text:
                 continue
-            try:
-                value = (
-                    float(int(item.text.strip()[3:-1], 16))
-                    if item.text.strip().startswith("0x")
-                    else float(item.text)
-                )
-            except ValueError:
-                continue
-            if value not in out:
+            value = pds3.hex_or_number(item.text.strip(), dtype)
+            if value is not None and not np.isnan(value) and value not in out:
                 out.append(value)
     return tuple(out)
 
@@ -389,7 +382,7 @@ def _open_gdal(src: str, *, chunks: Chunks) -> xr.DataArray:
                 nodata = ds.nodata
                 scale = float(ds.scales[0]) if count else 1.0
                 offset = float(ds.offsets[0]) if count else 0.0
-                pds4 = _pds4_special_constants(ds) if driver == "PDS4" else ()
+                pds4 = _pds4_special_constants(ds, dtype) if driver == "PDS4" else ()
     except MarsGISError:
         raise
     except Exception as exc:  # rasterio raises many types; name the file and the fix

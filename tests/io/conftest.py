@@ -8,6 +8,7 @@ from planetary_files import (
     write_ctx_cube,
     write_hirise_dtm,
     write_hrsc_dtm,
+    write_hrsc_pds4,
     write_mola_tile,
 )
 
@@ -20,4 +21,5 @@ def products(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Product]:
         "mola": write_mola_tile(folder),
         "ctx": write_ctx_cube(folder),
         "hrsc": write_hrsc_dtm(folder),
+        "hrsc-pds4": write_hrsc_pds4(folder),
     }

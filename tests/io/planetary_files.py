@@ -22,7 +22,8 @@ CTX DTM (USGS/ASU pipeline, ISIS3 cube)
     HRS) in the data.
 HRSC DTM (``H*_DA4.IMG``, ESA PSA)
     PDS3 attached label, ``LSB_INTEGER`` 16 bit, ``MISSING_CONSTANT = -32768``,
-    ``SINUSOIDAL`` on the 3396 km sphere, ``MAP_SCALE`` in ``<METERS/PIXEL>``.
+    ``SINUSOIDAL`` on the 3396 km sphere, ``MAP_SCALE`` in ``<METERS/PIXEL>``; and the PDS4
+    form (XML label, ``SignedLSB2``, ``Special_Constants``, ``cart:Sinusoidal``).
 """
 
 from __future__ import annotations
@@ -299,8 +300,15 @@ End
     return Product(
         path,
         values,
-        {"ulx": ulx, "uly": uly, "res": res, "clat": clat, "clon": clon,
-         "a": 3396190.0, "b": 3376200.0},
+        {
+            "ulx": ulx,
+            "uly": uly,
+            "res": res,
+            "clat": clat,
+            "clon": clon,
+            "a": 3396190.0,
+            "b": 3376200.0,
+        },
     )
 
 
@@ -377,4 +385,139 @@ END
     _attached_pds3(path, body, values.tobytes(), samples * 2)
     return Product(
         path, values, {"lpo": lpo, "spo": spo, "scale": scale, "clon": clon, "radius": 3_396_000.0}
+    )
+
+
+def write_hrsc_pds4(folder: Path) -> Product:
+    """An HRSC DTM as the ESA PSA publishes it in PDS4: an XML label beside a raw image.
+
+    ``Array_2D_Image`` of ``SignedLSB2`` with ``Special_Constants/missing_constant`` = −32768,
+    ``cart:Sinusoidal`` on the 3396 km sphere, corner and pixel size in ``cart:`` metres.
+    """
+    lines, samples = 30, 26
+    res, clon = 75.0, 76.0
+    ulx, uly = -99_975.0, 1_800_075.0
+    values = np.round(_terrain(lines, samples, base=-2350.0, amp=50.0)).astype("<i2")
+    values[:, 0] = -32768
+    values[12:14, 7:9] = -32768
+    values[20, 20] = -32767  # an invalid_constant: not data either
+    label = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Product_Observational xmlns="http://pds.nasa.gov/pds4/pds/v1"
+    xmlns:cart="http://pds.nasa.gov/pds4/cart/v1"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <Identification_Area>
+    <logical_identifier>urn:esa:psa:mex_hrsc:data_refdr:hb905_0000_da4</logical_identifier>
+    <version_id>1.0</version_id>
+    <title>Mars Express HRSC DTM, orbit 905 (areoid heights)</title>
+    <information_model_version>1.15.0.0</information_model_version>
+    <product_class>Product_Observational</product_class>
+  </Identification_Area>
+  <Observation_Area>
+    <Time_Coordinates>
+      <start_date_time>2004-10-11T04:09:42.000Z</start_date_time>
+      <stop_date_time>2004-10-11T04:13:05.000Z</stop_date_time>
+    </Time_Coordinates>
+    <Investigation_Area>
+      <name>Mars Express</name>
+      <type>Mission</type>
+    </Investigation_Area>
+    <Observing_System>
+      <Observing_System_Component>
+        <name>HRSC</name>
+        <type>Instrument</type>
+      </Observing_System_Component>
+    </Observing_System>
+    <Target_Identification>
+      <name>Mars</name>
+      <type>Planet</type>
+    </Target_Identification>
+    <Discipline_Area>
+      <cart:Cartography>
+        <Local_Internal_Reference>
+          <local_identifier_reference>dtm_image</local_identifier_reference>
+          <local_reference_type>cartography_parameters_to_image_object</local_reference_type>
+        </Local_Internal_Reference>
+        <cart:Spatial_Domain>
+          <cart:Bounding_Coordinates>
+            <cart:west_bounding_coordinate unit="deg">74.3</cart:west_bounding_coordinate>
+            <cart:east_bounding_coordinate unit="deg">74.4</cart:east_bounding_coordinate>
+            <cart:north_bounding_coordinate unit="deg">30.37</cart:north_bounding_coordinate>
+            <cart:south_bounding_coordinate unit="deg">30.33</cart:south_bounding_coordinate>
+          </cart:Bounding_Coordinates>
+        </cart:Spatial_Domain>
+        <cart:Spatial_Reference_Information>
+          <cart:Horizontal_Coordinate_System_Definition>
+            <cart:Planar>
+              <cart:Map_Projection>
+                <cart:map_projection_name>Sinusoidal</cart:map_projection_name>
+                <cart:Sinusoidal>
+                  <cart:longitude_of_central_meridian unit="deg">{clon}</cart:longitude_of_central_meridian>
+                </cart:Sinusoidal>
+              </cart:Map_Projection>
+              <cart:Planar_Coordinate_Information>
+                <cart:planar_coordinate_encoding_method>Coordinate Pair</cart:planar_coordinate_encoding_method>
+                <cart:Coordinate_Representation>
+                  <cart:pixel_resolution_x unit="m/pixel">{res}</cart:pixel_resolution_x>
+                  <cart:pixel_resolution_y unit="m/pixel">{res}</cart:pixel_resolution_y>
+                  <cart:pixel_scale_x unit="pixel/deg">{np.pi * 3_396_000.0 / 180.0 / res:.4f}</cart:pixel_scale_x>
+                  <cart:pixel_scale_y unit="pixel/deg">{np.pi * 3_396_000.0 / 180.0 / res:.4f}</cart:pixel_scale_y>
+                </cart:Coordinate_Representation>
+              </cart:Planar_Coordinate_Information>
+              <cart:Geo_Transformation>
+                <cart:upperleft_corner_x unit="m">{ulx}</cart:upperleft_corner_x>
+                <cart:upperleft_corner_y unit="m">{uly}</cart:upperleft_corner_y>
+              </cart:Geo_Transformation>
+            </cart:Planar>
+            <cart:Geodetic_Model>
+              <cart:latitude_type>Planetocentric</cart:latitude_type>
+              <cart:spheroid_name>MARS</cart:spheroid_name>
+              <cart:a_axis_radius unit="km">3396.0</cart:a_axis_radius>
+              <cart:b_axis_radius unit="km">3396.0</cart:b_axis_radius>
+              <cart:c_axis_radius unit="km">3396.0</cart:c_axis_radius>
+              <cart:longitude_direction>Positive East</cart:longitude_direction>
+            </cart:Geodetic_Model>
+          </cart:Horizontal_Coordinate_System_Definition>
+        </cart:Spatial_Reference_Information>
+      </cart:Cartography>
+    </Discipline_Area>
+  </Observation_Area>
+  <File_Area_Observational>
+    <File>
+      <file_name>hb905_0000_da4.img</file_name>
+    </File>
+    <Array_2D_Image>
+      <local_identifier>dtm_image</local_identifier>
+      <offset unit="byte">0</offset>
+      <axes>2</axes>
+      <axis_index_order>Last Index Fastest</axis_index_order>
+      <Element_Array>
+        <data_type>SignedLSB2</data_type>
+        <unit>m</unit>
+        <scaling_factor>1.0</scaling_factor>
+        <value_offset>0.0</value_offset>
+      </Element_Array>
+      <Axis_Array>
+        <axis_name>Line</axis_name>
+        <elements>{lines}</elements>
+        <sequence_number>1</sequence_number>
+      </Axis_Array>
+      <Axis_Array>
+        <axis_name>Sample</axis_name>
+        <elements>{samples}</elements>
+        <sequence_number>2</sequence_number>
+      </Axis_Array>
+      <Special_Constants>
+        <missing_constant>-32768</missing_constant>
+        <invalid_constant>-32767</invalid_constant>
+      </Special_Constants>
+    </Array_2D_Image>
+  </File_Area_Observational>
+</Product_Observational>
+"""
+    (folder / "hb905_0000_da4.xml").write_text(label, encoding="utf-8")
+    (folder / "hb905_0000_da4.img").write_bytes(values.tobytes())
+    return Product(
+        folder / "hb905_0000_da4.xml",
+        values,
+        {"ulx": ulx, "uly": uly, "res": res, "clon": clon, "radius": 3_396_000.0},
     )

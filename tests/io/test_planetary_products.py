@@ -120,7 +120,9 @@ def test_any_standard_parallel(tmp_path: Path, lat_ts: float) -> None:
     p = write_hirise_dtm(tmp_path, center_latitude=lat_ts)
     dem = marsgis.open_dem(p.path, chunks=16)
     _same_projection(dem.rio.crs, f"+proj=eqc +lat_ts={lat_ts} +lon_0=180 +R=3396190 +type=crs")
-    assert dem.rio.transform() == Affine.from_gdal(*_gdalinfo(p.path, *DSMAP_CONFIG)["geoTransform"])
+    assert dem.rio.transform() == Affine.from_gdal(
+        *_gdalinfo(p.path, *DSMAP_CONFIG)["geoTransform"]
+    )
     assert int(np.isnan(dem.values).sum()) == 12
 
 
@@ -190,6 +192,19 @@ def test_hrsc_dtm_sinusoidal(products: dict[str, Product]) -> None:
     expected = np.where(p.raw == -32768, np.nan, p.raw.astype(np.float32))
     np.testing.assert_array_equal(dem.values, expected)
     assert int(np.isnan(dem.values).sum()) == 3 * 28 + 1
+
+
+def test_hrsc_dtm_pds4(products: dict[str, Product]) -> None:
+    p = products["hrsc-pds4"]
+    f = p.facts
+    dem = marsgis.open_dem(p.path)
+    _same_projection(dem.rio.crs, f"+proj=sinu +lon_0={f['clon']} +R={f['radius']} +type=crs")
+    expected_t = Affine(f["res"], 0, f["ulx"], 0, -f["res"], f["uly"])
+    assert dem.rio.transform() == expected_t
+    assert Affine.from_gdal(*_gdalinfo(p.path)["geoTransform"]) == expected_t
+    not_data = (p.raw == -32768) | (p.raw == -32767)  # missing_constant and invalid_constant
+    assert int(not_data.sum()) == 30 + 4 + 1
+    np.testing.assert_array_equal(dem.values, np.where(not_data, np.nan, p.raw.astype(np.float32)))
 
 
 # ----------------------------------------------------------------------------- planetographic
@@ -269,5 +284,7 @@ def test_bbox_outside_any_dem_is_one_error(source: str, bbox: tuple[float, ...])
         if CRS.from_user_input(dem.rio.crs).is_geographic
         else dem.rio.transform_bounds("IAU_2015:49900")
     )
-    with pytest.raises(OutOfBoundsError, match=rf"bounds are \({w:.6g}, {s:.6g}, {e:.6g}, {n:.6g}\)"):
+    with pytest.raises(
+        OutOfBoundsError, match=rf"bounds are \({w:.6g}, {s:.6g}, {e:.6g}, {n:.6g}\)"
+    ):
         marsgis.open_dem(source, bbox=bbox)
