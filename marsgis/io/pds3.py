@@ -258,9 +258,13 @@ def _number(block: dict[str, Any], key: str, *, where: str, default: Any = None)
     value = _plain(raw)
     if isinstance(value, str) and value.upper().startswith("16#"):
         value = _convert(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    try:
+        finite = isinstance(value, (int, float)) and bool(np.isfinite(float(value)))
+    except OverflowError:
+        finite = False
+    if isinstance(value, bool) or not finite:
         raise LabelError(
-            f"label of {where!r}: {key} = {raw!r} is not a number; fix the label "
+            f"label of {where!r}: {key} = {raw!r} is not a finite number; fix the label "
             "(see the PDS3 Standards Reference)"
         )
     return float(value)

@@ -1,8 +1,14 @@
-"""Open Mars DEMs as DataArrays: shipped datasets by name, PDS3 IMG/LBL, GeoTIFF/COG.
+"""Open Mars DEMs as DataArrays: shipped datasets by name, PDS3/PDS4/ISIS3 products, GeoTIFF/COG.
+
+Pixels are read by GDAL's own drivers (PDS, PDS4, ISIS3, GTiff… through rasterio), window by
+window (:mod:`marsgis.io.bands`); marsgis adds its label checks and messages on top
+(:mod:`marsgis.io.pds3`), the special values of planetary products as NaN, and for PDS3 the
+DSMAP georeferencing GDAL's PDS driver reads one pixel off.
 
 Every DEM returned satisfies one contract: dims ``("y", "x")`` (x = longitude °E or easting),
-the CRS written with rioxarray (``IAU_2015:49900`` for lon/lat grids, the file's own Mars CRS
-for projected ones), NaN for nodata, ``attrs["units"] == "m"`` and a ``name``.
+the CRS written with rioxarray (``IAU_2015:49900`` for lon/lat grids on a Mars sphere, the
+file's own Mars CRS otherwise — projected, or planetographic lon/lat on the ellipsoid, never
+relabelled), NaN for nodata, ``attrs["units"] == "m"`` and a ``name``.
 """
 
 from __future__ import annotations
@@ -59,13 +65,15 @@ def open_dem(
     ----------
     source
         A shipped dataset name (``"mola"``, ``"gale-mola"``, ``"gale-1m"``), a path to a
-        GeoTIFF/COG or a PDS3 ``.lbl``/``.img``, or an ``http(s)://`` URL of a COG.
+        GeoTIFF/COG, a PDS3 ``.lbl``/``.img`` (HiRISE, HRSC DTMs, MOLA MEGDRs), a PDS4
+        ``.xml`` label or an ISIS3 ``.cub`` (CTX DTMs), or an ``http(s)://`` URL of a COG.
     chunks
         ``None`` (default): GeoTIFFs open lazily with the ``chunk_size`` option, small PDS3
         and shipped grids load into memory. ``True``/int/dict: dask chunks. ``False``: load
         into memory.
     bbox
-        ``(west, south, east, north)`` in planetocentric degrees °E: read only this window.
+        ``(west, south, east, north)`` in planetocentric degrees °E: read only this window
+        (on a planetographic grid its latitudes are converted exactly).
     name
         Name of the returned DataArray (default: the dataset name or file stem).
 
@@ -82,6 +90,11 @@ def open_dem(
         A PDS3 label is incomplete or disagrees with its data file.
     BodyMismatchError, MissingCRSError
         The file's CRS is not a Mars CRS, or it has none.
+    DataReadError
+        The file is damaged or truncated; raised when it is opened, or later when a lazy
+        DEM's pixels are read (e.g. by ``dem.mean().compute()``).
+    OutOfBoundsError
+        ``bbox`` holds no cell of the DEM; the message gives the DEM's bounds.
     """
     src = str(source)
     if src in RASTERS:
@@ -399,6 +412,11 @@ def _open_gdal(src: str, *, chunks: Chunks) -> xr.DataArray:
     )
     if crs.is_geographic and _is_mars_lonlat_sphere(crs):
         crs = CRS.from_user_input(MARS_GEOGRAPHIC)
+    if transform == Affine.identity():
+        raise ValidationError(
+            f"{src!r} has a CRS but no geotransform, so its cells have no place on Mars; "
+            "georeference it first (e.g. gdal_translate -a_ullr …)"
+        )
     if transform.b != 0 or transform.d != 0:
         raise ValidationError(
             f"{src!r} has a rotated grid ({transform!r}); warp it to a north-up grid first "
