@@ -252,6 +252,7 @@ def _pds3_source(label_file: Path, layout: pds3.ImageLayout) -> tuple[str, CRS |
             with rasterio.open(label_file) as ds:
                 agrees = (
                     ds.driver == "PDS"
+                    and ds.transform != Affine.identity()  # else every read warns
                     and ds.count == 1
                     and (ds.height, ds.width) == (layout.lines, layout.samples)
                     and np.dtype(ds.dtypes[0]) == native
