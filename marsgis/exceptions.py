@@ -12,6 +12,7 @@ __all__ = [
     "ConfigurationError",
     "CoordinateError",
     "DataNotFoundError",
+    "DataReadError",
     "DatabaseError",
     "DatasetIntegrityError",
     "DependencyNotFoundError",
@@ -21,6 +22,7 @@ __all__ = [
     "MarsGISError",
     "MissingCRSError",
     "NotFoundError",
+    "OutOfBoundsError",
     "OutputError",
     "PermissionDeniedError",
     "PlanningError",
@@ -61,6 +63,18 @@ class GeographicCRSError(MarsGISError):
 
 class DataNotFoundError(MarsGISError, LookupError):
     """A dataset name, file or catalog item does not exist."""
+
+
+class DataReadError(MarsGISError, OSError):
+    """A raster file exists but cannot be opened or read (truncated, corrupted, unreadable).
+
+    Raised at open time and also when a lazily opened DEM reads its pixels later, inside a
+    dask computation; the message names the file and what to do.
+    """
+
+
+class OutOfBoundsError(ValidationError):
+    """A requested window (bbox) lies outside the DEM; the message gives the DEM's bounds."""
 
 
 class DatasetIntegrityError(MarsGISError):

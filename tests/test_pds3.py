@@ -123,3 +123,25 @@ def test_img_without_any_label(tmp_path: Path) -> None:
     shutil.copy(IMG, tmp_path / "lonely.img")
     with pytest.raises(LabelError, match="neither an attached PDS3 label nor a detached .lbl"):
         marsgis.open_dem(tmp_path / "lonely.img")
+
+
+@pytest.mark.parametrize(
+    ("sample_type", "bits", "dtype"),
+    [("MSB_INTEGER", 32, ">i4"), ("UNSIGNED_INTEGER", 16, ">u2"), ("LSB_INTEGER", 32, "<i4")],
+)
+def test_types_gdal_pds_misreads_are_read_as_the_label_says(
+    tmp_path: Path, raw: np.ndarray, sample_type: str, bits: int, dtype: str
+) -> None:
+    """GDAL's PDS driver reads 32-bit integers as floats and UNSIGNED_INTEGER as LSB; we don't."""
+    values = (raw[:200, :300].astype(np.int64) + 9000).astype(dtype)  # all ≥ 932: no specials
+    text = LBL.read_text()
+    text = text.replace('^IMAGE                        = "MEGT90N000CB.IMG"', '^IMAGE = "T.IMG"')
+    text = text.replace("RECORD_BYTES                  = 2880", f"RECORD_BYTES = {300 * bits // 8}")
+    text = text.replace("LINES                       = 720", "LINES = 200")
+    text = text.replace("LINE_SAMPLES                = 1440", "LINE_SAMPLES = 300")
+    text = text.replace("SAMPLE_TYPE                 = MSB_INTEGER", f"SAMPLE_TYPE = {sample_type}")
+    text = text.replace("SAMPLE_BITS                 = 16", f"SAMPLE_BITS = {bits}")
+    (tmp_path / "t.lbl").write_text(text)
+    (tmp_path / "T.IMG").write_bytes(values.tobytes())
+    dem = marsgis.open_dem(tmp_path / "t.lbl")
+    np.testing.assert_array_equal(dem.values, values.astype(np.float32))

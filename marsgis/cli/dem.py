@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import click
+import dask.base
 import numpy as np
 import xarray as xr
 from pyproj import CRS
@@ -18,7 +20,11 @@ __all__ = ["command", "dem_info"]
 
 
 def dem_info(dem: xr.DataArray) -> dict[str, Any]:
-    """Summary of a DEM: crs, shape, resolution (m and degrees), bounds, min, max."""
+    """Summary of a DEM: crs, shape, resolution (m and degrees), bounds, min, max.
+
+    ``min``/``max`` are ``None`` when every cell is nodata. Pixels are read here (the DEM may
+    be lazy), so a damaged file raises :class:`~marsgis.exceptions.DataReadError`.
+    """
     crs = CRS.from_user_input(dem.rio.crs)
     res_x, res_y = (abs(float(r)) for r in dem.rio.resolution())
     mid_lat = float(dem["y"].values.mean()) if crs.is_geographic else None
@@ -34,8 +40,12 @@ def dem_info(dem: xr.DataArray) -> dict[str, Any]:
         m_per_deg = np.pi * radius / 180.0
         res_deg = [res_x / m_per_deg, res_y / m_per_deg]
     values = dem.data
-    lo = float(np.nanmin(values).compute() if hasattr(values, "compute") else np.nanmin(values))
-    hi = float(np.nanmax(values).compute() if hasattr(values, "compute") else np.nanmax(values))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN DEM has no range
+        lo_hi = (np.nanmin(values), np.nanmax(values))
+        if hasattr(values, "compute"):
+            lo_hi = dask.base.compute(*lo_hi)
+    lo, hi = (float(v) if np.isfinite(v) else None for v in lo_hi)
     return {
         "name": dem.name,
         "crs": crs_code(crs),
