@@ -28,7 +28,6 @@ __all__ = [
     "PlanningError",
     "RemoteCatalogError",
     "StateTransitionError",
-    "UnreadableFileError",
     "ValidationError",
 ]
 
@@ -66,7 +65,9 @@ class DataNotFoundError(MarsGISError, LookupError):
 
 
 class DataReadError(MarsGISError, OSError):
-    """A raster file exists but cannot be opened or read (truncated, corrupted, unreadable).
+    """A file exists but cannot be opened or read: truncated, corrupted, or not its format.
+
+    Rasters (DEMs) and images (the classifier's inputs) alike.
 
     Raised at open time and also when a lazily opened DEM reads its pixels later, inside a
     dask computation; the message names the file and what to do.
@@ -131,10 +132,3 @@ class PlanningError(MarsGISError):
 
 class ConfigurationError(InvalidOptionError):
     """A ``MARSGIS_*`` environment variable has a bad value (see :mod:`marsgis.config`)."""
-
-
-class UnreadableFileError(MarsGISError, OSError):
-    """A file exists but cannot be read: not the format its name says, truncated or corrupt.
-
-    The message names the file and what the reader said about it.
-    """

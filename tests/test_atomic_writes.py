@@ -21,7 +21,7 @@ import pytest
 import rasterio
 
 import marsgis
-from marsgis.exceptions import OutputError
+from marsgis.exceptions import DataReadError, OutputError
 from marsgis.io.atomic import atomic_path, check_geotiff, check_json, write_text
 from marsgis.io.writers import write_dem
 
@@ -87,7 +87,7 @@ def test_write_dem_from_a_truncated_input_keeps_the_old_output(tmp_path: Path) -
     keep = tmp_path / "keep.tif"
     write_dem(marsgis.open_dem("gale-mola"), keep)
     before = keep.read_bytes()
-    with pytest.raises(Exception, match="Read failed|read"):
+    with pytest.raises(DataReadError, match=r"BAD\.tif"):
         write_dem(marsgis.open_dem(bad, chunks=256), keep)
     assert keep.read_bytes() == before
     assert _leftovers(tmp_path) == []

@@ -57,7 +57,7 @@ BAD: dict[str, tuple[list[str], str]] = {
     "mission show": ([NO_MISSION], "NotFoundError"),
     "mission status": ([NO_MISSION, "active", "--expected-version", "1"], "NotFoundError"),
     "mission update": ([NO_MISSION, "--expected-version", "1", "--name", "x"], "NotFoundError"),
-    "ml classify": (["{text}"], "UnreadableFileError"),
+    "ml classify": (["{text}"], "DataReadError"),
     "ml evaluate": (["--model", "no-such-model"], "DataNotFoundError"),
     "ml models": (["unexpected"], "UsageError"),
     "ml train": (["--data", "{tmp}/no-such-folder", "--out", "{tmp}/run"], "DataNotFoundError"),
@@ -273,7 +273,7 @@ def test_text_file_named_jpg_entry_point(tmp_path: Path) -> None:
     out = _run("ml", "classify", str(text), "--json")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     error = json.loads(out.stdout)["error"]
-    assert error["type"] == "UnreadableFileError"
+    assert error["type"] == "DataReadError"
     assert error["message"].startswith(f"image {str(text)!r} cannot be read")
     assert out.stderr == f"error: {error['message']}\n"
 

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from marsgis.data import DATA_DIR
-from marsgis.exceptions import DataNotFoundError, UnreadableFileError, ValidationError
+from marsgis.exceptions import DataNotFoundError, DataReadError, ValidationError
 from marsgis.ml._torch import F, torch
 
 __all__ = [
@@ -148,7 +148,7 @@ def read_image(path: str | Path) -> npt.NDArray[np.uint8]:
     ------
     DataNotFoundError
         No such file.
-    UnreadableFileError
+    DataReadError
         The file is not an image Pillow can decode (another format, truncated, corrupt).
     """
     p = Path(path)
@@ -158,7 +158,7 @@ def read_image(path: str | Path) -> npt.NDArray[np.uint8]:
         with Image.open(p) as img:
             return pil_to_grey(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UnreadableFileError(
+        raise DataReadError(
             f"image {str(p)!r} cannot be read ({type(exc).__name__}: {exc}); give a JPEG, "
             "PNG or TIFF file that Pillow opens, e.g. a HiRISE landmark crop"
         ) from exc

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from marsgis.exceptions import DataNotFoundError, UnreadableFileError, ValidationError
+from marsgis.exceptions import DataNotFoundError, DataReadError, ValidationError
 from marsgis.ml.datasets import HIRISE_LANDMARKS_DIR, read_image
 
 CROP = HIRISE_LANDMARKS_DIR / "images" / "ESP_011289_1950_RED-0039.jpg"
@@ -51,11 +51,11 @@ def test_unreadable_image_files_name_the_file(tmp_path: Path, shipped: Any) -> N
     truncated = tmp_path / "truncated.jpg"
     truncated.write_bytes(CROP.read_bytes()[:300])  # the header, then nothing
     for path in (text, truncated):
-        with pytest.raises(UnreadableFileError) as info:
+        with pytest.raises(DataReadError) as info:
             read_image(path)
         assert str(info.value).startswith(f"image {str(path)!r} cannot be read (")
         assert isinstance(info.value, OSError)
-        with pytest.raises(UnreadableFileError):
+        with pytest.raises(DataReadError):
             shipped.predict([CROP, path])
     with pytest.raises(DataNotFoundError, match="does not exist"):
         read_image(tmp_path / "missing.jpg")
