@@ -151,26 +151,42 @@ class MissionReport:
         return pd.DataFrame({"value": list(rows.values())}, index=list(rows))
 
     def risk_table(self) -> pd.DataFrame:
-        """Risk score and components at the report date, beside those stored at planning."""
+        """Risk score and components at the report date, beside those stored at planning.
+
+        A component not evaluated (its input missing: terrain without a traverse or an
+        ellipse evaluation) has no value (NaN) and weight 0, and its ``note`` says "not
+        evaluated" and why; the score is the weighted mean of the evaluated components.
+        """
         import pandas as pd
 
         stored = dict(self.mission.risk_assessment or {})
         stored_parts = dict(stored.get("components", {}))
+        stored_missing = dict(stored.get("not_evaluated", {}))
 
         def at_planning(key: str) -> float:
             value = stored.get("score") if key == "score" else stored_parts.get(key)
             return math.nan if value is None else float(value)
 
+        def note(key: str) -> str:
+            # short (pandas shows 50 characters); the reasons are in risk.not_evaluated
+            notes = []
+            if key in self.risk.not_evaluated:
+                notes.append("not evaluated")
+            if key in stored_missing:
+                notes.append("not evaluated at planning")
+            return "; ".join(notes)
+
         now = {"score": self.risk.score, **self.risk.components}
         frame = pd.DataFrame(
             {
-                "report date": [round(float(now[k]), 4) for k in _RISK_ROWS],
+                "report date": [round(float(now.get(k, math.nan)), 4) for k in _RISK_ROWS],
                 "at planning": [round(at_planning(k), 4) for k in _RISK_ROWS],
                 # the score is the weighted mean: its row shows the weights' total
                 "weight": [
                     sum(self.risk.weights[k] for k in _RISK_ROWS[1:]),
                     *(self.risk.weights[k] for k in _RISK_ROWS[1:]),
                 ],
+                "note": [note(k) for k in _RISK_ROWS],
             },
             index=list(_RISK_ROWS),
         )
