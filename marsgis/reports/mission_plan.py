@@ -35,8 +35,8 @@ __all__ = [
 
 _RISK_ROWS = ("score", "terrain", "season", "resources")
 _ELLIPSE_COLUMNS = (
-    "name", "semi-axes (km)", "azimuth (°)", "constraints", "safety", "slope p95 (°)",
-    "not evaluated",
+    "name", "semi-axes (km)", "azimuth (°)", "constraints", "cells", "safety", "slope p95 (°)",
+    "not evaluated", "warning",
 )  # fmt: skip
 
 
@@ -54,6 +54,7 @@ def ellipse_evaluation_from_artefact(artefact: Any) -> EllipseEvaluation | None:
     known = {
         "ellipse", "constraints", "n_cells", "cell_area_km2", "ellipse_area_km2",
         "fail_fraction", "fail_any", "safety", "not_evaluated", "science", "science_parts",
+        "few_cells", "warnings",
     }  # fmt: skip
 
     def number(value: Any) -> float:
@@ -203,7 +204,11 @@ class MissionReport:
         return {k: d[k] for k in keys if k in d}
 
     def ellipse_table(self) -> pd.DataFrame:
-        """The stored landing-ellipse evaluations (one row each)."""
+        """The stored landing-ellipse evaluations (one row each).
+
+        ``cells`` is how many DEM cells the statistics come from; ``warning`` flags fewer than
+        :data:`marsgis.planning.ellipses.MIN_ELLIPSE_CELLS`.
+        """
         import pandas as pd
 
         rows = []
@@ -218,11 +223,15 @@ class MissionReport:
                     "semi-axes (km)": f"{e.get('semi_major_km')} × {e.get('semi_minor_km')}",
                     "azimuth (°)": e.get("azimuth_deg"),
                     "constraints": None if ev is None else ev.constraints,
+                    "cells": None if ev is None else ev.n_cells,
                     "safety": None if ev is None else round(ev.safety, 4),
                     "slope p95 (°)": None
                     if ev is None
                     else round(ev.stats.get("slope_p95_deg", math.nan), 2),
                     "not evaluated": None if ev is None else ", ".join(sorted(ev.not_evaluated)),
+                    "warning": None
+                    if ev is None
+                    else (f"only {ev.n_cells} cells: use a finer DEM" if ev.few_cells else ""),
                 }
             )
         return pd.DataFrame(rows, columns=_ELLIPSE_COLUMNS).set_index("name")
