@@ -68,6 +68,7 @@ def measure(tmp: Path, repeats: int) -> list[dict[str, Any]]:
     from marsgis.viz.tiling import tile_of
 
     url = f"sqlite:///{tmp / 'bench-dashboards.sqlite'}"
+    db.upgrade(url)  # an explicit SpatiaLite URL must name an existing store
     ids = _seed(url)
     rows: list[dict[str, Any]] = []
 

@@ -27,6 +27,8 @@ nothing would re-run (a notebook kernel, the REPL, ``python -c``), they are proc
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import sys
 import warnings
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marsgis.config import settings
-from marsgis.exceptions import DependencyNotFoundError, MarsGISError
+from marsgis.exceptions import DependencyNotFoundError, MarsGISError, ValidationError
 
 __all__ = ["ClusterPlan", "client", "local_cluster_plan", "main_reruns_in_workers"]
 
@@ -57,14 +59,88 @@ def _total_memory() -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def local_cluster_plan(n_workers: int | None = None, memory_fraction: float = 0.8) -> ClusterPlan:
-    """Size a LocalCluster to the machine: one single-threaded worker per available core."""
+def _count(value: Any, what: str, fix: str) -> int | None:
+    """``value`` as a whole number ≥ 1 (None stays None); anything else is refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValidationError(f"{what}={value!r} must be a whole number ≥ 1; {fix}")
+    return int(value)
+
+
+def _memory_gb(value: Any) -> float | None:
+    """A worker memory in GiB: a number > 0 or a size such as ``"4GiB"`` / ``"500 MB"``."""
+    if value is None:
+        return None
+    fix = "give a number of GiB > 0 (e.g. 4.0) or a size such as '4GiB' or '500 MB'"
+    if isinstance(value, str):
+        from dask.utils import parse_bytes
+
+        try:
+            size = float(parse_bytes(value)) / 2**30
+        except (ValueError, TypeError, KeyError):
+            raise ValidationError(
+                f"worker_memory_gb={value!r} is not a memory size; {fix}"
+            ) from None
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        size = float(value)
+    else:
+        raise ValidationError(f"worker_memory_gb={value!r} is not a memory size; {fix}")
+    if not (math.isfinite(size) and size > 0):
+        raise ValidationError(f"worker_memory_gb={value!r} must be more than 0; {fix}")
+    return size
+
+
+def local_cluster_plan(
+    n_workers: int | None = None,
+    memory_fraction: float = 0.8,
+    *,
+    threads_per_worker: int = 1,
+) -> ClusterPlan:
+    """Size a LocalCluster to the machine: one single-threaded worker per available core.
+
+    Parameters
+    ----------
+    n_workers
+        Workers (default: one per available core); a whole number ≥ 1.
+    memory_fraction
+        Share of the machine's memory the workers may use together, in (0, 1].
+    threads_per_worker
+        Threads of each worker, a whole number ≥ 1.
+
+    Raises
+    ------
+    ValidationError
+        A worker or thread count below 1 or not a whole number, or a memory fraction
+        outside (0, 1]; the message names the value.
+
+    Examples
+    --------
+    >>> local_cluster_plan(2, 0.5).n_workers
+    2
+    >>> local_cluster_plan(-1)
+    Traceback (most recent call last):
+    ...
+    marsgis.exceptions.ValidationError: n_workers=-1 must be a whole number ≥ 1; ...
+    """
+    fix = "give None for one worker per core"
+    workers_given = _count(n_workers, "n_workers", fix)
+    threads = _count(threads_per_worker, "threads_per_worker", "the default is 1")
+    if (
+        isinstance(memory_fraction, bool)
+        or not isinstance(memory_fraction, numbers.Real)
+        or not 0.0 < float(memory_fraction) <= 1.0
+    ):
+        raise ValidationError(
+            f"memory_fraction={memory_fraction!r} must be a share of the machine's memory in "
+            "(0, 1], e.g. 0.8"
+        )
     cores = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     )
-    workers = max(1, n_workers or cores)
-    memory = int(_total_memory() * memory_fraction / workers)
-    return ClusterPlan(n_workers=workers, threads_per_worker=1, memory_limit=memory)
+    workers = workers_given or cores
+    memory = int(_total_memory() * float(memory_fraction) / workers)
+    return ClusterPlan(n_workers=workers, threads_per_worker=threads or 1, memory_limit=memory)
 
 
 def main_reruns_in_workers() -> bool:
@@ -96,7 +172,7 @@ def client(
     gpu: bool | None = None,
     n_workers: int | None = None,
     worker_cores: int | None = None,
-    worker_memory_gb: float | None = None,
+    worker_memory_gb: float | str | None = None,
     processes: bool | None = None,
 ) -> Any:
     """Return a dask.distributed Client for the configured cluster.
@@ -109,14 +185,24 @@ def client(
         Ask the gateway for GPU workers (default ``MARSGIS_GPU``). On a LocalCluster GPU
         work falls back to the CPU.
     n_workers
-        LocalCluster workers, or the gateway cluster's initial scale.
+        LocalCluster workers, or the gateway cluster's initial scale; a whole number ≥ 1.
     worker_cores, worker_memory_gb
-        Gateway cluster options, when the gateway exposes them.
+        Gateway cluster options, when the gateway exposes them: cores (threads) per worker,
+        a whole number ≥ 1, and memory per worker, GiB > 0 or a size such as ``"4GiB"``.
     processes
         LocalCluster only: worker processes (True) or threads in this process (False).
         Default: processes, unless ``__main__`` is a script that worker processes would
         re-run (:func:`main_reruns_in_workers`; see the module docstring).
+
+    Raises
+    ------
+    ValidationError
+        A worker or core count below 1 or not a whole number (``n_workers=-1`` never quietly
+        becomes one worker), or a memory size that does not parse or is not > 0.
     """
+    n_workers = _count(n_workers, "n_workers", "give None for one worker per core")
+    worker_cores = _count(worker_cores, "worker_cores", "give None for the gateway's default")
+    worker_memory_gb = _memory_gb(worker_memory_gb)
     try:
         from distributed import Client
     except ImportError as exc:  # pragma: no cover - distributed is a dependency

@@ -106,8 +106,14 @@ def gale_landing_plan() -> Any:
 
 @pytest.fixture
 def spatialite_url(tmp_path: Any) -> Iterator[str]:
-    """URL of a new SpatiaLite file (created, with the schema, on first use)."""
-    yield f"sqlite:///{tmp_path / 'marsgis-test.sqlite'}"
+    """URL of a new, empty SpatiaLite file (the schema is created on first use).
+
+    The file exists (0 bytes, a valid empty SQLite database): marsgis refuses an explicit
+    ``sqlite:///`` URL whose file is missing, outside :func:`marsgis.db.upgrade`.
+    """
+    path = tmp_path / "marsgis-test.sqlite"
+    path.touch()
+    yield f"sqlite:///{path}"
     from marsgis.db import dispose_engines
 
     dispose_engines()

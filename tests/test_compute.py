@@ -30,3 +30,34 @@ def test_local_cluster_computes_like_numpy(monkeypatch) -> None:
         total = float(dem.astype("float64").sum().compute())
         hi = float(dem.max().compute())
     assert total == raw.sum() and hi == 21134.0
+
+
+def test_invalid_worker_counts_and_memory_are_refused(monkeypatch) -> None:
+    import pytest
+
+    from marsgis.exceptions import ValidationError
+
+    monkeypatch.delenv("MARSGIS_GATEWAY_ADDRESS", raising=False)
+    for kwargs, message in (
+        ({"n_workers": -1}, "n_workers=-1 must be a whole number ≥ 1"),
+        ({"n_workers": 0}, "n_workers=0 must be a whole number ≥ 1"),
+        ({"n_workers": 2.5}, "n_workers=2.5 must be a whole number ≥ 1"),
+        ({"n_workers": True}, "n_workers=True must be a whole number ≥ 1"),
+        ({"worker_cores": 0}, "worker_cores=0 must be a whole number ≥ 1"),
+        ({"worker_memory_gb": "lots"}, "worker_memory_gb='lots' is not a memory size"),
+        ({"worker_memory_gb": -1.0}, "worker_memory_gb=-1.0 must be more than 0"),
+        ({"worker_memory_gb": float("nan")}, "worker_memory_gb=nan must be more than 0"),
+    ):
+        with pytest.raises(ValidationError) as info:
+            client(**kwargs)  # refused before any cluster starts
+        assert str(info.value).startswith(message)
+    with pytest.raises(ValidationError, match=r"^threads_per_worker=0 must be a whole number"):
+        local_cluster_plan(threads_per_worker=0)
+    with pytest.raises(ValidationError, match=r"^memory_fraction=1.5 must be a share"):
+        local_cluster_plan(memory_fraction=1.5)
+    with pytest.raises(ValidationError, match=r"^n_workers=-1 must be"):
+        local_cluster_plan(-1)
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    plan = local_cluster_plan(3, 0.5, threads_per_worker=2)
+    assert (plan.n_workers, plan.threads_per_worker) == (3, 2)
+    assert abs(plan.memory_limit * 3 - 0.5 * total) < 0.01 * total

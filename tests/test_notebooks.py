@@ -129,7 +129,10 @@ def test_notebooks_run_elsewhere_are_run() -> None:
 def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import papermill
 
+    from marsgis import db
+
     db_url = f"sqlite:///{tmp_path / 'notebook.sqlite'}"
+    db.upgrade(db_url)  # an explicit SpatiaLite URL must name an existing store
     monkeypatch.setenv("MARSGIS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MARSGIS_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("MARSGIS_DATABASE_URL", db_url)

@@ -3,8 +3,11 @@
 The database is chosen by ``MARSGIS_DATABASE_URL`` (read through
 :func:`marsgis.config.settings`):
 
-* unset: the embedded SpatiaLite file ``<data dir>/marsgis.sqlite`` (the directory is created on
-  first use, ``mod_spatialite`` is loaded on every connection);
+* unset: the embedded SpatiaLite file ``<data dir>/marsgis.sqlite`` (the file and its directory
+  are created on first use, ``mod_spatialite`` is loaded on every connection);
+* ``sqlite:////path/to/store.sqlite``: another SpatiaLite file. It must exist: a missing file is
+  a :class:`~marsgis.exceptions.DatabaseError` (a typo never starts a new, empty store), and
+  :func:`upgrade` (``marsgis db upgrade --url ...``) is what creates a new one;
 * ``postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME``: a shared PostGIS database (the
   PostGIS extension is created by the first migration when the server has it).
 
@@ -127,18 +130,53 @@ def _sqlite_dbapi() -> ModuleType | None:
         ) from exc
 
 
-def _make_sqlite_engine(url: URL) -> Engine:
+def _sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite ``url`` (None for in-memory and ``file:`` URI databases)."""
     database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        parent = Path(database).parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseError(
-                f"cannot create the directory {str(parent)!r} for the SpatiaLite database "
-                f"{redact_url(url)!r}: {exc}; set MARSGIS_DATA_DIR to a writable directory or "
-                "MARSGIS_DATABASE_URL to another database"
-            ) from exc
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _default_store() -> Path:
+    """The default SpatiaLite file, ``<data dir>/marsgis.sqlite``."""
+    return settings().data_dir / "marsgis.sqlite"
+
+
+def _check_sqlite_file(url: URL, *, create: bool) -> None:
+    """Refuse an explicit SpatiaLite file that does not exist, unless it is to be created.
+
+    The default store (``<data dir>/marsgis.sqlite``) and ``create=True`` (:func:`upgrade`,
+    ``marsgis db upgrade``) create the file and its folder; any other missing file is a
+    :class:`~marsgis.exceptions.DatabaseError`, so that a typo in a URL never starts a new,
+    empty store in place of the user's.
+    """
+    path = _sqlite_path(url)
+    if path is None or path.exists():
+        return
+    if not create and path.absolute() != _default_store().absolute():
+        missing = "file" if path.absolute().parent.is_dir() else "folder"
+        raise DatabaseError(
+            f"the SpatiaLite database {redact_url(url)!r} does not exist (no {missing} "
+            f"{str(path.parent if missing == 'folder' else path)!r}); check the path in the "
+            f"URL (MARSGIS_DATABASE_URL), create a new store there with `marsgis db upgrade "
+            f"--url {redact_url(url)}` (Python: marsgis.db.upgrade(url)), or unset "
+            "MARSGIS_DATABASE_URL to use the default store in the marsgis data directory"
+        )
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot create the directory {str(parent)!r} for the SpatiaLite database "
+            f"{redact_url(url)!r}: {exc}; set MARSGIS_DATA_DIR to a writable directory or "
+            "MARSGIS_DATABASE_URL to another database"
+        ) from exc
+
+
+def _make_sqlite_engine(url: URL) -> Engine:
     # mod_spatialite links the system PROJ; rasterio bundles its own. Loading SpatiaLite first and
     # rasterio later in one process crashes (both PROJ copies register the same symbols), so
     # rasterio is imported before any SpatiaLite connection is made.
@@ -178,14 +216,17 @@ def _make_sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-def _make_engine(url_text: str) -> Engine:
+def _parse_url(url_text: str) -> URL:
     try:
-        url = make_url(url_text)
+        return make_url(url_text)
     except (ArgumentError, ValueError) as exc:
         raise ValidationError(
             f"the database URL {redact_url(url_text)!r} is not a SQLAlchemy URL; use "
             "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME or sqlite:////path/file.sqlite"
         ) from exc
+
+
+def _make_engine(url: URL) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
         return _make_sqlite_engine(url)
@@ -206,8 +247,12 @@ def _make_engine(url_text: str) -> Engine:
     )
 
 
-def _engine(db: DatabaseLike) -> Engine:
-    """The engine for ``db`` without touching the schema (cached per URL)."""
+def _engine(db: DatabaseLike, *, create: bool = False) -> Engine:
+    """The engine for ``db`` without touching the schema (cached per URL).
+
+    A SpatiaLite file that does not exist is refused unless ``create`` is true or it is the
+    default store (see :func:`_check_sqlite_file`).
+    """
     if isinstance(db, Engine):
         return db
     if isinstance(db, Connection):
@@ -217,11 +262,13 @@ def _engine(db: DatabaseLike) -> Engine:
             f"db must be a database URL, a SQLAlchemy Engine or None (the configured default), "
             f"not {type(db).__name__!r}"
         )
-    url = db if db is not None else settings().database_url
+    url_text = db if db is not None else settings().database_url
+    url = _parse_url(url_text)
     with _LOCK:
-        engine = _ENGINES.get(url)
+        _check_sqlite_file(url, create=create)
+        engine = _ENGINES.get(url_text)
         if engine is None:
-            engine = _ENGINES[url] = _make_engine(url)
+            engine = _ENGINES[url_text] = _make_engine(url)
         return engine
 
 
@@ -347,7 +394,7 @@ def _revision_of(conn: Connection) -> str | None:
 
 
 def _migrate(db: str | Engine | None, revision: str, *, up: bool) -> str | None:
-    engine = _engine(db)
+    engine = _engine(db, create=up)
     with _LOCK:
         _AT_HEAD.discard(engine)
         try:
@@ -380,6 +427,9 @@ def upgrade(db: str | Engine | None = None, revision: str = "head") -> str:
     The whole upgrade runs in one transaction (PostgreSQL and SQLite both have transactional
     DDL here): it is applied completely or not at all. Concurrent upgrades of one PostGIS
     database wait for each other.
+
+    This is the one call that creates a new SpatiaLite file (and its folder) at an explicit
+    ``sqlite:///`` URL; every other function refuses a file that does not exist.
 
     Parameters
     ----------
@@ -438,7 +488,9 @@ def get_engine(db: DatabaseLike = None, *, migrate: bool = True) -> Engine:
     Raises
     ------
     DatabaseError
-        The database is unreachable (the message shows the URL without its password).
+        The database is unreachable (the message shows the URL without its password), or
+        ``db`` names a SpatiaLite file that does not exist (other than the default store,
+        which is created on first use): create it with :func:`upgrade`.
     DependencyNotFoundError
         SpatiaLite cannot be loaded, or the database driver is missing.
     """

@@ -21,6 +21,7 @@ layers shared with the site search live in :mod:`marsgis.planning.site_grid`.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +39,17 @@ from marsgis.planning.site_grid import SiteGrid, block_sizes, mark_infeasible, w
 from marsgis.planning.targets import make_targets, science_value
 
 __all__ = [
+    "MIN_ELLIPSE_CELLS",
     "EllipseEvaluation",
     "LandingEllipse",
     "evaluate_ellipse",
 ]
+
+#: Fewest DEM cells inside an ellipse for its statistics to describe the terrain: below it an
+#: :class:`EllipseEvaluation` is flagged (``few_cells``, ``warnings``) and
+#: :func:`evaluate_ellipse` warns. 30 cells: a p95 slope then rests on at least one or two
+#: cells beyond it, and a failure fraction moves in steps of ≤ 3.3 %.
+MIN_ELLIPSE_CELLS = 30
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -161,7 +169,9 @@ class EllipseEvaluation:
     constraints
         Name of the constraint set.
     n_cells, cell_area_km2
-        DEM cells inside the ellipse and their total area.
+        DEM cells inside the ellipse and their total area. Fewer than
+        :data:`MIN_ELLIPSE_CELLS` cells make ``few_cells`` true and put a line in
+        ``warnings``: the statistics then describe a handful of DEM cells, not the terrain.
     fail_fraction
         Constraint key → area fraction of the ellipse failing it (evaluated constraints).
     fail_any
@@ -192,6 +202,18 @@ class EllipseEvaluation:
         """``1 − fail_any``."""
         return 1.0 - self.fail_any
 
+    @property
+    def few_cells(self) -> bool:
+        """Whether the statistics come from fewer than :data:`MIN_ELLIPSE_CELLS` cells."""
+        return self.n_cells < MIN_ELLIPSE_CELLS
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the numbers cannot be trusted for (empty when nothing is wrong)."""
+        if not self.few_cells:
+            return ()
+        return (_few_cells_message(self.n_cells, self.ellipse),)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
         return {
@@ -204,10 +226,22 @@ class EllipseEvaluation:
             "fail_any": self.fail_any,
             "safety": self.safety,
             "not_evaluated": dict(self.not_evaluated),
+            "few_cells": self.few_cells,
+            "warnings": list(self.warnings),
             **self.stats,
             "science": self.science,
             "science_parts": dict(self.science_parts),
         }
+
+
+def _few_cells_message(n_cells: int, ellipse: LandingEllipse) -> str:
+    """The warning of an ellipse evaluated on fewer than :data:`MIN_ELLIPSE_CELLS` cells."""
+    return (
+        f"statistics from {n_cells} DEM cell(s) inside the {2 * ellipse.semi_major_km:g} × "
+        f"{2 * ellipse.semi_minor_km:g} km ellipse (fewer than {MIN_ELLIPSE_CELLS}); the "
+        "slopes, relief and failure fractions describe those cells, not the terrain: use a "
+        "finer DEM"
+    )
 
 
 def evaluate_ellipse(
@@ -249,6 +283,13 @@ def evaluate_ellipse(
         The ellipse reaches beyond the DEM.
     ValidationError
         The ellipse holds no cell centre (a DEM far coarser than the ellipse).
+
+    Warns
+    -----
+    UserWarning
+        Fewer than :data:`MIN_ELLIPSE_CELLS` cell centres fall inside the ellipse (an MSL
+        ellipse on 4 px/deg MOLA holds 2): the result says so in ``few_cells`` and
+        ``warnings``.
     """
     cs = load_constraints(constraints)
     res = resolution_if_needed(dem, cs)
@@ -276,6 +317,8 @@ def evaluate_ellipse(
             f"no cell centre of DEM {dem.name!r} falls inside the {2 * ellipse.semi_major_km:g} × "
             f"{2 * ellipse.semi_minor_km:g} km ellipse; use a finer DEM"
         )
+    if ev["n_cells"] < MIN_ELLIPSE_CELLS:
+        warnings.warn(_few_cells_message(int(ev["n_cells"]), ellipse), UserWarning, stacklevel=2)
     tg = make_targets(targets)
     sci, parts = science_value(ellipse, tg, reach_km)
     return _evaluation(

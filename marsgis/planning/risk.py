@@ -28,6 +28,12 @@ Risk
 * ``resources``: ``1 − Q_surface / Q_ref`` with ``Q_ref`` the daily-mean top-of-atmosphere
   insolation at the equator at perihelion (the best Mars offers).
 
+A component whose input is missing is **not evaluated**, like a landing constraint the DEM
+cannot resolve: the terrain component without a traverse or an ellipse evaluation. It is left
+out of ``components``, listed with the reason in ``not_evaluated``, and gets weight 0: the
+combined score is the weighted mean of the evaluated components only (their weights
+renormalised), never a made-up 0 ("low") for what was not looked at.
+
 The combined score is the weighted mean with :data:`DEFAULT_RISK_WEIGHTS` (terrain 0.5,
 season 0.25, resources 0.25) unless other weights are given, and ``level`` is ``low``
 (< 1/3), ``medium`` (< 2/3) or ``high``. These weights and the formulas above are a
@@ -287,7 +293,10 @@ _Q_REF = solar_resource(0.0, 251.0, tau=0.0).toa_w_m2
 class RiskAssessment:
     """A combined mission risk (see the module docs for each formula).
 
-    ``score`` and every ``components`` value lie in [0, 1] (0 benign); ``details`` holds the
+    ``score`` and every ``components`` value lie in [0, 1] (0 benign); ``components`` holds the
+    evaluated components only, ``not_evaluated`` the others with the reason (missing input).
+    ``weights`` are the weights the score used: those given, 0 for a component not
+    evaluated (``details["weights_given"]`` then keeps the ones given). ``details`` holds the
     inputs (Ls, Mars year, insolation, slopes...). :meth:`to_dict` is what is stored on a
     mission (``risk_assessment``).
     """
@@ -297,6 +306,7 @@ class RiskAssessment:
     components: dict[str, float]
     weights: dict[str, float]
     details: dict[str, Any] = field(default_factory=dict)
+    not_evaluated: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
@@ -306,6 +316,7 @@ class RiskAssessment:
             "components": dict(self.components),
             "weights": dict(self.weights),
             "details": dict(self.details),
+            "not_evaluated": dict(self.not_evaluated),
             "method": "marsgis.planning.risk v1 (documented heuristic)",
         }
 
@@ -337,8 +348,9 @@ def assess_risk(
         A plan from :func:`~marsgis.planning.plan_traverse` (its slopes make the terrain term).
     ellipse
         An :class:`~marsgis.planning.EllipseEvaluation` (its failures and slopes make the
-        terrain term). Give a traverse, an ellipse or neither (terrain risk then 0 and
-        flagged in ``details``).
+        terrain term). Give a traverse, an ellipse or neither: the terrain component is then
+        not evaluated (in ``not_evaluated``, weight 0, the score is the weighted mean of
+        season and resources).
     slope_limit_deg
         Slope limit of the traverse terrain term (default: the plan's limit).
     tau
@@ -346,6 +358,20 @@ def assess_risk(
     weights
         Component weights (``terrain``, ``season``, ``resources``); default
         :data:`DEFAULT_RISK_WEIGHTS`.
+
+    Raises
+    ------
+    ValidationError
+        Unknown or negative weights, or weights that put all the weight on components that
+        are not evaluated (``weights={"terrain": 1}`` with no traverse or ellipse).
+
+    Examples
+    --------
+    >>> risk = assess_risk(lat=-4.59, lon=137.44, when="2012-08-06")  # no terrain input
+    >>> risk.not_evaluated
+    {'terrain': 'no traverse or ellipse evaluation given'}
+    >>> sorted(risk.components), risk.weights["terrain"]
+    (['resources', 'season'], 0.0)
     """
     la, lo = validate_latlon(lat, lon)
     w = dict(DEFAULT_RISK_WEIGHTS if weights is None else weights)
@@ -377,6 +403,7 @@ def assess_risk(
     }
     if traverse is not None and ellipse is not None:
         raise ValidationError("give a traverse or an ellipse evaluation, not both")
+    terrain: float | None
     if traverse is not None:
         limit = float(slope_limit_deg or traverse.attrs.get("max_slope_limit_deg", 25.0))
         smax = float(traverse["max_slope_deg"].max())
@@ -403,14 +430,37 @@ def assess_risk(
             not_evaluated=sorted(ellipse.not_evaluated),
         )
     else:
-        terrain = 0.0
+        terrain = None
         details.update(terrain_source="none (no traverse or ellipse given)")
     dust = 1.0 if dust_storm_season(t.ls) else 0.0
     night = 1.0 - sun.daylight_h / sun.sol_h
     season = _clip01(0.7 * dust + 0.3 * night)
     resources = _clip01(1.0 - sun.surface_w_m2 / _Q_REF)
-    comps = {"terrain": terrain, "season": season, "resources": resources}
+    not_evaluated: dict[str, str] = {}
+    comps: dict[str, float] = {}
+    if terrain is None:
+        not_evaluated["terrain"] = "no traverse or ellipse evaluation given"
+    else:
+        comps["terrain"] = terrain
+    comps.update(season=season, resources=resources)
+    if not_evaluated:
+        details["weights_given"] = dict(w)
+        w = {k: (0.0 if k in not_evaluated else v) for k, v in w.items()}
     total = sum(w.values())
+    if total <= 0:
+        missing = "; ".join(f"{k}: {why}" for k, why in not_evaluated.items())
+        raise ValidationError(
+            f"risk weights {details['weights_given']!r} put all the weight on components that "
+            f"are not evaluated ({missing}); give their input (a traverse or an ellipse "
+            "evaluation) or weight season and resources too"
+        )
     score = sum(comps[k] * w[k] for k in comps) / total
     level = "low" if score < 1 / 3 else "medium" if score < 2 / 3 else "high"
-    return RiskAssessment(score=score, level=level, components=comps, weights=w, details=details)
+    return RiskAssessment(
+        score=score,
+        level=level,
+        components=comps,
+        weights=w,
+        details=details,
+        not_evaluated=not_evaluated,
+    )

@@ -206,6 +206,26 @@ def _cell_of(
     return r, c
 
 
+def _check_distinct(
+    cells: Sequence[tuple[int, int]],
+    points: Sequence[LatLon],
+    labels: Sequence[str],
+    dem: xr.DataArray,
+) -> None:
+    """Refuse a leg whose two ends lie in one DEM cell (a route needs two cells)."""
+    for i in range(len(cells) - 1):
+        if cells[i] == cells[i + 1]:
+            a, b = points[i], points[i + 1]
+            res = tuple(round(abs(float(v)), 6) for v in dem.rio.resolution())
+            raise PlanningError(
+                f"the {labels[i]} (lat={a[0]!r}, lon={a[1]!r}) and the {labels[i + 1]} "
+                f"(lat={b[0]!r}, lon={b[1]!r}) lie in the same cell (row {cells[i][0]}, col "
+                f"{cells[i][1]}) of DEM {dem.name!r} (cell size {res} in its CRS), so there is "
+                "no route to plan between them; move one of them at least one cell away, drop "
+                "the repeated point, or use a finer DEM"
+            )
+
+
 def _explain_blocked(
     layers: _Layers, cell: tuple[int, int], what: str, pt: LatLon, limit: float
 ) -> None:
@@ -302,7 +322,9 @@ def plan_traverse(
     Raises
     ------
     PlanningError
-        A waypoint is impassable (says why: too steep, no data, cost factor) or unreachable.
+        A waypoint is impassable (says why: too steep, no data, cost factor) or unreachable;
+        or two consecutive waypoints (start and goal, say) lie in the same DEM cell: a route
+        from a point to itself is an error, not a zero-length (or one-cell round trip) route.
     CoordinateError
         A waypoint lies outside the DEM.
     """
@@ -328,6 +350,7 @@ def plan_traverse(
     ny, nx = dem.shape
     grid = Grid.of(dem)
     cells = [_cell_of(grid, (ny, nx), p, w, dem) for p, w in zip(points, labels, strict=True)]
+    _check_distinct(cells, points, labels, dem)
 
     if ny * nx <= max_cells:
         method = "exact"

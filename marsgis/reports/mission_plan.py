@@ -35,8 +35,8 @@ __all__ = [
 
 _RISK_ROWS = ("score", "terrain", "season", "resources")
 _ELLIPSE_COLUMNS = (
-    "name", "semi-axes (km)", "azimuth (°)", "constraints", "safety", "slope p95 (°)",
-    "not evaluated",
+    "name", "semi-axes (km)", "azimuth (°)", "constraints", "cells", "safety", "slope p95 (°)",
+    "not evaluated", "warning",
 )  # fmt: skip
 
 
@@ -54,6 +54,7 @@ def ellipse_evaluation_from_artefact(artefact: Any) -> EllipseEvaluation | None:
     known = {
         "ellipse", "constraints", "n_cells", "cell_area_km2", "ellipse_area_km2",
         "fail_fraction", "fail_any", "safety", "not_evaluated", "science", "science_parts",
+        "few_cells", "warnings",
     }  # fmt: skip
 
     def number(value: Any) -> float:
@@ -151,26 +152,42 @@ class MissionReport:
         return pd.DataFrame({"value": list(rows.values())}, index=list(rows))
 
     def risk_table(self) -> pd.DataFrame:
-        """Risk score and components at the report date, beside those stored at planning."""
+        """Risk score and components at the report date, beside those stored at planning.
+
+        A component not evaluated (its input missing: terrain without a traverse or an
+        ellipse evaluation) has no value (NaN) and weight 0, and its ``note`` says "not
+        evaluated" and why; the score is the weighted mean of the evaluated components.
+        """
         import pandas as pd
 
         stored = dict(self.mission.risk_assessment or {})
         stored_parts = dict(stored.get("components", {}))
+        stored_missing = dict(stored.get("not_evaluated", {}))
 
         def at_planning(key: str) -> float:
             value = stored.get("score") if key == "score" else stored_parts.get(key)
             return math.nan if value is None else float(value)
 
+        def note(key: str) -> str:
+            # short (pandas shows 50 characters); the reasons are in risk.not_evaluated
+            notes = []
+            if key in self.risk.not_evaluated:
+                notes.append("not evaluated")
+            if key in stored_missing:
+                notes.append("not evaluated at planning")
+            return "; ".join(notes)
+
         now = {"score": self.risk.score, **self.risk.components}
         frame = pd.DataFrame(
             {
-                "report date": [round(float(now[k]), 4) for k in _RISK_ROWS],
+                "report date": [round(float(now.get(k, math.nan)), 4) for k in _RISK_ROWS],
                 "at planning": [round(at_planning(k), 4) for k in _RISK_ROWS],
                 # the score is the weighted mean: its row shows the weights' total
                 "weight": [
                     sum(self.risk.weights[k] for k in _RISK_ROWS[1:]),
                     *(self.risk.weights[k] for k in _RISK_ROWS[1:]),
                 ],
+                "note": [note(k) for k in _RISK_ROWS],
             },
             index=list(_RISK_ROWS),
         )
@@ -187,7 +204,11 @@ class MissionReport:
         return {k: d[k] for k in keys if k in d}
 
     def ellipse_table(self) -> pd.DataFrame:
-        """The stored landing-ellipse evaluations (one row each)."""
+        """The stored landing-ellipse evaluations (one row each).
+
+        ``cells`` is how many DEM cells the statistics come from; ``warning`` flags fewer than
+        :data:`marsgis.planning.ellipses.MIN_ELLIPSE_CELLS`.
+        """
         import pandas as pd
 
         rows = []
@@ -202,11 +223,15 @@ class MissionReport:
                     "semi-axes (km)": f"{e.get('semi_major_km')} × {e.get('semi_minor_km')}",
                     "azimuth (°)": e.get("azimuth_deg"),
                     "constraints": None if ev is None else ev.constraints,
+                    "cells": None if ev is None else ev.n_cells,
                     "safety": None if ev is None else round(ev.safety, 4),
                     "slope p95 (°)": None
                     if ev is None
                     else round(ev.stats.get("slope_p95_deg", math.nan), 2),
                     "not evaluated": None if ev is None else ", ".join(sorted(ev.not_evaluated)),
+                    "warning": None
+                    if ev is None
+                    else (f"only {ev.n_cells} cells: use a finer DEM" if ev.few_cells else ""),
                 }
             )
         return pd.DataFrame(rows, columns=_ELLIPSE_COLUMNS).set_index("name")

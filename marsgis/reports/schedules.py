@@ -15,15 +15,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from marsgis.db import schedules
+from marsgis.db import get_mission, schedules
 from marsgis.db.schedules import Schedule, get_schedule, list_schedules
-from marsgis.exceptions import ValidationError
+from marsgis.exceptions import NotFoundError, ValidationError
 from marsgis.reports import catalog
 
 if TYPE_CHECKING:
     from marsgis.db import DatabaseLike
 
 __all__ = [
+    "NEVER_FIRES_YEARS",
     "Schedule",
     "add_schedule",
     "get_schedule",
@@ -38,6 +39,10 @@ _CRON_HELP = (
     "a sixth field for seconds ('* * * * * */10', every 10 s), or @hourly, @daily, @weekly, "
     "@monthly, @yearly"
 )
+#: A cron expression with no time in this many years from now is refused as one that never
+#: fires (``0 0 29 2 *``, February 29, fires every 4 years and is accepted).
+NEVER_FIRES_YEARS = 5
+
 _ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 
 
@@ -47,10 +52,11 @@ def validate_cron(expression: str) -> str:
     Raises
     ------
     ValidationError
-        Not a cron expression croniter accepts with 5 or 6 fields (or an alias); the message
-        shows the accepted forms.
+        Not a cron expression croniter accepts with 5 or 6 fields (or an alias), or one that
+        never fires (no time in the next :data:`NEVER_FIRES_YEARS` years, e.g. ``0 0 31 2 *``,
+        February 31); the message names the expression and shows the accepted forms.
     """
-    from croniter import croniter
+    from croniter import CroniterError, croniter
 
     if not isinstance(expression, str):
         raise ValidationError(f"cron expression {expression!r} must be a string; {_CRON_HELP}")
@@ -59,16 +65,33 @@ def validate_cron(expression: str) -> str:
     ok = text.lower() in _ALIASES or (len(fields) in (5, 6) and croniter.is_valid(text))
     if not ok:
         raise ValidationError(f"cron expression {expression!r} is not valid; {_CRON_HELP}")
+    try:
+        croniter(text, datetime.now(UTC), max_years_between_matches=NEVER_FIRES_YEARS).get_next(
+            datetime
+        )
+    except (CroniterError, ValueError, KeyError, OverflowError) as exc:
+        raise ValidationError(
+            f"cron expression {expression!r} never fires: it names no time in the next "
+            f"{NEVER_FIRES_YEARS} years (a day its month does not have, such as February 30 or "
+            "April 31); give a day the month has, e.g. '0 0 28 2 *' for February 28"
+        ) from exc
     return text
 
 
 def next_due(cron: str, after: datetime) -> datetime:
     """The first time strictly after ``after`` that ``cron`` names (UTC, aware)."""
-    from croniter import croniter
+    from croniter import CroniterError, croniter
 
     if after.tzinfo is None:
         raise ValidationError(f"time {after!r} has no time zone; give an aware UTC datetime")
-    value = croniter(validate_cron(cron), after.astimezone(UTC)).get_next(datetime)
+    expression = validate_cron(cron)
+    try:
+        value = croniter(expression, after.astimezone(UTC)).get_next(datetime)
+    except (CroniterError, ValueError, KeyError, OverflowError) as exc:
+        raise ValidationError(
+            f"cron expression {cron!r} names no time after {after.isoformat()} ({exc}); "
+            f"{_CRON_HELP}"
+        ) from exc
     if not isinstance(value, datetime):  # pragma: no cover - get_next returns the type asked
         raise ValidationError(f"croniter returned {value!r} for {cron!r}")
     return value.astimezone(UTC)
@@ -85,6 +108,21 @@ def _name(value: Any) -> str:
             f"schedule name {text!r} is all digits, which would read as a schedule id; add a letter"
         )
     return text
+
+
+def _check_mission(report: str, params: Mapping[str, Any], label: str, db: DatabaseLike) -> None:
+    """Refuse a schedule whose ``mission_id`` parameter names no stored mission."""
+    mission_id = params.get("mission_id")
+    if mission_id is None:
+        return
+    try:
+        get_mission(mission_id, db=db)
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"schedule {label!r}: report {report!r} is for mission_id={mission_id!r}, but the "
+            "database has no mission with that id; give the id of a stored mission (`marsgis "
+            "mission list`) or add the mission first"
+        ) from exc
 
 
 def add_schedule(
@@ -119,12 +157,17 @@ def add_schedule(
     Raises
     ------
     ValidationError
-        A bad cron expression, unknown report parameters, or a name already taken.
+        A bad cron expression or one that never fires, unknown report parameters, or a name
+        already taken.
+    NotFoundError
+        The ``mission_id`` parameter names no mission in ``db`` (checked for every report that
+        declares a ``mission_id`` parameter, such as ``mission-plan``).
     """
     label = _name(name)
     expression = validate_cron(cron)
     params = catalog.check_parameters(report, parameters)
     key = catalog.report_key(report)
+    _check_mission(key, params, label, db)
     now = datetime.now(UTC)
     first = next_due(expression, start or now)
     return schedules.insert_schedule(

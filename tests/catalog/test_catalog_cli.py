@@ -49,6 +49,9 @@ def test_search_fetch_and_cache_commands(stac_server: StacServer, tmp_path: Path
         "MARSGIS_CACHE_DIR": str(tmp_path / "cache"),
         "MARSGIS_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
     }
+    from marsgis import db
+
+    db.upgrade(env["MARSGIS_DATABASE_URL"])  # an explicit SpatiaLite URL must name a store
     runner = CliRunner()
 
     def invoke(*args: str) -> Any:

@@ -18,6 +18,7 @@ def dash_env(tmp_path_factory: pytest.TempPathFactory, gale_landing_plan: Any) -
 
     tmp = tmp_path_factory.mktemp("dashboards")
     url = f"sqlite:///{tmp / 'marsgis.sqlite'}"
+    db.upgrade(url)  # an explicit SpatiaLite URL must name an existing store
     plan = db.save_plan(gale_landing_plan, db=url)
     jezero = db.add_mission(
         "Jezero delta survey", lat=18.4447, lon=77.4508, mission_type="survey", db=url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +148,20 @@ def test_cli_unreachable_database_hides_password(monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 2
     assert "secret" not in result.output
     assert "u:***@127.0.0.1:1/x" in result.stderr
+
+
+def test_cli_refuses_a_missing_sqlite_store_and_db_upgrade_creates_it(tmp_path: Path) -> None:
+    path = tmp_path / "typo-dir" / "store.sqlite"
+    env = {"MARSGIS_DATABASE_URL": f"sqlite:///{path}"}
+    runner = CliRunner()
+    listed = runner.invoke(main, ["mission", "list", "--json"], env=env)
+    assert listed.exit_code == 2, listed.output
+    assert "does not exist" in listed.output and "marsgis db upgrade" in listed.output
+    assert not path.parent.exists()
+    upgraded = runner.invoke(main, ["db", "upgrade", "--json"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert path.is_file()
+    listed = runner.invoke(main, ["mission", "list", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout) == []
+    db.dispose_engines()

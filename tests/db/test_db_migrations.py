@@ -252,3 +252,43 @@ def test_database_from_a_newer_marsgis_is_refused(spatialite_url: str) -> None:
     assert "newer marsgis" in str(info.value)
     with pytest.raises(DatabaseError, match="'0042'"):
         db.upgrade(spatialite_url, "0042")
+
+
+def test_explicit_sqlite_url_to_a_missing_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    typo = tmp_path / "typo-dir" / "store.sqlite"
+    url = f"sqlite:///{typo}"
+    for call in (
+        lambda: db.get_engine(url),
+        lambda: db.get_engine(url, migrate=False),
+        lambda: db.current_revision(url),
+        lambda: db.list_missions(db=url),
+    ):
+        with pytest.raises(DatabaseError, match="does not exist") as info:
+            call()
+        assert f"no folder {str(typo.parent)!r}" in str(info.value)
+        assert "marsgis db upgrade" in str(info.value)
+    # through the environment, as `MARSGIS_DATABASE_URL=... marsgis mission list` uses it
+    monkeypatch.setenv("MARSGIS_DATABASE_URL", url)
+    with pytest.raises(DatabaseError, match="does not exist"):
+        db.list_missions()
+    assert not typo.parent.exists()  # neither the folder nor a store was created
+    # an existing folder, a misspelt file name
+    missing = tmp_path / "stroe.sqlite"
+    with pytest.raises(DatabaseError, match=f"no file {str(missing)!r}"):
+        db.list_missions(db=f"sqlite:///{missing}")
+    assert not missing.exists()
+
+
+def test_upgrade_creates_an_explicit_sqlite_store(tmp_path: Path) -> None:
+    path = tmp_path / "new-dir" / "store.sqlite"
+    url = f"sqlite:///{path}"
+    try:
+        assert db.upgrade(url) == HEAD
+        assert path.is_file()
+        mission = db.add_mission("created", lat=-4.5, lon=137.4, db=url)
+        db.dispose_engines()  # a new process: the store now exists and is used as it is
+        assert db.list_missions(db=url) == [mission]
+    finally:
+        db.dispose_engines()

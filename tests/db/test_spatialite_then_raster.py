@@ -19,6 +19,7 @@ print(float(marsgis.open_dem("gale-mola").mean()))
 
 
 def test_store_first_then_dem_in_a_fresh_process(tmp_path: Path) -> None:
+    (tmp_path / "store.sqlite").touch()  # an empty store: the snippet migrates it first
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     proc = subprocess.run(
         [sys.executable, "-c", SNIPPET.format(url=url)],

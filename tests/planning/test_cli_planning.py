@@ -146,3 +146,18 @@ def test_mission_plan_command_stores_the_plan(tmp_path: Path) -> None:
 
     stored = get_mission(doc["mission_id"], db=f"sqlite:///{tmp_path / 'marsgis.sqlite'}")
     assert stored.risk_assessment["level"] == doc["risk"]["level"]
+
+
+def test_mission_plan_on_coarse_mola_shows_the_cell_count_and_the_warning() -> None:
+    from marsgis.cli.sites import mission_plan
+
+    result = CliRunner().invoke(
+        mission_plan,
+        ["--name", "Gale", "--lat", "-4.5895", "--lon", "137.4417", "--preset", "msl",
+         "--dem", "mola", "--no-save", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ellipse = json.loads(result.stdout)["ellipse"]
+    assert ellipse["n_cells"] == 2  # 4 px/deg cell centres inside the 25 × 20 km ellipse
+    assert ellipse["few_cells"] is True
+    assert ellipse["warnings"][0].startswith("statistics from 2 DEM cell(s)")

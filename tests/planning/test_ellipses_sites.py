@@ -160,3 +160,26 @@ def test_search_across_the_prime_meridian_on_global_mola() -> None:
     assert np.all((lon >= 352.0 - 1e-9) | (lon <= 4.0 + 1e-9))
     with pytest.raises(PlanningError, match="no 85 × 11 km ellipse fits"):
         search_landing_sites(marsgis.open_dem("gale-1m"), "mer-b")
+
+
+def test_ellipse_statistics_report_their_cells_and_flag_too_few(gale) -> None:
+    from marsgis.planning.ellipses import MIN_ELLIPSE_CELLS
+
+    e = LandingEllipse.from_constraints("msl", -4.5895, 137.4417)
+    mola = marsgis.open_dem("mola")  # 4 px/deg: 15 km cells, an MSL ellipse is 25 × 20 km
+    lon2, lat2 = np.meshgrid(mola["x"].values, mola["y"].values)
+    expected = int(_inside_by_geod(e, lat2, lon2).sum())
+    assert expected < MIN_ELLIPSE_CELLS == 30
+    with pytest.warns(UserWarning, match=rf"statistics from {expected} DEM cell\(s\)"):
+        coarse = evaluate_ellipse(e, mola, "msl")
+    assert coarse.n_cells == expected
+    assert coarse.few_cells is True
+    assert len(coarse.warnings) == 1 and "use a finer DEM" in coarse.warnings[0]
+    doc = coarse.to_dict()
+    assert doc["n_cells"] == expected and doc["few_cells"] is True
+    assert doc["warnings"] == list(coarse.warnings)
+    # gale-mola, 128 px/deg: hundreds of cells, no flag
+    fine = evaluate_ellipse(e, gale, "msl")
+    lon2, lat2 = np.meshgrid(gale["x"].values, gale["y"].values)
+    assert fine.n_cells == int(_inside_by_geod(e, lat2, lon2).sum()) >= MIN_ELLIPSE_CELLS
+    assert fine.few_cells is False and fine.to_dict()["warnings"] == []

@@ -102,3 +102,31 @@ def test_risk_components_and_weights() -> None:
     assert on_ellipse.to_dict()["details"]["terrain_source"] == "ellipse"
     with pytest.raises(ValidationError, match="unknown risk weight"):
         assess_risk(lat=0, lon=0, when="2012-08-06", weights={"luck": 1})
+
+
+def test_risk_components_without_input_are_not_evaluated() -> None:
+    risk = assess_risk(lat=-4.6, lon=137.4, when="2012-08-06")
+    assert risk.not_evaluated == {"terrain": "no traverse or ellipse evaluation given"}
+    assert set(risk.components) == {"season", "resources"}
+    assert risk.weights == {"terrain": 0.0, "season": 0.25, "resources": 0.25}
+    assert risk.details["weights_given"] == {"terrain": 0.5, "season": 0.25, "resources": 0.25}
+    # the score is the mean of the evaluated components, their weights renormalised (½, ½)
+    season, resources = risk.components["season"], risk.components["resources"]
+    assert risk.score == pytest.approx((season + resources) / 2)
+    # the same season and resources as an assessment with terrain, where terrain is evaluated
+    gale = marsgis.open_dem("gale-mola")
+    route = plan_traverse(gale, (-4.5895, 137.4417), (-4.82143, 137.385815))
+    with_terrain = assess_risk(lat=-4.6, lon=137.4, when="2012-08-06", traverse=route)
+    assert with_terrain.not_evaluated == {}
+    assert with_terrain.components["season"] == season
+    assert with_terrain.components["resources"] == resources
+    stored = risk.to_dict()
+    assert stored["not_evaluated"] == {"terrain": "no traverse or ellipse evaluation given"}
+    assert "terrain" not in stored["components"]
+    # custom weights are renormalised over what was evaluated
+    tilted = assess_risk(
+        lat=-4.6, lon=137.4, when="2012-08-06", weights={"terrain": 2, "season": 1, "resources": 3}
+    )
+    assert tilted.score == pytest.approx((1 * season + 3 * resources) / 4)
+    with pytest.raises(ValidationError, match=r"all the weight on components that are not"):
+        assess_risk(lat=-4.6, lon=137.4, when="2012-08-06", weights={"terrain": 1})

@@ -163,3 +163,27 @@ def test_window_mode_for_large_grids(gale) -> None:
     windowed = plan_traverse(gale, BRADBURY, goal, max_cells=300 * 300, margin_cells=100)
     assert windowed.attrs["method"] == "window"
     assert windowed.attrs["cost"] == pytest.approx(exact.attrs["cost"], rel=1e-12)
+
+
+def test_start_equal_to_goal_is_an_error(gale) -> None:
+    with pytest.raises(PlanningError, match=r"the start .* and the goal .* lie in the same cell"):
+        plan_traverse(gale, BRADBURY, BRADBURY)
+    # another point in the same DEM cell (its centre) is the same point for the planner
+    r0, c0 = (round(float(v)) for v in lonlat_to_grid(gale, BRADBURY[0], BRADBURY[1]))
+    near = (float(gale.y[r0]), float(gale.x[c0]))
+    assert near != BRADBURY
+    with pytest.raises(PlanningError, match=rf"same cell \(row {r0}, col {c0}\)") as info:
+        plan_traverse(gale, BRADBURY, near)
+    assert "finer DEM" in str(info.value)
+    # a via point repeating the start names the via point
+    with pytest.raises(PlanningError, match=r"the start .* and the via point 1 .* same cell"):
+        plan_traverse(gale, BRADBURY, (-4.62, 137.40), via=[BRADBURY])
+    # one cell away is a route: at least the great circle between the two exact points
+    step = float(abs(gale.rio.resolution()[0]))
+    other = (BRADBURY[0], BRADBURY[1] + step)
+    route = plan_traverse(gale, BRADBURY, other)
+    great = GEOD.inv(BRADBURY[1], BRADBURY[0], other[1], other[0])[2]
+    assert route.attrs["length_m"] >= great - 1e-6
+    assert great == pytest.approx(
+        MARS_RADIUS_M * np.radians(step) * np.cos(np.radians(BRADBURY[0])), rel=1e-4
+    )

@@ -106,3 +106,25 @@ def test_scheduler_once_runs_the_latest_missed_time(tiny_report: Path) -> None:
     assert nothing["runs"] == [] or nothing["runs"][0]["due_at"] > done["due_at"]
     bad = run("scheduler", "--once", "--interval", "0")
     assert bad.returncode == 2 and bad.stderr.startswith("error: interval 0.0 must be a positive")
+
+
+def test_schedule_add_refuses_a_cron_that_never_fires_and_an_unknown_mission() -> None:
+    ghost = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+    never = run(
+        "report", "schedule", "add", "s", "mission-plan", "--cron", "0 0 31 2 *",
+        "-p", "mission_id", ghost,
+    )  # fmt: skip
+    assert never.returncode == 2
+    assert never.stderr.startswith("error: cron expression '0 0 31 2 *' never fires")
+    assert "Traceback" not in never.stderr
+    unknown = run(
+        "report", "schedule", "add", "s", "mission-plan", "--cron", "0 6 * * *",
+        "-p", "mission_id", ghost,
+    )  # fmt: skip
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith(
+        f"error: schedule 's': report 'mission-plan' is for mission_id={ghost!r}, but the "
+        "database has no mission with that id"
+    )
+    assert "Traceback" not in unknown.stderr
+    assert doc(run("report", "schedule", "list", "--json")) == []

@@ -74,6 +74,51 @@ def test_mission_plan_report_end_to_end(db_url: str, gale_plan: Any, tmp_path: P
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
 
 
+def test_mission_report_shows_terrain_risk_not_evaluated(
+    spatialite_url: str, tmp_path: Path
+) -> None:
+    """A mission planned without a traverse or an ellipse: terrain risk is "not evaluated"."""
+    import math
+
+    import marsgis
+    from marsgis import planning
+    from marsgis.db import save_plan
+
+    plan = planning.plan_mission(
+        "No terrain",
+        lat=-4.5895,
+        lon=137.4417,
+        dem=marsgis.open_dem("gale-mola"),
+        when="2026-03-01",
+    )
+    assert plan.risk is not None and plan.risk.not_evaluated == {
+        "terrain": "no traverse or ellipse evaluation given"
+    }
+    stored = save_plan(plan, db=spatialite_url)
+    report = reports.mission_report(stored.mission.id, when="2026-03-01", db=spatialite_url)
+    expected = assess_risk(lat=-4.5895, lon=137.4417, when="2026-03-01")
+    table = report.risk_table()
+    assert math.isnan(table.loc["terrain", "report date"])
+    assert math.isnan(table.loc["terrain", "at planning"])
+    assert table.loc["terrain", "weight"] == 0.0
+    assert table.loc["terrain", "note"] == "not evaluated; not evaluated at planning"
+    assert table.loc["score", "report date"] == round(expected.score, 4)
+    assert table.loc["score", "weight"] == 0.5  # season 0.25 + resources 0.25
+    assert table.loc["season", "note"] == ""
+    run = reports.run_report(
+        "mission-plan",
+        {"mission_id": stored.mission.id, "date": "2026-03-01"},
+        db=spatialite_url,
+        out_dir=tmp_path / "out",
+    )
+    assert run.status == "succeeded", run.error
+    assert run.html is not None
+    html = run.html.read_text(encoding="utf-8")
+    assert "<strong>Terrain risk not evaluated</strong>" in html
+    assert f"Risk <strong>{expected.score:.4f} ({expected.level})</strong>" in html
+    assert "<td>not evaluated; not evaluated at planning</td>" in html
+
+
 def test_failing_report_is_recorded(spatialite_url: str, tiny_report: Path) -> None:
     run = reports.run_report(tiny_report, {"label": "x", "fail": True}, db=spatialite_url)
     assert run.status == "failed"

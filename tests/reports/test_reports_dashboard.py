@@ -28,6 +28,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, tiny_report: Path) -> dict[
     """A SpatiaLite store with one succeeded, one failed and one scheduled (failed) run."""
     tmp = tmp_path_factory.mktemp("reports-dashboard")
     url = f"sqlite:///{tmp / 'marsgis.sqlite'}"
+    from marsgis import db
+
+    db.upgrade(url)  # an explicit SpatiaLite URL must name an existing store
     out = tmp / "reports"
     good = reports.run_report(tiny_report, {"label": "fine"}, db=url, out_dir=out)
     bad = reports.run_report(tiny_report, {"label": "broken", "fail": True}, db=url, out_dir=out)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from marsgis import reports
+from marsgis import db, reports
 from marsgis.db import leases, report_runs, transaction
 from marsgis.db.report_runs import insert_run
 from marsgis.db.schema import report_runs as report_runs_table
@@ -52,7 +52,43 @@ def test_next_due_in_utc() -> None:
         next_due("0 6 * * *", datetime(2026, 3, 1))
 
 
+def test_a_cron_that_never_fires_is_refused() -> None:
+    for never in ("0 0 31 2 *", "0 0 30 2 *", "0 12 31 4 *", "0 0 31 6 * 0"):
+        with pytest.raises(
+            ValidationError, match=re.escape(f"cron expression {never!r} never fires")
+        ) as info:
+            validate_cron(never)
+        assert "next 5 years" in str(info.value)
+    # rare but real: February 29 fires in leap years; day 31 in the months that have one
+    assert next_due("0 0 29 2 *", T0) == datetime(2028, 2, 29, tzinfo=UTC)
+    assert next_due("0 0 31 * *", T0) == datetime(2026, 3, 31, tzinfo=UTC)
+
+
+def test_a_schedule_for_a_mission_not_in_the_store_is_refused(db_url: str) -> None:
+    stored = db.add_mission("Gale", lat=-4.5895, lon=137.4417, db=db_url)
+    ghost = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+    with pytest.raises(
+        NotFoundError,
+        match=re.escape(f"schedule 'ghost': report 'mission-plan' is for mission_id={ghost!r}")
+        + ".*no mission with that id.*marsgis mission list",
+    ):
+        reports.add_schedule("ghost", "mission-plan", "@daily", {"mission_id": ghost}, db=db_url)
+    with pytest.raises(ValidationError, match="'m' is not a mission id"):
+        reports.add_schedule("bad id", "mission-plan", "@daily", {"mission_id": "m"}, db=db_url)
+    with pytest.raises(ValidationError, match=re.escape("'0 0 31 2 *' never fires")):
+        reports.add_schedule(
+            "feb 31", "mission-plan", "0 0 31 2 *", {"mission_id": stored.id}, db=db_url
+        )
+    assert reports.list_schedules(db=db_url) == []  # nothing was stored
+    added = reports.add_schedule(
+        "real", "mission-plan", "0 6 * * *", {"mission_id": stored.id}, start=T0, db=db_url
+    )
+    assert added.parameters == {"mission_id": stored.id}
+    assert added.next_run_at == datetime(2026, 3, 2, 6, tzinfo=UTC)
+
+
 def test_add_list_remove(db_url: str, tiny_report: Path) -> None:
+    m = db.add_mission("Scheduled", lat=-4.5895, lon=137.4417, db=db_url).id
     added = reports.add_schedule(
         "tiny every 10 s", tiny_report, "* * * * * */10", {"label": "a"}, start=T0, db=db_url
     )
@@ -61,20 +97,20 @@ def test_add_list_remove(db_url: str, tiny_report: Path) -> None:
     assert added.parameters == {"label": "a"}
     assert added.enabled and added.locked_by is None
     other = reports.add_schedule(
-        "a daily", "mission-plan", "0 6 * * *", {"mission_id": "m"}, start=T0, db=db_url
+        "a daily", "mission-plan", "0 6 * * *", {"mission_id": m}, start=T0, db=db_url
     )
     assert other.report == "mission-plan"
     assert [s.name for s in reports.list_schedules(db=db_url)] == ["a daily", "tiny every 10 s"]
     assert reports.get_schedule(added.id, db=db_url) == added
     assert reports.get_schedule(str(added.id), db=db_url) == added
     with pytest.raises(ValidationError, match="named 'a daily' exists already.*remove"):
-        reports.add_schedule("a daily", "mission-plan", "@daily", {"mission_id": "m"}, db=db_url)
+        reports.add_schedule("a daily", "mission-plan", "@daily", {"mission_id": m}, db=db_url)
     with pytest.raises(ValidationError, match=r"needs parameter\(s\) 'mission_id'"):
         reports.add_schedule("no id", "mission-plan", "@daily", db=db_url)
     with pytest.raises(ValidationError, match="cron expression 'daily' is not valid"):
-        reports.add_schedule("bad", "mission-plan", "daily", {"mission_id": "m"}, db=db_url)
+        reports.add_schedule("bad", "mission-plan", "daily", {"mission_id": m}, db=db_url)
     with pytest.raises(ValidationError, match="all digits"):
-        reports.add_schedule("42", "mission-plan", "@daily", {"mission_id": "m"}, db=db_url)
+        reports.add_schedule("42", "mission-plan", "@daily", {"mission_id": m}, db=db_url)
     assert reports.remove_schedule("a daily", db=db_url).id == other.id
     with pytest.raises(NotFoundError, match="no report schedule 'a daily'.*schedule list"):
         reports.remove_schedule("a daily", db=db_url)
