@@ -41,6 +41,7 @@ from marsgis.data import DATA_DIR, sha256_file
 from marsgis.exceptions import (
     DatabaseError,
     DataNotFoundError,
+    DataReadError,
     DatasetIntegrityError,
     ValidationError,
 )
@@ -216,10 +217,17 @@ def read_artefact(folder: str | Path) -> dict[str, Any]:
             f"{str(path)!r} is not a model artefact (needs {WEIGHTS_FILE} and {METADATA_FILE}); "
             "give a folder written by marsgis.ml.save_artefact or `marsgis ml train --out`"
         )
-    meta: dict[str, Any] = json.loads(meta_path.read_text())
-    if meta.get("format") != ARTEFACT_FORMAT:
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataReadError(
+            f"{str(meta_path)!r} is not valid JSON ({exc}); the artefact is damaged: write it "
+            "again with marsgis.ml.save_artefact or `marsgis ml train --out`"
+        ) from exc
+    if not isinstance(meta, dict) or meta.get("format") != ARTEFACT_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise ValidationError(
-            f"{str(meta_path)!r} has format {meta.get('format')!r}, expected {ARTEFACT_FORMAT!r}"
+            f"{str(meta_path)!r} has format {found!r}, expected {ARTEFACT_FORMAT!r}"
         )
     return meta
 

@@ -110,3 +110,18 @@ def test_pickled_classifier_predicts_the_same(shipped: Any) -> None:
     x = np.random.default_rng(1).random((4, 64, 64)).astype(np.float32)
     np.testing.assert_array_equal(clone.predict(x).probabilities, shipped.predict(x).probabilities)
     assert clone.metadata == shipped.metadata
+
+
+def test_damaged_metadata_is_our_error(tmp_path: Path) -> None:
+    from marsgis.exceptions import DataReadError
+
+    version, _ = SHIPPED_MODELS["terrain-classifier"]
+    copy = tmp_path / "copy"
+    shutil.copytree(SHIPPED_DIR / "terrain-classifier" / str(version), copy)
+    text = (copy / "model.json").read_text()
+    (copy / "model.json").write_text(text[: len(text) // 2])  # cut mid-document
+    with pytest.raises(DataReadError, match=r"model\.json' is not valid JSON"):
+        marsgis.ml.load(copy, device="cpu")
+    (copy / "model.json").write_text("[1, 2]")
+    with pytest.raises(ValidationError, match="has format 'list', expected"):
+        marsgis.ml.load(copy, device="cpu")
