@@ -262,7 +262,8 @@ def list_runs(
     report
         Only runs of this report (name as recorded).
     schedule
-        Only runs of this schedule (name or id).
+        Only runs of this schedule (name or id); an unknown one raises
+        :class:`~marsgis.exceptions.NotFoundError`.
     status
         Only runs in this status (``running``, ``succeeded``, ``failed``).
     limit
@@ -290,6 +291,14 @@ def list_runs(
         query = query.limit(limit)
     query = query.order_by(report_runs.c.started_at.desc(), report_runs.c.id.desc())
     with transaction(db) as conn:
+        if schedule is not None:
+            s = report_schedules.c
+            key = s.id if isinstance(schedule, int) and not isinstance(schedule, bool) else s.name
+            if conn.execute(sa.select(s.id).where(key == schedule)).first() is None:
+                raise NotFoundError(
+                    f"no report schedule {schedule!r}; list them with "
+                    "marsgis.reports.list_schedules() or `marsgis report schedule list`"
+                )
         return [_to_run(row) for row in conn.execute(query).mappings()]
 
 

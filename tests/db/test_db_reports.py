@@ -75,6 +75,10 @@ def test_run_rows_round_trip(db_url: str) -> None:
     assert report_runs.list_runs(status="failed", db=db_url) == [failed]
     assert report_runs.list_runs(schedule="every 10 s", db=db_url) == [scheduled]
     assert report_runs.list_runs(schedule=sched.id, limit=1, db=db_url) == [scheduled]
+    with pytest.raises(NotFoundError, match="no report schedule 'every 10 min'"):
+        report_runs.list_runs(schedule="every 10 min", db=db_url)
+    with pytest.raises(NotFoundError, match=rf"no report schedule {sched.id + 1}"):
+        report_runs.list_runs(schedule=sched.id + 1, db=db_url)
     with pytest.raises(ValidationError, match="not 'running'"):
         report_runs.finish_run(scheduled.id, status="running", outputs={}, error=None, db=db_url)
     with pytest.raises(ValidationError, match="run status 'done' is not one of"):
