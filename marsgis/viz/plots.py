@@ -202,7 +202,7 @@ def route_figure(
     """
     from matplotlib.figure import Figure
 
-    from marsgis.viz.profile import route_profile
+    from marsgis.viz.profile import draw_profile, route_profile
 
     if len(route) == 0:
         raise ValidationError("the route has no legs to draw")
@@ -225,16 +225,8 @@ def route_figure(
     length_km = float(route.attrs.get("length_m", route["length_m"].sum())) / 1000.0
     ax.set_title(title if title is not None else f"planned traverse, {length_km:.2f} km")
     if profile:
-        prof = route_profile(route, dem=dem)
         pax = fig.add_subplot(grid[1])
-        km = prof["distance_m"].to_numpy(dtype=float) / 1000.0
-        z = prof["elevation_m"].to_numpy(dtype=float)
-        pax.plot(km, z, color="#b8452c", lw=1.5)
-        if np.isfinite(z).any():
-            pax.fill_between(km, z, np.nanmin(z), color="#e9b48a", alpha=0.5, lw=0)
-        pax.set_xlabel("distance along the route (km)")
-        pax.set_ylabel("elevation (m)")
-        pax.grid(alpha=0.3)
+        draw_profile(pax, route_profile(route, dem=dem), xlabel="distance along the route (km)")
     return fig
 
 

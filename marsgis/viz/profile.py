@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
-__all__ = ["elevation_profile", "profile_png", "route_profile"]
+__all__ = ["draw_profile", "elevation_profile", "profile_png", "route_profile"]
 
 _COLUMNS = ["distance_m", "lat", "lon", "elevation_m", "dem"]
 
@@ -132,6 +132,18 @@ def route_profile(
     return frame
 
 
+def draw_profile(ax: Any, profile: pd.DataFrame, *, xlabel: str = "distance (km)") -> None:
+    """Draw an elevation profile (m against km, filled below) on a matplotlib ``Axes``."""
+    km = profile["distance_m"].to_numpy(dtype=float) / 1000.0
+    z = profile["elevation_m"].to_numpy(dtype=float)
+    ax.plot(km, z, color="#b8452c", linewidth=1.5)
+    if np.isfinite(z).any():
+        ax.fill_between(km, z, np.nanmin(z), color="#e9b48a", alpha=0.5, linewidth=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("elevation (m)")
+    ax.grid(alpha=0.3)
+
+
 def profile_png(
     profile: pd.DataFrame, *, title: str = "", width_px: int = 560, height_px: int = 200
 ) -> bytes:
@@ -141,14 +153,7 @@ def profile_png(
     dpi = 100
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     ax = fig.add_subplot()
-    km = profile["distance_m"].to_numpy(dtype=float) / 1000.0
-    z = profile["elevation_m"].to_numpy(dtype=float)
-    ax.plot(km, z, color="#b8452c", linewidth=1.5)
-    if np.isfinite(z).any():
-        ax.fill_between(km, z, np.nanmin(z), color="#e9b48a", alpha=0.5, linewidth=0)
-    ax.set_xlabel("distance (km)")
-    ax.set_ylabel("elevation (m)")
-    ax.grid(alpha=0.3)
+    draw_profile(ax, profile)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
