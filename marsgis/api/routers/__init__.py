@@ -1,0 +1,1 @@
+"""One router module per resource; each route parses, checks a scope, calls the library."""
