@@ -10,13 +10,11 @@ from fastapi.middleware.cors import CORSMiddleware
 import marsgis
 from marsgis.api.middleware import RequestContextMiddleware
 from marsgis.api.problems import install_handlers
-from marsgis.api.routers import health, missions
+from marsgis.api.routers import API_PREFIX, health, missions
 from marsgis.db import DatabaseLike
 
 __all__ = ["API_PREFIX", "MAX_BODY_BYTES", "create_app"]
 
-#: Where every route lives.
-API_PREFIX = "/api/v1"
 #: Default request-body limit (1 MiB).
 MAX_BODY_BYTES = 1 << 20
 
@@ -48,8 +46,8 @@ def create_app(
     )
     app.state.db = db
     install_handlers(app)
-    app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(missions.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.include_router(missions.router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

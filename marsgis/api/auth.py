@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -47,7 +48,7 @@ def _unauthorized(detail: str) -> HTTPException:
 
 def authenticate(
     request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The principal of the request's bearer token (``401`` without a valid one)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -68,7 +69,7 @@ def authenticate(
 def require(scope: str) -> Callable[..., Principal]:
     """A dependency that returns the principal if it holds ``scope``, else refuses (``403``)."""
 
-    def check(principal: Principal = Depends(authenticate)) -> Principal:
+    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.allows(scope):
             raise HTTPException(
                 403,

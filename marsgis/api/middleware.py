@@ -42,6 +42,7 @@ class RequestContextMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection (HTTP only; other scopes pass through)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -53,17 +54,25 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         path = scope.get("path", "")
+        over = {"limit": False}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = int(message["status"])
                 status["sent"] = True
-                message.setdefault("headers", [])
                 message["headers"] = [
-                    *[(k, v) for k, v in message["headers"] if k.lower() != b"x-request-id"],
+                    *[
+                        (k, v)
+                        for k, v in message.get("headers", [])
+                        if k.lower() != b"x-request-id"
+                    ],
                     (b"x-request-id", request_id.encode("latin-1")),
                 ]
             await send(message)
+
+        async def app_send(message: Message) -> None:
+            if not over["limit"]:  # the app's answer to a cut-off body is replaced by the 413
+                await send_with_id(message)
 
         received = {"bytes": 0}
 
@@ -72,6 +81,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received["bytes"] += len(message.get("body", b""))
                 if received["bytes"] > self.max_body_bytes:
+                    over["limit"] = True
                     raise _BodyTooLargeError
             return message
 
@@ -82,26 +92,26 @@ class RequestContextMiddleware:
         try:
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
-                await reply(413, self._too_large())
+                over["limit"] = True
             else:
-                await self.app(scope, limited_receive, send_with_id)
+                await self.app(scope, limited_receive, app_send)
         except _BodyTooLargeError:
-            if not status["sent"]:
-                await reply(413, self._too_large())
+            pass
         except Exception:
-            _log.exception("unhandled error in %s %s (trace id %s)", scope["method"], path, request_id)
-            if not status["sent"]:
-                await reply(
-                    500,
-                    f"internal error; report it with trace id {request_id}",
+            if not over["limit"]:
+                _log.exception(
+                    "unhandled error in %s %s (trace id %s)", scope["method"], path, request_id
                 )
+                if not status["sent"]:
+                    await reply(500, f"internal error; report it with trace id {request_id}")
         finally:
+            if over["limit"] and not status["sent"]:
+                await reply(413, self._too_large())
             self._log(scope, state, status["code"], started, request_id)
 
     def _too_large(self) -> str:
         return (
-            f"the request body is larger than {self.max_body_bytes} bytes; "
-            "send a smaller document"
+            f"the request body is larger than {self.max_body_bytes} bytes; send a smaller document"
         )
 
     @staticmethod

@@ -68,7 +68,9 @@ def problem(
         "trace_id": trace_id,
         **(extra or {}),
     }
-    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON
+    )
 
 
 def _trace_id(request: Request) -> str:

@@ -36,8 +36,10 @@ def create(user: str, role: str, url: str | None, as_json: bool) -> None:
     emit(
         result,
         as_json,
-        lambda r: f"{r['token']}\n(token {r['id']} for {r['user']}, role {r['role']}; "
-        "store it now, it is not shown again)",
+        lambda r: (
+            f"{r['token']}\n(token {r['id']} for {r['user']}, role {r['role']}; "
+            "store it now, it is not shown again)"
+        ),
     )
 
 
@@ -66,10 +68,12 @@ def list_(url: str | None, as_json: bool) -> None:
     emit(
         rows,
         as_json,
-        lambda rs: "\n".join(
-            f"{r['id']}  {r['user']:<20} {r['role']:<10} "
-            f"{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'valid'}"
-            for r in rs
-        )
-        or "no tokens",
+        lambda rs: (
+            "\n".join(
+                f"{r['id']}  {r['user']:<20} {r['role']:<10} "
+                f"{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'valid'}"
+                for r in rs
+            )
+            or "no tokens"
+        ),
     )

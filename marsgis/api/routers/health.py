@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -10,14 +10,15 @@ import marsgis
 from marsgis import db
 from marsgis.api.auth import database
 from marsgis.api.models import Database, Health
+from marsgis.api.routers import API_PREFIX
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["health"])
+router = APIRouter(prefix=API_PREFIX, tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-def health(store: Any = Depends(database)) -> Health:
+def health(store: Annotated[Any, Depends(database)]) -> Health:
     """Liveness and readiness: answers only when the database answers."""
     engine = db.get_engine(store)
     return Health(

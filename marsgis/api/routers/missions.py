@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -23,18 +23,25 @@ from marsgis.api.models import (
     StatusChangeIn,
     TaskOut,
 )
+from marsgis.api.routers import API_PREFIX
 from marsgis.api.scopes import MISSIONS_READ, MISSIONS_STATUS, MISSIONS_WRITE
 from marsgis.db import idempotency
 from marsgis.exceptions import ValidationError
 
 __all__ = ["router"]
 
-PREFIX = "/missions"
+PREFIX = f"{API_PREFIX}/missions"
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
     for code in (401, 403, 404, 409, 412, 422)
 }
 router = APIRouter(prefix=PREFIX, tags=["missions"], responses=_ERRORS)
+
+Store = Annotated[Any, Depends(database)]
+Reader = Annotated[Principal, Depends(require(MISSIONS_READ))]
+Writer = Annotated[Principal, Depends(require(MISSIONS_WRITE))]
+StatusChanger = Annotated[Principal, Depends(require(MISSIONS_STATUS))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def etag(mission: db.Mission) -> str:
@@ -81,15 +88,16 @@ def _latlon(text: str) -> tuple[float, float]:
 
 @router.get("", response_model=Page[MissionOut])
 def list_missions(
+    store: Store,
+    _: Reader,
+    *,
     status: str | None = None,
     mission_type: str | None = None,
-    bbox: str | None = Query(None, description="W,S,E,N degrees (°E may cross 180)"),
-    near: str | None = Query(None, description="LAT,LON degrees; needs radius_m"),
-    radius_m: float | None = Query(None, ge=0),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    store: Any = Depends(database),
-    _: Principal = Depends(require(MISSIONS_READ)),
+    bbox: Annotated[str | None, Query(description="W,S,E,N degrees (°E may cross 180)")] = None,
+    near: Annotated[str | None, Query(description="LAT,LON degrees; needs radius_m")] = None,
+    radius_m: Annotated[float | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[MissionOut]:
     """Missions, oldest first (nearest first with ``near``), filtered and paged."""
     if bbox is not None and near is not None:
@@ -99,7 +107,9 @@ def list_missions(
     if bbox is not None:
         found = db.missions_within_box(*_bbox(bbox), db=store)
     elif near is not None and radius_m is not None:
-        found = [hit.mission for hit in db.missions_within_distance(*_latlon(near), radius_m, db=store)]
+        found = [
+            hit.mission for hit in db.missions_within_distance(*_latlon(near), radius_m, db=store)
+        ]
     else:
         found = db.list_missions(status=status, mission_type=mission_type, db=store)
     found = [
@@ -118,9 +128,9 @@ def list_missions(
 def create_mission(
     body: MissionCreate,
     request: Request,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-    store: Any = Depends(database),
-    principal: Principal = Depends(require(MISSIONS_WRITE)),
+    store: Store,
+    principal: Writer,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     """Create a mission; with ``Idempotency-Key`` a retry returns the first response."""
     lon, lat = body.target.coordinates
@@ -146,7 +156,7 @@ def create_mission(
             request_hash=digest,
             status_code=response.status_code,
             headers={"Location": response.headers["location"], "ETag": response.headers["etag"]},
-            body=json.loads(response.body),
+            body=json.loads(bytes(response.body)),
             db=conn,
         )
         return response
@@ -161,8 +171,8 @@ def _created(request: Request, mission: db.Mission) -> JSONResponse:
 @router.get("/{mission_id}", response_model=MissionOut)
 def get_mission(
     mission_id: str,
-    store: Any = Depends(database),
-    _: Principal = Depends(require(MISSIONS_READ)),
+    store: Store,
+    _: Reader,
 ) -> JSONResponse:
     """One mission, with its ``ETag``."""
     return _mission_response(db.get_mission(mission_id, db=store))
@@ -172,9 +182,9 @@ def get_mission(
 def patch_mission(
     mission_id: str,
     body: MissionPatch,
-    if_match: str | None = Header(None, alias="If-Match"),
-    store: Any = Depends(database),
-    _: Principal = Depends(require(MISSIONS_WRITE)),
+    store: Store,
+    _: Writer,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Change fields; ``If-Match`` makes it conditional (``412`` if the mission changed)."""
     version = expected_version(if_match)
@@ -187,9 +197,9 @@ def patch_mission(
 @router.delete("/{mission_id}", status_code=204, response_class=Response)
 def delete_mission(
     mission_id: str,
-    if_match: str | None = Header(None, alias="If-Match"),
-    store: Any = Depends(database),
-    _: Principal = Depends(require(MISSIONS_WRITE)),
+    store: Store,
+    _: Writer,
+    if_match: IfMatch = None,
 ) -> Response:
     """Delete a mission (with its history, tasks and plan)."""
     db.delete_mission(mission_id, db=store, expected_version=expected_version(if_match))
@@ -200,9 +210,9 @@ def delete_mission(
 def put_status(
     mission_id: str,
     body: StatusChangeIn,
-    if_match: str | None = Header(None, alias="If-Match"),
-    store: Any = Depends(database),
-    principal: Principal = Depends(require(MISSIONS_STATUS)),
+    store: Store,
+    principal: StatusChanger,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Move the mission along its lifecycle (allowed transitions only, recorded with a note)."""
     version = expected_version(if_match)
@@ -222,8 +232,8 @@ def put_status(
 @router.get("/{mission_id}/tasks", response_model=Page[TaskOut])
 def list_tasks(
     mission_id: str,
-    store: Any = Depends(database),
-    _: Principal = Depends(require(MISSIONS_READ)),
+    store: Store,
+    _: Reader,
 ) -> Page[TaskOut]:
     """The mission's tasks in order (all of them: ``limit`` is their number)."""
     found = db.list_tasks(mission_id, db=store)
@@ -249,8 +259,8 @@ def _features(artefacts: list[db.Artefact]) -> FeatureCollection:
 @router.get("/{mission_id}/plan", response_model=PlanOut)
 def get_plan(
     mission_id: str,
-    store: Any = Depends(database),
-    _: Principal = Depends(require(MISSIONS_READ)),
+    store: Store,
+    _: Reader,
 ) -> PlanOut:
     """The stored plan: landing ellipses and traverses as GeoJSON, tasks, risk."""
     plan = db.load_plan(mission_id, db=store)
