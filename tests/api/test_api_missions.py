@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROLES, Service
+from api_service import ROLES, Service
 from shapely.geometry import shape
 
 import marsgis
@@ -465,3 +465,33 @@ def test_access_log_is_one_json_line_per_request(
         "request_id": "log-1",
     }
     assert line["duration_ms"] >= 0
+
+
+def test_every_marsgis_error_has_a_status_that_keeps_its_message() -> None:
+    from marsgis import exceptions
+    from marsgis.api.problems import status_for
+
+    expected = {
+        "ValidationError": 422,
+        "CoordinateError": 422,
+        "InvalidOptionError": 422,
+        "ConfigurationError": 422,
+        "OutOfBoundsError": 422,
+        "StateTransitionError": 409,
+        "ConcurrencyError": 409,
+        "NotFoundError": 404,
+        "DataNotFoundError": 404,
+        "PermissionDeniedError": 403,
+        "DatabaseError": 503,
+    }
+    for name in exceptions.__all__:
+        cls = getattr(exceptions, name)
+        assert status_for(cls("m")) == expected.get(name, 400), name
+    assert status_for(RuntimeError("x")) == 500
+
+
+def test_a_malformed_request_id_is_replaced(service: Service) -> None:
+    for given in ("has space", "x" * 129, "new\\nline"):
+        response = service.call("GET", "/api/v1/health", headers={"X-Request-ID": given})
+        assert response.headers["x-request-id"] != given
+        assert len(response.headers["x-request-id"]) == 32
