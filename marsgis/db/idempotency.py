@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from marsgis.db.engine import DatabaseLike, transaction
 from marsgis.db.schema import api_idempotency_keys
-from marsgis.exceptions import ValidationError
+from marsgis.exceptions import ConcurrencyError, ValidationError
 
 __all__ = ["KEY_MAX", "StoredResponse", "find_response", "request_hash", "save_response"]
 
@@ -93,16 +93,28 @@ def save_response(
     body: Any,
     db: DatabaseLike = None,
 ) -> None:
-    """Store the first response to ``key`` (in the caller's transaction, with its change)."""
+    """Store the first response to ``key`` (in the caller's transaction, with its change).
+
+    Raises
+    ------
+    ConcurrencyError
+        A response for (principal, key) was stored meanwhile (two requests raced); the
+        caller's transaction must roll back, so its change is not written twice.
+    """
     with transaction(db, write=True) as conn:
-        conn.execute(
-            api_idempotency_keys.insert().values(
-                principal=principal,
-                key=_check_key(key),
-                request_hash=request_hash,
-                status_code=int(status_code),
-                headers=dict(headers),
-                body=body,
-                created_at=datetime.now(UTC),
-            )
+        insert = api_idempotency_keys.insert().values(
+            principal=principal,
+            key=_check_key(key),
+            request_hash=request_hash,
+            status_code=int(status_code),
+            headers=dict(headers),
+            body=body,
+            created_at=datetime.now(UTC),
         )
+        try:
+            conn.execute(insert)
+        except sa.exc.IntegrityError as exc:
+            raise ConcurrencyError(
+                f"another request with Idempotency-Key {key!r} was handled at the same time; "
+                "nothing was written by this one: retry it to get that request's response"
+            ) from exc

@@ -287,6 +287,37 @@ def test_idempotency_key_replays_the_first_response(service: Service) -> None:
     assert len(db.list_missions(db=service.url)) == 2
 
 
+def test_concurrent_retries_with_one_key_create_one_mission(service: Service) -> None:
+    import asyncio
+
+    import httpx
+
+    headers = {
+        "Authorization": f"Bearer {service.tokens['scientist']}",
+        "Idempotency-Key": "race-1",
+    }
+
+    async def race() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=service.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return list(
+                await asyncio.gather(
+                    *[client.post(MISSIONS, json=CREATE_BODY, headers=headers) for _ in range(8)]
+                )
+            )
+
+    responses = asyncio.run(race())
+    stored = db.list_missions(db=service.url)
+    assert len(stored) == 1
+    created = [r for r in responses if r.status_code == 201]
+    assert {r.json()["id"] for r in created} == {stored[0].id}
+    # a request that lost the race is told to retry (409), never a second mission or a 5xx
+    assert {r.status_code for r in responses} <= {201, 409}
+    for r in responses:
+        if r.status_code == 409:
+            assert "retry it" in r.json()["detail"]
+
+
 def test_errors_are_problem_documents_with_the_request_id(service: Service) -> None:
     response = service.call(
         "GET", f"{MISSIONS}/{NO_MISSION}", role="viewer", headers={"X-Request-ID": "req-42"}

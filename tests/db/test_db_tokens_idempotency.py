@@ -8,7 +8,7 @@ import pytest
 
 from marsgis import db
 from marsgis.db import idempotency, tokens
-from marsgis.exceptions import ConcurrencyError, DatabaseError, NotFoundError, ValidationError
+from marsgis.exceptions import ConcurrencyError, NotFoundError, ValidationError
 
 
 def test_tokens_store_only_the_hash(db_url: str) -> None:
@@ -53,7 +53,7 @@ def test_idempotency_keys_are_per_principal_and_unique(db_url: str) -> None:
         digest,
     )
     assert idempotency.find_response("bob", "k1", db=db_url) is None
-    with pytest.raises(DatabaseError):  # one response per (principal, key)
+    with pytest.raises(ConcurrencyError, match="retry it"):  # one response per (principal, key)
         idempotency.save_response(
             "ada", "k1", request_hash=digest, status_code=201, headers={}, body=None, db=db_url
         )
