@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.marsgis-installed
 
-.PHONY: setup demo test test-slow test-hub test-ml lint typecheck bench dashboards hub clean
+.PHONY: setup demo api test test-slow test-hub test-ml lint typecheck bench dashboards hub clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 
 demo: setup
 	$(VENV)/bin/marsgis demo
+
+# the service API on http://127.0.0.1:8080/api/v1 (docs at /api/v1/docs; see docs/api.md)
+api: setup
+	$(VENV)/bin/marsgis serve
 
 lint: setup
 	$(VENV)/bin/ruff check marsgis tests benchmarks hub

@@ -70,6 +70,7 @@ _LAZY = {
 #: Subpackages and modules reachable as ``marsgis.<name>`` without an import of their own.
 _SUBMODULES = frozenset(
     {
+        "api",
         "catalog",
         "cli",
         "compute",

@@ -70,6 +70,7 @@ BAD: dict[str, tuple[list[str], str]] = {
     "report show": (["999"], "NotFoundError"),
     "sample": (["mola", "--lat", "999", "--lon", "0"], "CoordinateError"),
     "scheduler": (["--once", "--interval", "0"], "ValidationError"),
+    "serve": (["--url", "mysql://u@host/db"], "ValidationError"),
     "sites check": (["--preset", "viking", "--lat", "0", "--lon", "0"], "ValidationError"),
     "sites map": (["--preset", "viking", "--dem", "mola", "-o", "{tmp}/m.tif"], "ValidationError"),
     "sites search": (["--preset", "msl", "--bbox", "x"], "ValidationError"),
@@ -77,6 +78,9 @@ BAD: dict[str, tuple[list[str], str]] = {
     "terrain hillshade": (["olympus", "-o", "{tmp}/h.tif"], "DataNotFoundError"),
     "terrain roughness": (["olympus", "-o", "{tmp}/r.tif"], "DataNotFoundError"),
     "terrain slope": (["olympus", "-o", "{tmp}/s.tif"], "DataNotFoundError"),
+    "token create": (["--user", "ada", "--role", "pilot"], "ValidationError"),
+    "token list": (["--url", "mysql://u@host/db"], "ValidationError"),
+    "token revoke": (["no-such-token"], "NotFoundError"),
     "traverse": (["--dem", "gale-mola", "--from", "999,0", "--to", "0,0"], "CoordinateError"),
 }
 # "" above: any marsgis error (the order of the schedule checks is the reports' to choose)

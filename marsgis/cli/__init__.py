@@ -40,11 +40,13 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Run parameterised reports and manage their schedules."),
     "sample": ("sample", "Elevation of a DEM at a point (bilinear, metres)."),
     "scheduler": ("scheduler", "Run the scheduled reports that are due."),
+    "serve": ("serve", "Run the service API (/api/v1) with uvicorn on 127.0.0.1:8080."),
     "sites": (
         "sites",
         "Landing-site constraints: check a point, map eligibility, search ellipses.",
     ),
     "terrain": ("terrain", "Slope, aspect, roughness and hillshade to GeoTIFF."),
+    "token": ("token", "Create, revoke and list the service API's bearer tokens."),
     "traverse": ("traverse", "Plan a rover traverse on a DEM."),
 }
 

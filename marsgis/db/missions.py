@@ -719,13 +719,27 @@ def status_history(id: str | uuid.UUID, db: DatabaseLike = None) -> list[StatusC
         ]
 
 
-def delete_mission(id: str | uuid.UUID, db: DatabaseLike = None) -> None:
-    """Delete a mission and (by cascade) its status history."""
+def delete_mission(
+    id: str | uuid.UUID,
+    db: DatabaseLike = None,
+    *,
+    expected_version: int | None = None,
+) -> None:
+    """Delete a mission and (by cascade) its status history, tasks and artefacts.
+
+    With ``expected_version``, only a mission still at that version is deleted; a stale one is
+    refused with :class:`~marsgis.exceptions.ConcurrencyError` and nothing is deleted.
+    """
     mission_id = check.mission_id(id)
+    query = missions.delete().where(missions.c.id == mission_id)
+    if expected_version is not None:
+        query = query.where(missions.c.version == check.version(expected_version))
     with transaction(db, write=True) as conn:
-        result = conn.execute(missions.delete().where(missions.c.id == mission_id))
+        result = conn.execute(query)
         if result.rowcount != 1:
-            raise _not_found(mission_id)
+            if expected_version is None:
+                raise _not_found(mission_id)
+            raise _stale(conn, mission_id, int(expected_version))
 
 
 def missions_within_box(

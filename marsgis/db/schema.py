@@ -40,6 +40,9 @@ __all__ = [
     "REPORT_RUN_STATUSES",
     "TASK_STATUSES",
     "ARTEFACT_KINDS",
+    "TOKEN_ROLES",
+    "api_idempotency_keys",
+    "api_tokens",
     "JSONDocument",
     "UTCDateTime",
     "UUIDString",
@@ -299,4 +302,33 @@ report_runs = sa.Table(
     sa.UniqueConstraint("schedule_id", "due_at", name="uq_report_runs_schedule_due"),
     sa.Index("ix_report_runs_report", "report"),
     sa.Index("ix_report_runs_started_at", "started_at"),
+)
+
+#: Roles a standalone API token may carry (their scopes: :mod:`marsgis.api.scopes`).
+TOKEN_ROLES = ("admin", "scientist", "operator", "viewer")
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user_name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint(_in("role", TOKEN_ROLES), name="ck_api_tokens_role"),
+    sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+)
+
+api_idempotency_keys = sa.Table(
+    "api_idempotency_keys",
+    metadata,
+    sa.Column("principal", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=False),
+    sa.Column("headers", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("body", JSONDocument, nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_api_idempotency_keys_created_at", "created_at"),
 )

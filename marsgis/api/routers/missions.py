@@ -1,0 +1,278 @@
+"""``/missions``: list, create, read, edit, delete, change status, tasks and plan."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from shapely.geometry import mapping
+
+from marsgis import db
+from marsgis.api.auth import Principal, database, require
+from marsgis.api.models import (
+    FeatureCollection,
+    MissionCreate,
+    MissionOut,
+    MissionPatch,
+    Page,
+    PlanOut,
+    Problem,
+    Risk,
+    StatusChangeIn,
+    TaskOut,
+)
+from marsgis.api.routers import API_PREFIX
+from marsgis.api.scopes import MISSIONS_READ, MISSIONS_STATUS, MISSIONS_WRITE
+from marsgis.db import idempotency
+from marsgis.exceptions import ValidationError
+
+__all__ = ["router"]
+
+PREFIX = f"{API_PREFIX}/missions"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (401, 403, 404, 409, 412, 422)
+}
+router = APIRouter(prefix=PREFIX, tags=["missions"], responses=_ERRORS)
+
+Store = Annotated[Any, Depends(database)]
+Reader = Annotated[Principal, Depends(require(MISSIONS_READ))]
+Writer = Annotated[Principal, Depends(require(MISSIONS_WRITE))]
+StatusChanger = Annotated[Principal, Depends(require(MISSIONS_STATUS))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def etag(mission: db.Mission) -> str:
+    """The ``ETag`` of a mission: its version."""
+    return f'"{mission.version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` names (``"3"`` or ``W/"3"``); None without one or for ``*``."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ValidationError(
+            f"If-Match {if_match!r} is not a mission ETag; send the ETag of your last GET, "
+            'e.g. If-Match: "3"'
+        )
+    return int(text)
+
+
+def _mission_response(mission: db.Mission, status_code: int = 200) -> JSONResponse:
+    body = MissionOut.of(mission).model_dump(mode="json")
+    return JSONResponse(body, status_code=status_code, headers={"ETag": etag(mission)})
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    parts = text.split(",")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise ValidationError(
+            f"bbox {text!r} must be four numbers W,S,E,N (degrees, e.g. 130,-10,140,0)"
+        ) from None
+    return west, south, east, north
+
+
+def _latlon(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(p) for p in text.split(","))
+    except ValueError:
+        raise ValidationError(f"near {text!r} must be LAT,LON degrees (e.g. -4.6,137.4)") from None
+    return lat, lon
+
+
+@router.get("", response_model=Page[MissionOut])
+def list_missions(
+    store: Store,
+    _: Reader,
+    *,
+    status: str | None = None,
+    mission_type: str | None = None,
+    bbox: Annotated[str | None, Query(description="W,S,E,N degrees (°E may cross 180)")] = None,
+    near: Annotated[str | None, Query(description="LAT,LON degrees; needs radius_m")] = None,
+    radius_m: Annotated[float | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[MissionOut]:
+    """Missions, oldest first (nearest first with ``near``), filtered and paged."""
+    if bbox is not None and near is not None:
+        raise ValidationError("give bbox or near, not both")
+    if (near is None) != (radius_m is None):
+        raise ValidationError("near and radius_m go together (near=LAT,LON&radius_m=METRES)")
+    if bbox is not None:
+        found = db.missions_within_box(*_bbox(bbox), db=store)
+    elif near is not None and radius_m is not None:
+        found = [
+            hit.mission for hit in db.missions_within_distance(*_latlon(near), radius_m, db=store)
+        ]
+    else:
+        found = db.list_missions(status=status, mission_type=mission_type, db=store)
+    found = [
+        m
+        for m in found
+        if (status is None or m.status == status)
+        and (mission_type is None or m.mission_type == mission_type)
+    ]
+    page = found[offset : offset + limit]
+    return Page[MissionOut](
+        items=[MissionOut.of(m) for m in page], total=len(found), limit=limit, offset=offset
+    )
+
+
+@router.post("", status_code=201, response_model=MissionOut)
+def create_mission(
+    body: MissionCreate,
+    request: Request,
+    store: Store,
+    principal: Writer,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Create a mission; with ``Idempotency-Key`` a retry returns the first response."""
+    lon, lat = body.target.coordinates
+    fields = body.model_dump(exclude={"target"})
+    if idempotency_key is None:
+        mission = db.add_mission(lat=lat, lon=lon, db=store, **fields)
+        return _created(request, mission)
+    digest = idempotency.request_hash("POST", request.url.path, body.model_dump_json().encode())
+    with db.transaction(store, write=True) as conn:
+        stored = idempotency.find_response(principal.name, idempotency_key, db=conn)
+        if stored is not None:
+            if stored.request_hash != digest:
+                raise ValidationError(
+                    f"Idempotency-Key {idempotency_key!r} was used for a different request; "
+                    "use a new key for a new request"
+                )
+            headers = {**stored.headers, "Idempotent-Replayed": "true"}
+            return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+        response = _created(request, db.add_mission(lat=lat, lon=lon, db=conn, **fields))
+        idempotency.save_response(
+            principal.name,
+            idempotency_key,
+            request_hash=digest,
+            status_code=response.status_code,
+            headers={"Location": response.headers["location"], "ETag": response.headers["etag"]},
+            body=json.loads(bytes(response.body)),
+            db=conn,
+        )
+        return response
+
+
+def _created(request: Request, mission: db.Mission) -> JSONResponse:
+    response = _mission_response(mission, 201)
+    response.headers["Location"] = str(request.url_for("get_mission", mission_id=mission.id).path)
+    return response
+
+
+@router.get("/{mission_id}", response_model=MissionOut)
+def get_mission(
+    mission_id: str,
+    store: Store,
+    _: Reader,
+) -> JSONResponse:
+    """One mission, with its ``ETag``."""
+    return _mission_response(db.get_mission(mission_id, db=store))
+
+
+@router.patch("/{mission_id}", response_model=MissionOut)
+def patch_mission(
+    mission_id: str,
+    body: MissionPatch,
+    store: Store,
+    _: Writer,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Change fields; ``If-Match`` makes it conditional (``412`` if the mission changed)."""
+    version = expected_version(if_match)
+    if version is None:  # an unconditional write: based on the current version
+        version = db.get_mission(mission_id, db=store).version
+    mission = db.update_mission(mission_id, expected_version=version, db=store, **body.changes())
+    return _mission_response(mission)
+
+
+@router.delete("/{mission_id}", status_code=204, response_class=Response)
+def delete_mission(
+    mission_id: str,
+    store: Store,
+    _: Writer,
+    if_match: IfMatch = None,
+) -> Response:
+    """Delete a mission (with its history, tasks and plan)."""
+    db.delete_mission(mission_id, db=store, expected_version=expected_version(if_match))
+    return Response(status_code=204)
+
+
+@router.put("/{mission_id}/status", response_model=MissionOut)
+def put_status(
+    mission_id: str,
+    body: StatusChangeIn,
+    store: Store,
+    principal: StatusChanger,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Move the mission along its lifecycle (allowed transitions only, recorded with a note)."""
+    version = expected_version(if_match)
+    if version is None:
+        version = db.get_mission(mission_id, db=store).version
+    mission = db.set_status(
+        mission_id,
+        body.status,
+        expected_version=version,
+        note=body.note,
+        changed_by=principal.name,
+        db=store,
+    )
+    return _mission_response(mission)
+
+
+@router.get("/{mission_id}/tasks", response_model=Page[TaskOut])
+def list_tasks(
+    mission_id: str,
+    store: Store,
+    _: Reader,
+) -> Page[TaskOut]:
+    """The mission's tasks in order (all of them: ``limit`` is their number)."""
+    found = db.list_tasks(mission_id, db=store)
+    return Page[TaskOut](
+        items=[TaskOut.of(t) for t in found], total=len(found), limit=len(found), offset=0
+    )
+
+
+def _features(artefacts: list[db.Artefact]) -> FeatureCollection:
+    return FeatureCollection(
+        features=[
+            {
+                "type": "Feature",
+                "id": a.id,
+                "geometry": mapping(a.geometry),
+                "properties": {"name": a.name, **a.properties},
+            }
+            for a in artefacts
+        ]
+    )
+
+
+@router.get("/{mission_id}/plan", response_model=PlanOut)
+def get_plan(
+    mission_id: str,
+    store: Store,
+    _: Reader,
+) -> PlanOut:
+    """The stored plan: landing ellipses and traverses as GeoJSON, tasks, risk."""
+    plan = db.load_plan(mission_id, db=store)
+    mission = plan.mission
+    return PlanOut(
+        mission=MissionOut.of(mission),
+        tasks=[TaskOut.of(t) for t in plan.tasks],
+        ellipses=_features([a for a in plan.artefacts if a.kind == "ellipse"]),
+        traverses=_features([a for a in plan.artefacts if a.kind == "traverse"]),
+        risk=Risk(
+            safety_score=mission.safety_score,
+            scientific_priority=mission.scientific_priority,
+            risk_assessment=mission.risk_assessment,
+        ),
+    )

@@ -1,0 +1,37 @@
+"""The app under test and how to call it (shared by the tests in tests/api)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+__all__ = ["ROLES", "Service"]
+
+ROLES = ("admin", "scientist", "operator", "viewer")
+
+
+@dataclass
+class Service:
+    """The app, its database URL and a token per role; ``call`` sends one request."""
+
+    url: str
+    app: FastAPI
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def call(
+        self, method: str, path: str, *, role: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if role is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                return await c.request(method, path, headers=headers, **kwargs)
+
+        return asyncio.run(send())

@@ -1,0 +1,110 @@
+"""A real ``marsgis serve`` (uvicorn) on a loopback port, and the ``marsgis token`` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from marsgis import db
+from marsgis.cli import main
+
+CLI = str(Path(sys.executable).parent / "marsgis")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _token(url: str, *args: str) -> dict[str, object] | list[dict[str, object]]:
+    result = CliRunner().invoke(main, ["token", *args, "--url", url, "--json"])
+    assert result.exit_code == 0, result.output
+    document: dict[str, object] | list[dict[str, object]] = json.loads(result.stdout)
+    return document
+
+
+def test_token_commands_create_list_revoke(db_url: str) -> None:
+    db.upgrade(db_url)
+    created = _token(db_url, "create", "--user", "ada", "--role", "scientist")
+    assert isinstance(created, dict)
+    secret = str(created["token"])
+    assert secret.startswith("mgs_") and len(secret) > 40
+    assert (created["user"], created["role"], created["revoked_at"]) == ("ada", "scientist", None)
+    # stored as its sha256 only
+    import hashlib
+
+    assert db.tokens.authenticate(secret, db=db_url) is not None
+    assert db.tokens.hash_secret(secret) == hashlib.sha256(secret.encode()).hexdigest()
+    listed = _token(db_url, "list")
+    assert listed == [{k: created[k] for k in ("id", "user", "role", "created_at", "revoked_at")}]
+    assert secret not in json.dumps(listed)
+    revoked = _token(db_url, "revoke", str(created["id"]))
+    assert isinstance(revoked, dict) and revoked["revoked_at"] is not None
+    assert db.tokens.authenticate(secret, db=db_url) is None
+    assert [t.revoked for t in db.tokens.list_tokens(db=db_url)] == [True]
+
+
+def test_marsgis_serve_answers_on_loopback(db_url: str, tmp_path: Path) -> None:
+    db.upgrade(db_url)
+    _, secret = db.tokens.create_token("ada", "scientist", db=db_url)
+    port = _free_port()
+    env = {**os.environ, "MARSGIS_DATA_DIR": str(tmp_path / "data")}
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [CLI, "serve", "--port", str(port), "--url", db_url],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{base}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail((tmp_path / "serve.log").read_text())
+                time.sleep(0.2)
+        assert health.status_code == 200
+        assert health.json()["database"]["revision"] == db.head_revision()
+        auth = {"Authorization": f"Bearer {secret}"}
+        body = {
+            "name": "Gale",
+            "target": {"type": "Point", "coordinates": [137.4417, -4.5895]},
+        }
+        created = httpx.post(f"{base}/missions", json=body, headers=auth, timeout=10)
+        assert created.status_code == 201, created.text
+        assert created.headers["location"] == f"/api/v1/missions/{created.json()['id']}"
+        stored = db.get_mission(created.json()["id"], db=db_url)
+        assert (stored.name, stored.lat, stored.lon) == ("Gale", -4.5895, 137.4417)
+        refused = httpx.get(f"{base}/missions", timeout=10)
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    # the access log went to the server's stderr as JSON lines
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "serve.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert [(x["method"], x["route"], x["status"]) for x in lines] == [
+        ("GET", "/api/v1/health", 200),
+        ("POST", "/api/v1/missions", 201),
+        ("GET", "/api/v1/missions", 401),
+    ]
+    assert lines[1]["principal"] == "ada"
