@@ -248,13 +248,19 @@ def test_internal_error_is_reported_without_traceback(command: click.Command) ->
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real ``marsgis`` in a subprocess, with its own empty data dir (never the user's)."""
+    import tempfile
+
+    base = {k: v for k, v in os.environ.items() if k != "MARSGIS_DATABASE_URL"}
+    scratch = tempfile.mkdtemp(prefix="marsgis-cli-")
+    base.update(MARSGIS_DATA_DIR=f"{scratch}/data", MARSGIS_CACHE_DIR=f"{scratch}/cache")
     return subprocess.run(
         [*CLI, *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
-        env={**os.environ, **env},
+        env={**base, **env},
     )
 
 
