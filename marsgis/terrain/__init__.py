@@ -14,7 +14,20 @@ from marsgis.terrain.aspect import aspect
 from marsgis.terrain.cellsize import CellSize, cell_size
 from marsgis.terrain.files import to_file
 from marsgis.terrain.hillshade import hillshade
+from marsgis.terrain.regions import PRODUCTS, box_window, terrain_product, zonal_stats
 from marsgis.terrain.roughness import roughness
 from marsgis.terrain.slope import slope
 
-__all__ = ("CellSize", "aspect", "cell_size", "hillshade", "roughness", "slope", "to_file")
+__all__ = (
+    "PRODUCTS",
+    "CellSize",
+    "aspect",
+    "box_window",
+    "cell_size",
+    "hillshade",
+    "roughness",
+    "slope",
+    "terrain_product",
+    "to_file",
+    "zonal_stats",
+)
