@@ -237,14 +237,10 @@ def profile(dataset: str, body: ProfileIn, _: Reader) -> Profile:
     dem = _dem(dataset)
     (lon1, lat1), (lon2, lat2) = body.line.coordinates
     frame = elevation_profile(lat1, lon1, lat2, lon2, n=body.samples, dem=dem)
+    columns = [frame[c].to_numpy(dtype=float) for c in ("distance_m", "lat", "lon", "elevation_m")]
     items = [
-        ProfilePoint(
-            distance_m=float(row.distance_m),
-            lat=float(row.lat),
-            lon=float(row.lon),
-            elevation_m=_number(row.elevation_m),
-        )
-        for row in frame.itertuples()
+        ProfilePoint(distance_m=float(d), lat=float(la), lon=float(lo), elevation_m=_number(z))
+        for d, la, lo, z in zip(*columns, strict=True)
     ]
     return Profile(dataset=dataset, length_m=float(frame.attrs["length_m"]), items=items)
 
