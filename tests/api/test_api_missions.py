@@ -458,6 +458,12 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/missions/{mission_id}/status", "put"),
         ("/api/v1/missions/{mission_id}/tasks", "get"),
         ("/api/v1/missions/{mission_id}/plan", "get"),
+        ("/api/v1/mars-data/datasets", "get"),
+        ("/api/v1/mars-data/terrain/{dataset}/elevation", "get"),
+        ("/api/v1/mars-data/terrain/{dataset}/elevation", "post"),
+        ("/api/v1/mars-data/terrain/{dataset}/profile", "post"),
+        ("/api/v1/mars-data/terrain/{dataset}/stats", "post"),
+        ("/api/v1/mars-data/terrain/{dataset}/{product}.tif", "get"),
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"
