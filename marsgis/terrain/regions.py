@@ -176,6 +176,9 @@ def box_window(
     ny, nx = grid.shape
     lon_grid, lat_grid = np.meshgrid(np.linspace(west, east, 17), np.linspace(south, north, 17))
     fy, fx = grid.locate(lat_grid.ravel(), lon_grid.ravel())
+    if grid.geographic:  # columns run on from the west edge: no jump at the grid's seam
+        fx_west = float(grid.locate(south, west)[1])
+        fx = np.array([fx_west, fx_west + (east - west) / grid.dx])
     r0, r1 = math.floor(float(fy.min()) + 0.5), math.ceil(float(fy.max()) - 0.5)
     c0, c1 = math.floor(float(fx.min()) + 0.5), math.ceil(float(fx.max()) - 0.5)
     rows, cols = r1 - r0 + 1, c1 - c0 + 1
@@ -188,6 +191,6 @@ def box_window(
         b = tuple(round(float(v), 4) for v in da.rio.bounds())
         raise CoordinateError(
             f"bbox {bbox!r} reaches outside {da.name!r} (bounds {b} in its CRS); give a box "
-            "inside the dataset"
+            "inside the dataset (a box across its longitude seam: request the two halves)"
         )
     return da.isel(y=slice(r0, r1 + 1), x=slice(c0, c1 + 1))

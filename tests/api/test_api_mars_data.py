@@ -217,3 +217,36 @@ def test_no_token_is_401(service: Service) -> None:
         ("GET", "/terrain/mola/slope.tif?bbox=0,0,1,1"),
     ]:
         assert service.call(method, DATA + path).status_code == 401
+
+
+def test_a_box_across_the_global_seam_is_refused_not_widened(service: Service) -> None:
+    """On MOLA (0–360 °E) a box from −10 to 10 °E would span the seam: refused, not 360° wide."""
+    r = service.call("GET", f"{DATA}/terrain/mola/slope.tif?bbox=-10,0,10,5", role="viewer")
+    assert r.status_code == 422
+    assert "seam" in r.json()["detail"]
+    r = service.call("GET", f"{DATA}/terrain/mola/elevation.tif?bbox=-20,0,-10,5", role="viewer")
+    assert r.status_code == 200
+    with rasterio.MemoryFile(r.content) as mem, mem.open() as src:
+        # the box's edges fall on 1/4° cell edges: exactly 40 × 20 cells, −20 °E = 340 °E
+        assert tuple(src.bounds) == pytest.approx((340.0, 0.0, 350.0, 5.0), abs=1e-9)
+        assert (src.height, src.width) == (20, 40)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_terrain_route_is_open_to_every_role(service: Service, role: str) -> None:
+    line = {"type": "LineString", "coordinates": [[137.3, -4.8], [137.4, -4.7]]}
+    polygon = mapping(box(137.3, -4.75, 137.45, -4.6))
+    calls = [
+        ("GET", "/terrain/gale-mola/elevation?lat=-4.7&lon=137.4", None),
+        (
+            "POST",
+            "/terrain/gale-mola/elevation",
+            {"type": "MultiPoint", "coordinates": [[137.4, -4.7]]},
+        ),
+        ("POST", "/terrain/gale-mola/profile", {"line": line, "samples": 5}),
+        ("POST", "/terrain/gale-mola/stats", {"polygon": polygon, "product": "roughness"}),
+        ("GET", "/terrain/gale-mola/aspect.tif?bbox=137.3,-4.75,137.45,-4.6", None),
+    ]
+    for method, path, body in calls:
+        r = service.call(method, DATA + path, role=role, json=body)
+        assert r.status_code == 200, (method, path, r.text)
