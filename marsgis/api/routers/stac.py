@@ -368,6 +368,7 @@ def get_collection(request: Request, collection_id: str) -> dict[str, Any]:
 def collection_items(
     request: Request,
     collection_id: str,
+    *,
     limit: Limit = DEFAULT_LIMIT,
     token: Token = None,
     bbox: BboxQuery = None,
@@ -423,6 +424,7 @@ def _search(request: Request, body: SearchBody, next_link: Any) -> JSONResponse:
 @router.get("/search", summary="Search items (GET)")
 def search_get(
     request: Request,
+    *,
     bbox: BboxQuery = None,
     datetime: DatetimeQuery = None,
     collections: Annotated[str | None, Query(description="Comma-separated ids.")] = None,
