@@ -11,14 +11,15 @@ are the app's problem documents (an unknown collection or item is a ``404``).
 
 Why the routes are written here rather than with stac-fastapi: ``stac-fastapi.api`` 7.0 builds
 its own FastAPI application (``StacApi``) with its own exception handlers (``{"code",
-"description"}`` bodies, not RFC 9457 problem documents with a ``trace_id``), its own
-middlewares (brotli, CORS, proxy headers) and stac-pydantic response models, and it would add
-eight packages (stac-fastapi.types, stac-pydantic, geojson-pydantic, brotli-asgi, brotli,
-pydantic-settings, python-dotenv, iso8601). Mounted as a sub-application it would bypass this
-app's problem handlers, request-size limit and access log; taking only its router would still
-need its request models and settings. The protocol for a dozen static Items is a few routes
-over pystac's own dictionaries, so they live here, behind the same ``require(scope)`` as every
-other router.
+"description"}`` bodies, not RFC 9457 problem documents with a ``trace_id``), its own default
+middlewares (brotli, CORS, proxy headers) and stac-pydantic request models, and would add nine
+packages (stac-fastapi.api, stac-fastapi.types, stac-pydantic, geojson-pydantic, brotli-asgi,
+brotli, pydantic-settings, python-dotenv, iso8601; ``pip install --dry-run``). Mounted as a
+sub-application it would bypass this app's problem handlers and CORS policy; taking only its
+router would still need its settings and request models. The protocol for a dozen static Items
+is a few routes over pystac's own dictionaries, so they live here, behind the same
+``require(scope)`` as every other router (a judgement made within the issue's time box, not a
+failed integration: stac-fastapi was not installed).
 """
 
 from __future__ import annotations
