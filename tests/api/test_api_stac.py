@@ -225,3 +225,19 @@ def test_bbox_crossing_180_and_in_0_360_longitudes(service: Service) -> None:
     )
     assert {f["id"] for f in west.json()["features"]} == _intersecting((330.0, -5.0, 340.0, 5.0))
     assert west.json()["numberMatched"] == 3
+
+
+def test_collection_items_page_with_next_links(service: Service) -> None:
+    expected = [i.id for i in _items() if i.collection_id == "marsgis-vectors"]
+    url: str | None = "/api/v1/stac/collections/marsgis-vectors/items?limit=2"
+    seen: list[str] = []
+    while url is not None:
+        page = service.call("GET", url, role="viewer")
+        assert page.status_code == 200 and page.headers["content-type"] == "application/geo+json"
+        body = page.json()
+        assert body["numberMatched"] == len(expected) and body["numberReturned"] <= 2
+        seen += [f["id"] for f in body["features"]]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        url = nxt[0].removeprefix("http://testserver") if nxt else None
+    assert seen == expected
+    assert len(expected) == 6
