@@ -464,6 +464,14 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/mars-data/terrain/{dataset}/profile", "post"),
         ("/api/v1/mars-data/terrain/{dataset}/stats", "post"),
         ("/api/v1/mars-data/terrain/{dataset}/{product}.tif", "get"),
+        ("/api/v1/stac/", "get"),
+        ("/api/v1/stac/conformance", "get"),
+        ("/api/v1/stac/collections", "get"),
+        ("/api/v1/stac/collections/{collection_id}", "get"),
+        ("/api/v1/stac/collections/{collection_id}/items", "get"),
+        ("/api/v1/stac/collections/{collection_id}/items/{item_id}", "get"),
+        ("/api/v1/stac/search", "get"),
+        ("/api/v1/stac/search", "post"),
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"
