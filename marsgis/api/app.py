@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import marsgis
 from marsgis.api.middleware import RequestContextMiddleware
 from marsgis.api.problems import install_handlers
-from marsgis.api.routers import API_PREFIX, health, missions
+from marsgis.api.routers import API_PREFIX, health, missions, tiles
 from marsgis.db import DatabaseLike
 
 __all__ = ["API_PREFIX", "MAX_BODY_BYTES", "create_app"]
@@ -48,6 +48,7 @@ def create_app(
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(missions.router)
+    app.include_router(tiles.router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -458,6 +458,9 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/missions/{mission_id}/status", "put"),
         ("/api/v1/missions/{mission_id}/tasks", "get"),
         ("/api/v1/missions/{mission_id}/plan", "get"),
+        ("/api/v1/tiles/{dataset}/{tms}/{z}/{x}/{y}.png", "get"),
+        ("/api/v1/tiles/{dataset}/{tms}/tilejson.json", "get"),
+        ("/api/v1/tiles/{dataset}/WMTSCapabilities.xml", "get"),
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"
