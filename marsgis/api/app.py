@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import marsgis
 from marsgis.api.middleware import RequestContextMiddleware
 from marsgis.api.problems import install_handlers
-from marsgis.api.routers import API_PREFIX, health, mars_data, missions, stac
+from marsgis.api.routers import API_PREFIX, health, mars_data, missions, stac, tiles
 from marsgis.db import DatabaseLike
 
 __all__ = ["API_PREFIX", "MAX_BODY_BYTES", "create_app"]
@@ -50,6 +50,7 @@ def create_app(
     app.include_router(missions.router)
     app.include_router(mars_data.router)
     app.include_router(stac.router)
+    app.include_router(tiles.router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

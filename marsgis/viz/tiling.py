@@ -1,9 +1,11 @@
-"""Equirectangular tiling of Mars in degrees: the tile grid the map and the tile server share.
+"""Equirectangular tiling of Mars in degrees: the tile grid the map and the tile servers share.
 
 The grid is the one Leaflet's ``EPSG4326`` CRS uses, but on the Mars sphere
 (``IAU_2015:49900``, R = 3 396 190 m): 256-pixel tiles, zoom 0 is two tiles of 180° × 180°
 (west and east hemispheres), and every zoom level halves the pixel size. Longitudes run
 from −180 °E at tile column 0 eastwards; latitudes from 90 °N at tile row 0 southwards.
+It is planetcantile's ``MarsGeographicSphere`` tile matrix set (:data:`marsgis.viz.tms.MARS_TMS`):
+:func:`tile_bounds` asks it for a tile's bounds, so the dashboards and ``/api/v1/tiles`` agree.
 
 =====  =======================  ======================  ===========================
 zoom   tiles (cols × rows)      degrees per pixel       metres per pixel at 0°
@@ -35,6 +37,7 @@ __all__ = [
     "MAX_ZOOM",
     "TILE_SIZE",
     "TileBounds",
+    "bounds_centres",
     "pixel_centres",
     "resolution_deg",
     "resolution_m",
@@ -106,26 +109,43 @@ def _check_tile(z: int, x: int, y: int) -> None:
 
 
 def tile_bounds(z: int, x: int, y: int) -> TileBounds:
-    """Edges of tile ``z/x/y``.
+    """Edges of tile ``z/x/y``: its bounds in the Mars CRS from :data:`~marsgis.viz.tms.MARS_TMS`.
 
     Raises
     ------
     ValidationError
         The zoom or the tile indices lie outside the grid.
     """
+    from morecantile import Tile
+
+    from marsgis.viz.tms import MARS_TMS
+
     _check_tile(z, x, y)
-    span = 180.0 / 2**z
-    west = -180.0 + x * span
-    north = 90.0 - y * span
-    return TileBounds(west, north - span, west + span, north)
+    b = MARS_TMS.xy_bounds(Tile(int(x), int(y), int(z)))
+    return TileBounds(float(b.left), float(b.bottom), float(b.right), float(b.top))
 
 
 def pixel_centres(z: int, x: int, y: int) -> tuple[FloatArray, FloatArray]:
     """Latitudes (rows, north first) and longitudes (columns) of a tile's pixel centres."""
-    b = tile_bounds(z, x, y)
-    step = resolution_deg(z)
-    offsets = (np.arange(TILE_SIZE, dtype=np.float64) + 0.5) * step
-    return b.north - offsets, b.west + offsets
+    return bounds_centres(tile_bounds(z, x, y))
+
+
+def bounds_centres(
+    bounds: TileBounds, width: int = TILE_SIZE, height: int = TILE_SIZE
+) -> tuple[FloatArray, FloatArray]:
+    """Latitudes (rows, north first) and longitudes (columns) of an image's pixel centres.
+
+    The image is ``width`` × ``height`` pixels covering ``bounds``.
+
+    >>> lats, lons = bounds_centres(TileBounds(0.0, 0.0, 90.0, 90.0), 2, 2)
+    >>> lats.tolist(), lons.tolist()
+    ([67.5, 22.5], [22.5, 67.5])
+    """
+    dx = (bounds.east - bounds.west) / width
+    dy = (bounds.north - bounds.south) / height
+    cols = (np.arange(width, dtype=np.float64) + 0.5) * dx
+    rows = (np.arange(height, dtype=np.float64) + 0.5) * dy
+    return bounds.north - rows, bounds.west + cols
 
 
 def tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:

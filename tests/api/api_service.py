@@ -15,6 +15,20 @@ ROLES = ("admin", "scientist", "operator", "viewer")
 
 
 @dataclass
+def run_async(coro: Any) -> Any:
+    """Run ``coro`` on a private event loop.
+
+    ``asyncio.run`` leaves the thread without a current event loop when it returns, which
+    breaks later tests that ask for one (ipywidgets' dashboards do); a private loop leaves
+    the thread's loop as it was.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
 class Service:
     """The app, its database URL and a token per role; ``call`` sends one request."""
 
@@ -34,4 +48,4 @@ class Service:
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 return await c.request(method, path, headers=headers, **kwargs)
 
-        return asyncio.run(send())
+        return run_async(send())

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from api_service import ROLES, Service
+from api_service import ROLES, Service, run_async
 from shapely.geometry import shape
 
 import marsgis
@@ -306,7 +306,7 @@ def test_concurrent_retries_with_one_key_create_one_mission(service: Service) ->
                 )
             )
 
-    responses = asyncio.run(race())
+    responses = run_async(race())
     stored = db.list_missions(db=service.url)
     assert len(stored) == 1
     created = [r for r in responses if r.status_code == 201]
@@ -472,6 +472,9 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/stac/collections/{collection_id}/items/{item_id}", "get"),
         ("/api/v1/stac/search", "get"),
         ("/api/v1/stac/search", "post"),
+        ("/api/v1/tiles/{dataset}/{tms}/{z}/{x}/{y}.png", "get"),
+        ("/api/v1/tiles/{dataset}/{tms}/tilejson.json", "get"),
+        ("/api/v1/tiles/{dataset}/WMTSCapabilities.xml", "get"),
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"
