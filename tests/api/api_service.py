@@ -9,12 +9,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-__all__ = ["ROLES", "Service"]
+__all__ = ["ROLES", "Service", "run_async"]
 
 ROLES = ("admin", "scientist", "operator", "viewer")
 
 
-@dataclass
 def run_async(coro: Any) -> Any:
     """Run ``coro`` on a private event loop.
 
@@ -29,6 +28,7 @@ def run_async(coro: Any) -> Any:
         loop.close()
 
 
+@dataclass
 class Service:
     """The app, its database URL and a token per role; ``call`` sends one request."""
 
