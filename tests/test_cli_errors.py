@@ -40,11 +40,11 @@ NO_MISSION = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
 #: command path -> (a bad invocation, the error type it must give). ``{tmp}`` is a fresh
 #: folder, ``{text}`` a text file named ``.jpg``, ``{file}`` a plain file.
 BAD: dict[str, tuple[list[str], str]] = {
-    "catalog cache": (["--bbox", "abc"], "ValidationError"),
+    "catalog cache": (["--bbox", "abc"], "CoordinateError"),
     "catalog collections": (["--url", "http://127.0.0.1:1/"], "RemoteCatalogError"),
     "catalog fetch": (["{tmp}/no-such-item.json"], "DataNotFoundError"),
     "catalog list": (["unexpected"], "UsageError"),
-    "catalog search": (["--bbox", "1,2,3"], "ValidationError"),
+    "catalog search": (["--bbox", "1,2,3"], "CoordinateError"),
     "db current": (["--url", "mysql://u@host/db"], "ValidationError"),
     "db upgrade": (["--url", "mysql://u@host/db"], "ValidationError"),
     "dem info": (["olympus"], "DataNotFoundError"),
@@ -73,7 +73,7 @@ BAD: dict[str, tuple[list[str], str]] = {
     "serve": (["--url", "mysql://u@host/db"], "ValidationError"),
     "sites check": (["--preset", "viking", "--lat", "0", "--lon", "0"], "ValidationError"),
     "sites map": (["--preset", "viking", "--dem", "mola", "-o", "{tmp}/m.tif"], "ValidationError"),
-    "sites search": (["--preset", "msl", "--bbox", "x"], "ValidationError"),
+    "sites search": (["--preset", "msl", "--bbox", "x"], "CoordinateError"),
     "terrain aspect": (["olympus", "-o", "{tmp}/a.tif"], "DataNotFoundError"),
     "terrain hillshade": (["olympus", "-o", "{tmp}/h.tif"], "DataNotFoundError"),
     "terrain roughness": (["olympus", "-o", "{tmp}/r.tif"], "DataNotFoundError"),

@@ -18,7 +18,8 @@ from functools import lru_cache
 from marsgis.catalog._shipped import lonlat_bounds
 from marsgis.crs import MARS_RADIUS_M
 from marsgis.data import RASTERS
-from marsgis.exceptions import CoordinateError, DataNotFoundError
+from marsgis.exceptions import DataNotFoundError
+from marsgis.geo.bbox import check_bbox
 
 __all__ = ["DemFootprint", "dem_footprints", "finest_dem"]
 
@@ -65,19 +66,7 @@ class DemFootprint:
 
 
 def _checked(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    try:
-        west, south, east, north = (float(v) for v in bounds)
-    except (TypeError, ValueError):
-        raise CoordinateError(
-            f"bounds {bounds!r} must be four numbers (west, south, east, north) in °E/°N"
-        ) from None
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise CoordinateError(f"bounds {bounds!r} must be finite degrees")
-    if not -90.0 <= south <= north <= 90.0:
-        raise CoordinateError(
-            f"bounds {bounds!r} need -90 <= south <= north <= 90; give (west, south, east, north)"
-        )
-    return west, south, east, north
+    return check_bbox(bounds, what="bounds")
 
 
 @lru_cache(maxsize=1)

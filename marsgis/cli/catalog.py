@@ -8,7 +8,6 @@ import click
 import pystac
 
 from marsgis.cli._common import emit, handle_errors, json_option
-from marsgis.exceptions import ValidationError
 
 __all__ = ["command", "item_summary"]
 
@@ -31,15 +30,9 @@ def item_summary(item: pystac.Item) -> dict[str, Any]:
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if text is None:
         return None
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise ValidationError(
-            f"--bbox {text!r} must be four numbers W,S,E,N in degrees °E, e.g. 137.2,-5.0,137.6,-4.4"
-        )
-    return values  # type: ignore[return-value]
+    from marsgis.geo.bbox import parse_bbox
+
+    return parse_bbox(text, what="--bbox")
 
 
 def _items_text(rows: list[dict[str, Any]]) -> str:

@@ -183,16 +183,10 @@ def search_cmd(
 ) -> None:
     """Rank landing ellipses inside BBOX by safety and science."""
     from marsgis.catalog import finest_dem
+    from marsgis.geo.bbox import parse_bbox
     from marsgis.planning import search_landing_sites
 
-    try:
-        box = tuple(float(v) for v in bbox.split(","))
-        if len(box) != 4:
-            raise ValueError
-    except ValueError:
-        raise ValidationError(
-            f"--bbox {bbox!r} must be W,S,E,N in degrees, e.g. 136.5,-6,138.5,-4"
-        ) from None
+    box = parse_bbox(bbox, what="--bbox")
     w, s, e, n = box
     dem = _dem(dem_name, finest_dem((w, s, e, n)))
     gdf = search_landing_sites(

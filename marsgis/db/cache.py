@@ -24,8 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from marsgis.db.engine import DatabaseLike, transaction
 from marsgis.db.schema import MARS_SRID, mars_data_cache
-from marsgis.exceptions import ValidationError
-from marsgis.geo import lon180
+from marsgis.geo import check_bbox, lon180
 
 __all__ = [
     "CachedAsset",
@@ -81,13 +80,7 @@ class CachedAsset:
 
 
 def _box_values(bbox: Sequence[float], what: str) -> tuple[float, float, float, float]:
-    values = [float(v) for v in bbox]
-    if len(values) != 4:
-        raise ValidationError(f"{what} {bbox!r} must be (west, south, east, north) in degrees °E")
-    west, south, east, north = values
-    if south > north:
-        raise ValidationError(f"{what} {bbox!r}: south {south} is above north {north}")
-    return west, south, east, north
+    return check_bbox(bbox, what=what)
 
 
 def lonlat_polygon(bounds: Bounds) -> Polygon | None:

@@ -13,6 +13,7 @@ only :mod:`marsgis.crs`, :mod:`marsgis.exceptions`, numpy, pyproj, shapely and x
 -160.0
 """
 
+from marsgis.geo.bbox import Bbox, check_bbox, parse_bbox
 from marsgis.geo.ellipse import ellipse_polygon
 from marsgis.geo.grid import Grid, cell_area_m2, lonlat_of_grid, lonlat_to_grid
 from marsgis.geo.lon import lon180, lon360, normalize_lon
@@ -27,8 +28,10 @@ from marsgis.geo.sphere import (
 
 __all__ = (
     "MARS_SURFACE_KM2",
+    "Bbox",
     "Grid",
     "cell_area_m2",
+    "check_bbox",
     "destination",
     "ellipse_polygon",
     "great_circle_m",
@@ -40,4 +43,5 @@ __all__ = (
     "lonlat_of_grid",
     "lonlat_to_grid",
     "normalize_lon",
+    "parse_bbox",
 )

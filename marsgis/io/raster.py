@@ -29,6 +29,8 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from affine import Affine
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from rioxarray.exceptions import NoDataInBounds, OneDimensionalRaster, RioXarrayError
 
 from marsgis._options import get_option
 from marsgis.crs import MARS_GEOGRAPHIC, require_mars_crs, validate_latlon
@@ -484,7 +486,7 @@ def _lonlat_bounds(dem: xr.DataArray) -> str:
             w, s, e, n = (float(v) for v in dem.rio.bounds())
         else:
             w, s, e, n = (float(v) for v in dem.rio.transform_bounds(MARS_GEOGRAPHIC))
-    except Exception:  # a message helper never hides the real error
+    except (CRSError, RioXarrayError, ValueError):  # a message helper never hides the real error
         return "unknown"
     return f"({w:.6g}, {s:.6g}, {e:.6g}, {n:.6g})"
 
@@ -570,9 +572,7 @@ def clip_lonlat(dem: xr.DataArray, bbox: tuple[float, float, float, float]) -> x
         raise _outside(dem, bbox)
     try:
         out = dem.rio.clip_box(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
-    except MarsGISError:
-        raise
-    except Exception as exc:  # rioxarray's NoDataInBounds / OneDimensionalRaster
+    except (NoDataInBounds, OneDimensionalRaster) as exc:
         raise _outside(dem, bbox) from exc
     if out.sizes["x"] == 0 or out.sizes["y"] == 0:
         raise _outside(dem, bbox)

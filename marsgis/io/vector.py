@@ -109,10 +109,11 @@ def write_features(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
 
     def same_count(tmp: Path) -> None:
         import pyogrio
+        from pyogrio.errors import DataLayerError, DataSourceError
 
         try:
             n = int(pyogrio.read_info(tmp)["features"])
-        except Exception as exc:  # pyogrio raises its own and GDAL's errors
+        except (DataSourceError, DataLayerError) as exc:
             raise OutputError(f"the {driver} file written cannot be read back ({exc})") from exc
         if n != len(gdf):
             raise OutputError(f"the {driver} file written holds {n} of {len(gdf)} features")

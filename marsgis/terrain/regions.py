@@ -28,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from marsgis.exceptions import CoordinateError, ValidationError
 from marsgis.geo import Grid
+from marsgis.geo.bbox import check_bbox
 from marsgis.terrain.aspect import aspect
 from marsgis.terrain.hillshade import hillshade
 from marsgis.terrain.roughness import roughness
@@ -159,14 +160,7 @@ def box_window(
     CoordinateError
         The box reaches outside ``da``.
     """
-    try:
-        west, south, east, north = (float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise ValidationError(
-            f"bbox {bbox!r} must be four numbers west, south, east, north (degrees)"
-        ) from None
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise ValidationError(f"bbox {bbox!r} must be finite degrees")
+    west, south, east, north = check_bbox(bbox)
     if not (west < east and -90.0 <= south < north <= 90.0):
         raise ValidationError(
             f"bbox {bbox!r} needs west < east and -90 <= south < north <= 90 "

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
+from api_service import marsgis_serve
 from click.testing import CliRunner
 
 from marsgis import db
 from marsgis.cli import main
-
-CLI = str(Path(sys.executable).parent / "marsgis")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _token(url: str, *args: str) -> dict[str, object] | list[dict[str, object]]:
@@ -43,7 +30,12 @@ def test_token_commands_create_list_revoke(db_url: str) -> None:
     # stored as its sha256 only
     import hashlib
 
-    assert db.tokens.authenticate(secret, db=db_url) is not None
+    principal = db.tokens.authenticate(secret, db=db_url)
+    assert principal is not None and (principal.id, principal.user, principal.role) == (
+        created["id"],
+        "ada",
+        "scientist",
+    )
     assert db.tokens.hash_secret(secret) == hashlib.sha256(secret.encode()).hexdigest()
     listed = _token(db_url, "list")
     assert listed == [{k: created[k] for k in ("id", "user", "role", "created_at", "revoked_at")}]
@@ -57,26 +49,8 @@ def test_token_commands_create_list_revoke(db_url: str) -> None:
 def test_marsgis_serve_answers_on_loopback(db_url: str, tmp_path: Path) -> None:
     db.upgrade(db_url)
     _, secret = db.tokens.create_token("ada", "scientist", db=db_url)
-    port = _free_port()
-    env = {**os.environ, "MARSGIS_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [CLI, "serve", "--port", str(port), "--url", db_url],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{base}/health", timeout=5)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail((tmp_path / "serve.log").read_text())
-                time.sleep(0.2)
+    with marsgis_serve(db_url, tmp_path) as base:
+        health = httpx.get(f"{base}/health", timeout=5)
         assert health.status_code == 200
         assert health.json()["database"]["revision"] == db.head_revision()
         auth = {"Authorization": f"Bearer {secret}"}
@@ -92,10 +66,6 @@ def test_marsgis_serve_answers_on_loopback(db_url: str, tmp_path: Path) -> None:
         refused = httpx.get(f"{base}/missions", timeout=10)
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     # the access log went to the server's stderr as JSON lines
     lines = [
         json.loads(line)
@@ -103,8 +73,9 @@ def test_marsgis_serve_answers_on_loopback(db_url: str, tmp_path: Path) -> None:
         if line.startswith("{")
     ]
     assert [(x["method"], x["route"], x["status"]) for x in lines] == [
+        ("GET", "/api/v1/health", 200),  # marsgis_serve's readiness probe
         ("GET", "/api/v1/health", 200),
         ("POST", "/api/v1/missions", 201),
         ("GET", "/api/v1/missions", 401),
     ]
-    assert lines[1]["principal"] == "ada"
+    assert lines[2]["principal"] == "ada"

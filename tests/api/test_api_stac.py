@@ -6,26 +6,18 @@ items (footprints with shapely, times from the item properties).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import httpx
 import pystac
 import pytest
-from api_service import ROLES, Service
+from api_service import ROLES, Service, marsgis_serve
 from pystac_client import Client
 from shapely.geometry import box
 
 from marsgis import db
 from marsgis.catalog import shipped_catalog
 
-CLI = str(Path(sys.executable).parent / "marsgis")
 GALE = (137.2, -5.0, 137.6, -4.4)
 STAC_CORE = "https://api.stacspec.org/v1.0.0/core"
 
@@ -47,12 +39,6 @@ def _times(item: pystac.Item) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A real ``marsgis serve`` on a free loopback port: (base URL, a viewer's token)."""
@@ -60,31 +46,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     url = f"sqlite:///{tmp / 'marsgis.sqlite'}"
     db.upgrade(url)
     _, secret = db.tokens.create_token("vera", "viewer", db=url)
-    port = _free_port()
-    env = {**os.environ, "MARSGIS_DATA_DIR": str(tmp / "data")}
-    log = (tmp / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [CLI, "serve", "--port", str(port), "--url", url],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=5)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail((tmp / "serve.log").read_text())
-                time.sleep(0.2)
-        yield base, secret
+        with marsgis_serve(url, tmp) as base:
+            yield base, secret
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
         db.dispose_engines()
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from api_service import ROLES, Service
+from api_service import ROLES, Service, marsgis_serve
 from PIL import Image
 
 from marsgis.viz.tiles import render_tile, tile_stack
@@ -21,7 +18,6 @@ from marsgis.viz.tiling import MAX_ZOOM, tile_of
 from marsgis.viz.tms import MARS_TMS, TMS_ID
 
 TILES = "/api/v1/tiles"
-CLI = str(Path(sys.executable).parent / "marsgis")
 GALE = (-4.5895, 137.4417)
 
 
@@ -105,16 +101,9 @@ def test_no_token_is_401(service: Service) -> None:
         assert got.headers["www-authenticate"] == "Bearer"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_gdal_wmts_reads_the_capabilities_and_the_pixels(
     spatialite_url: str, tmp_path: Path
 ) -> None:
-    import httpx
     import rasterio
     from pyproj import CRS
 
@@ -123,16 +112,6 @@ def test_gdal_wmts_reads_the_capabilities_and_the_pixels(
 
     db.upgrade(spatialite_url)
     _, secret = tokens.create_token("qgis-user", "viewer", db=spatialite_url)
-    port = _free_port()
-    env = {**os.environ, "MARSGIS_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [CLI, "serve", "--port", str(port), "--url", spatialite_url],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    wmts = f"WMTS:http://127.0.0.1:{port}{TILES}/relief/WMTSCapabilities.xml"
     gdal_env = {
         **os.environ,
         "GDAL_HTTP_HEADERS": f"Authorization: Bearer {secret}",
@@ -143,16 +122,8 @@ def test_gdal_wmts_reads_the_capabilities_and_the_pixels(
     z = 3
     x, y = tile_of(*GALE, z)
     out = tmp_path / "gale.tif"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail((tmp_path / "serve.log").read_text())
-                time.sleep(0.2)
+    with marsgis_serve(spatialite_url, tmp_path) as base:
+        wmts = f"WMTS:{base.removesuffix('/api/v1')}{TILES}/relief/WMTSCapabilities.xml"
         info = subprocess.run(
             ["gdalinfo", "-json", "-oo", f"TILEMATRIX={z}", wmts],
             check=False,
@@ -176,10 +147,6 @@ def test_gdal_wmts_reads_the_capabilities_and_the_pixels(
             timeout=120,
         )
         assert translate.returncode == 0, translate.stderr
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     import json
 
     doc = json.loads(info.stdout)

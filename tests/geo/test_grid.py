@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_geo_imports_only_its_foundations() -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top in ("__future__", "typing", "dataclasses", "functools", "collections"):
+                if top in sys.stdlib_module_names:  # the standard library is always there
                     continue
                 ok = name.startswith("marsgis.geo") or any(
                     name == a or name.startswith(a + ".") for a in allowed

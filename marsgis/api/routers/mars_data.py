@@ -27,7 +27,7 @@ from marsgis.api.models import Page, Problem
 from marsgis.api.routers import API_PREFIX
 from marsgis.api.scopes import MISSIONS_READ
 from marsgis.exceptions import ValidationError
-from marsgis.geo import lon180
+from marsgis.geo import lon180, parse_bbox
 from marsgis.io import open_dem
 from marsgis.io.writers import write_dem
 from marsgis.viz.profile import elevation_profile
@@ -158,16 +158,6 @@ def _dem(dataset: str) -> xr.DataArray:
     return open_dem(entry.name)
 
 
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        west, south, east, north = (float(p) for p in text.split(","))
-    except ValueError:
-        raise ValidationError(
-            f"bbox {text!r} must be four numbers W,S,E,N (degrees, e.g. 137.3,-4.8,137.5,-4.6)"
-        ) from None
-    return west, south, east, north
-
-
 def _points(dataset: str, lats: list[float], lons: list[float]) -> Elevations:
     values = np.atleast_1d(sample(_dem(dataset), lats, lons, outside="raise"))
     items = [
@@ -272,7 +262,7 @@ def window_geotiff(
 ) -> Response:
     """The cells of ``product`` the box touches, as a GeoTIFF (at most 4096 × 4096 cells)."""
     raster = terrain.terrain_product(_dem(dataset), product)
-    window = terrain.box_window(raster, _bbox(bbox), max_cells=MAX_WINDOW_CELLS)
+    window = terrain.box_window(raster, parse_bbox(bbox), max_cells=MAX_WINDOW_CELLS)
     with tempfile.TemporaryDirectory(prefix="marsgis-api-") as tmp:
         path = write_dem(window, Path(tmp) / f"{dataset}-{product}.tif")
         content = path.read_bytes()

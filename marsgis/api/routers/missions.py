@@ -27,6 +27,7 @@ from marsgis.api.routers import API_PREFIX
 from marsgis.api.scopes import MISSIONS_READ, MISSIONS_STATUS, MISSIONS_WRITE
 from marsgis.db import idempotency
 from marsgis.exceptions import ValidationError
+from marsgis.geo import parse_bbox
 
 __all__ = ["router"]
 
@@ -67,17 +68,6 @@ def _mission_response(mission: db.Mission, status_code: int = 200) -> JSONRespon
     return JSONResponse(body, status_code=status_code, headers={"ETag": etag(mission)})
 
 
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    parts = text.split(",")
-    try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise ValidationError(
-            f"bbox {text!r} must be four numbers W,S,E,N (degrees, e.g. 130,-10,140,0)"
-        ) from None
-    return west, south, east, north
-
-
 def _latlon(text: str) -> tuple[float, float]:
     try:
         lat, lon = (float(p) for p in text.split(","))
@@ -105,7 +95,7 @@ def list_missions(
     if (near is None) != (radius_m is None):
         raise ValidationError("near and radius_m go together (near=LAT,LON&radius_m=METRES)")
     if bbox is not None:
-        found = db.missions_within_box(*_bbox(bbox), db=store)
+        found = db.missions_within_box(*parse_bbox(bbox), db=store)
     elif near is not None and radius_m is not None:
         found = [
             hit.mission for hit in db.missions_within_distance(*_latlon(near), radius_m, db=store)
