@@ -4,8 +4,9 @@ Scopes are named like JupyterHub custom scopes (``custom:marsgis:<resource>:<act
 same names serve a hub deployment's role definitions and the standalone tokens of
 :mod:`marsgis.db.tokens`. Routes check scopes (:func:`marsgis.api.auth.require`), never roles.
 
->>> sorted(ROLE_SCOPES["operator"])
-['custom:marsgis:missions:read', 'custom:marsgis:missions:status']
+>>> sorted(ROLE_SCOPES["operator"])  # doctest: +NORMALIZE_WHITESPACE
+['custom:marsgis:data:read', 'custom:marsgis:missions:read', 'custom:marsgis:missions:status',
+ 'custom:marsgis:reports:read', 'custom:marsgis:reports:run']
 """
 
 from __future__ import annotations
@@ -15,41 +16,72 @@ from collections.abc import Mapping
 __all__ = [
     "ADMIN",
     "ALL_SCOPES",
+    "DATA_READ",
+    "INFERENCE_RUN",
     "MISSIONS_READ",
     "MISSIONS_STATUS",
     "MISSIONS_WRITE",
+    "PLANNING_RUN",
+    "REPORTS_READ",
+    "REPORTS_RUN",
     "ROLE_SCOPES",
+    "SCOPE_DESCRIPTIONS",
     "SCOPE_PREFIX",
     "scopes_for_role",
 ]
 
 #: Prefix of every marsgis scope (JupyterHub's custom-scope namespace).
 SCOPE_PREFIX = "custom:marsgis:"
+#: Read the data catalog, terrain, STAC and map tiles.
+DATA_READ = SCOPE_PREFIX + "data:read"
 #: Read missions, their tasks and plans.
 MISSIONS_READ = SCOPE_PREFIX + "missions:read"
-#: Create, edit and delete missions.
+#: Create, edit and delete missions and their plans.
 MISSIONS_WRITE = SCOPE_PREFIX + "missions:write"
 #: Change a mission's status (the lifecycle of :data:`marsgis.db.TRANSITIONS`).
 MISSIONS_STATUS = SCOPE_PREFIX + "missions:status"
+#: Run the terrain classifier (predict, batch jobs).
+INFERENCE_RUN = SCOPE_PREFIX + "inference:run"
+#: Run the planning functions (site checks and searches, traverses).
+PLANNING_RUN = SCOPE_PREFIX + "planning:run"
+#: Read report runs, their HTML and the schedules.
+REPORTS_READ = SCOPE_PREFIX + "reports:read"
+#: Trigger report runs and manage schedules.
+REPORTS_RUN = SCOPE_PREFIX + "reports:run"
 #: Everything.
 ADMIN = SCOPE_PREFIX + "admin"
 
+#: scope -> what it allows (also the ``description`` of each JupyterHub custom scope).
+SCOPE_DESCRIPTIONS: Mapping[str, str] = {
+    DATA_READ: "Read the marsgis data catalog, terrain queries, STAC and map tiles.",
+    MISSIONS_READ: "Read marsgis missions, their tasks and plans.",
+    MISSIONS_WRITE: "Create, edit and delete marsgis missions and plans.",
+    MISSIONS_STATUS: "Change the status of a marsgis mission.",
+    INFERENCE_RUN: "Run the marsgis terrain classifier.",
+    PLANNING_RUN: "Run the marsgis planning functions (sites, traverses).",
+    REPORTS_READ: "Read marsgis report runs and schedules.",
+    REPORTS_RUN: "Trigger marsgis report runs and manage schedules.",
+    ADMIN: "Everything in marsgis.",
+}
+
 #: Every scope marsgis defines.
-ALL_SCOPES: frozenset[str] = frozenset({MISSIONS_READ, MISSIONS_WRITE, MISSIONS_STATUS, ADMIN})
+ALL_SCOPES: frozenset[str] = frozenset(SCOPE_DESCRIPTIONS)
+
+_READ = frozenset({DATA_READ, MISSIONS_READ, REPORTS_READ})
 
 #: role -> the scopes it grants (the one place roles meet scopes).
 ROLE_SCOPES: Mapping[str, frozenset[str]] = {
     "admin": ALL_SCOPES,
-    "scientist": frozenset({MISSIONS_READ, MISSIONS_WRITE}),
-    "operator": frozenset({MISSIONS_READ, MISSIONS_STATUS}),
-    "viewer": frozenset({MISSIONS_READ}),
+    "scientist": _READ | {MISSIONS_WRITE, INFERENCE_RUN, PLANNING_RUN},
+    "operator": _READ | {MISSIONS_STATUS, REPORTS_RUN},
+    "viewer": _READ,
 }
 
 
 def scopes_for_role(role: str) -> frozenset[str]:
     """The scopes of ``role`` (none for a role this table does not know).
 
-    >>> scopes_for_role("viewer") == {MISSIONS_READ}
+    >>> scopes_for_role("viewer") == {DATA_READ, MISSIONS_READ, REPORTS_READ}
     True
     """
     return ROLE_SCOPES.get(role, frozenset())

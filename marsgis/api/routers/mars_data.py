@@ -25,7 +25,7 @@ from marsgis import catalog, data, sample, terrain
 from marsgis.api.auth import Principal, require
 from marsgis.api.models import Page, Problem
 from marsgis.api.routers import API_PREFIX
-from marsgis.api.scopes import MISSIONS_READ
+from marsgis.api.scopes import DATA_READ
 from marsgis.exceptions import ValidationError
 from marsgis.geo import lon180, parse_bbox
 from marsgis.io import open_dem
@@ -43,7 +43,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix=PREFIX, tags=["mars-data"], responses=_ERRORS)
 
-Reader = Annotated[Principal, Depends(require(MISSIONS_READ))]
+Reader = Annotated[Principal, Depends(require(DATA_READ))]
 Product = Literal["elevation", "slope", "aspect", "roughness", "hillshade"]
 LonLat = tuple[float, float]
 

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from marsgis.api.auth import require
 from marsgis.api.models import Problem
 from marsgis.api.routers import API_PREFIX
-from marsgis.api.scopes import MISSIONS_READ
+from marsgis.api.scopes import DATA_READ
 from marsgis.catalog import shipped_catalog
 from marsgis.dates import to_utc
 from marsgis.exceptions import DataNotFoundError, ValidationError
@@ -67,7 +67,7 @@ router = APIRouter(
     prefix=PREFIX,
     tags=["stac"],
     responses=_ERRORS,
-    dependencies=[Depends(require(MISSIONS_READ))],
+    dependencies=[Depends(require(DATA_READ))],
 )
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from marsgis.api.auth import Principal, require
 from marsgis.api.models import Problem
 from marsgis.api.routers import API_PREFIX
-from marsgis.api.scopes import MISSIONS_READ
+from marsgis.api.scopes import DATA_READ
 from marsgis.exceptions import NotFoundError
 
 __all__ = ["CACHE_CONTROL", "WMTS_METRES_PER_DEGREE", "capabilities_xml", "router"]
@@ -34,7 +34,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix=PREFIX, tags=["tiles"], responses=_ERRORS)
 
 #: Reading data: every role holds the read scope.
-Reader = Annotated[Principal, Depends(require(MISSIONS_READ))]
+Reader = Annotated[Principal, Depends(require(DATA_READ))]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 
 
