@@ -37,7 +37,14 @@ from marsgis.io.atomic import write_text
 from marsgis.reports import catalog
 from marsgis.reports.runs import runner_identity
 
-__all__ = ["execute_notebook", "execute_run", "export_html", "reports_dir", "run_report", "start_run"]
+__all__ = [
+    "execute_notebook",
+    "execute_run",
+    "export_html",
+    "reports_dir",
+    "run_report",
+    "start_run",
+]
 
 # Jinja template: nbconvert's lab template without the scripts it fetches from CDNs
 # (require.js, MathJax, Mermaid, widget managers), so a report opens on a machine without

@@ -475,6 +475,19 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/tiles/{dataset}/{tms}/{z}/{x}/{y}.png", "get"),
         ("/api/v1/tiles/{dataset}/{tms}/tilejson.json", "get"),
         ("/api/v1/tiles/{dataset}/WMTSCapabilities.xml", "get"),
+        ("/api/v1/missions/{mission_id}/plan/traverses", "post"),
+        ("/api/v1/planning/sites/check", "post"),
+        ("/api/v1/planning/sites/search", "post"),
+        ("/api/v1/planning/traverse", "post"),
+        ("/api/v1/reports", "get"),
+        ("/api/v1/reports/runs", "get"),
+        ("/api/v1/reports/runs", "post"),
+        ("/api/v1/reports/runs/{run_id}", "get"),
+        ("/api/v1/reports/runs/{run_id}/html", "get"),
+        ("/api/v1/reports/schedules", "get"),
+        ("/api/v1/reports/schedules", "post"),
+        ("/api/v1/reports/schedules/{schedule_id}", "get"),
+        ("/api/v1/reports/schedules/{schedule_id}", "delete"),
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"
