@@ -56,7 +56,9 @@ def create_app(
     identity = HubIdentity.from_settings() if hub is None else hub or None
     root = (prefix if prefix is not None else settings().api_prefix).rstrip("/")
     if root and not root.startswith("/"):
-        raise ConfigurationError(f"prefix {prefix!r} must be a URL path, e.g. /services/marsgis-api")
+        raise ConfigurationError(
+            f"prefix {prefix!r} must be a URL path, e.g. /services/marsgis-api"
+        )
     app = FastAPI(
         title="marsgis",
         version=marsgis.__version__,

@@ -70,9 +70,7 @@ def test_openapi_declares_header_and_query_tokens(service: Service) -> None:
     assert spec["paths"][MISSIONS]["post"]["security"] == [{"HTTPBearer": []}, {"APIKeyQuery": []}]
 
 
-def test_prefix_from_the_hub_environment(
-    service: Service, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_prefix_from_the_hub_environment(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
     """``JUPYTERHUB_SERVICE_PREFIX`` as the hub sets it: routes, links and OpenAPI carry it."""
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", PREFIX + "/")
     prefixed = Service(url=service.url, app=create_app(service.url), tokens=service.tokens)
