@@ -132,3 +132,21 @@ def test_hub_down_is_503_and_standalone_tokens_still_work(service: Service) -> N
     # marsgis tokens never go to the hub
     assert behind.call("GET", MISSIONS, role="viewer").status_code == 200
     assert behind.call("GET", MISSIONS, params={"token": "mgs_unknown"}).status_code == 401
+
+
+def test_hub_settings_come_from_the_hub_environment() -> None:
+    from marsgis.config import settings
+    from marsgis.exceptions import ConfigurationError
+
+    env = {
+        "JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api",
+        "JUPYTERHUB_API_TOKEN": "abc",
+        "JUPYTERHUB_SERVICE_PREFIX": "/services/marsgis-api/",
+    }
+    s = settings(env)
+    assert (s.hub_api_url, s.api_prefix, s.behind_hub) == (env["JUPYTERHUB_API_URL"], PREFIX, True)
+    assert "abc" not in repr(s)
+    assert settings({**env, "MARSGIS_API_PREFIX": "/marsgis/"}).api_prefix == "/marsgis"
+    assert not settings({"JUPYTERHUB_API_URL": env["JUPYTERHUB_API_URL"]}).behind_hub
+    with pytest.raises(ConfigurationError, match="JUPYTERHUB_SERVICE_PREFIX='services/x'"):
+        settings({"JUPYTERHUB_SERVICE_PREFIX": "services/x"})
