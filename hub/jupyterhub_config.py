@@ -7,7 +7,8 @@
   importable), as the hub's unix user (SimpleLocalProcessSpawner: no per-user isolation on one
   machine, see docs/hub.md);
 - services: dask-gateway (Dask clusters, JupyterHub auth), dashboards (Voila behind hub
-  OAuth), reports (report outputs behind hub OAuth), scheduler (``marsgis scheduler``);
+  OAuth), reports (report outputs behind hub OAuth), scheduler (``marsgis scheduler``),
+  marsgis-api (``marsgis serve``: hub tokens, marsgis custom scopes, /services/marsgis-api/);
 - the shared database is PostGIS; each server connects as its user's own PostgreSQL role whose
   grants follow the user's group, and the database refuses what the role may not do.
 
@@ -55,6 +56,8 @@ c.Authenticator.allow_all = True  # every approved user; what they may do comes 
 
 # --- groups and roles (what a group may do on the hub; the database enforces the data side)
 c.JupyterHub.load_groups = {g: {"users": []} for g in marsgis_hub.GROUPS}
+# the marsgis scopes (marsgis.api.scopes) as hub custom scopes; the roles below grant them
+c.JupyterHub.custom_scopes = marsgis_hub.custom_scopes()
 c.JupyterHub.load_roles = marsgis_hub.roles_config(s)
 
 # --- servers: the project's own .venv, JupyterLab, the user's database role and the gateway

@@ -25,6 +25,15 @@ VENV_BIN = Path(sys.executable).parent
 #: Hub groups, in the order of their privileges (admins count as scientists in the database).
 GROUPS = ("scientists", "operators", "viewers")
 GATEWAY_PREFIX = "/services/dask-gateway"
+#: The service API's hub service name (reachable at /services/marsgis-api/api/v1/...).
+API_SERVICE = "marsgis-api"
+#: Hub role -> the marsgis role whose scopes (marsgis.api.scopes.ROLE_SCOPES) it grants.
+MARSGIS_ROLES = {
+    "marsgis-admin": "admin",
+    "scientist": "scientist",
+    "operator": "operator",
+    "viewer": "viewer",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class HubSettings:
     gateway_proxy_port: int
     dashboards_port: int
     reports_port: int
+    service_api_port: int
     state_dir: Path
     database_url: str
     role_prefix: str
@@ -91,6 +101,7 @@ def hub_settings(env: Mapping[str, str] = os.environ) -> HubSettings:
         gateway_proxy_port=_port(env, "MARSGIS_HUB_GATEWAY_PROXY_PORT", 8011),
         dashboards_port=_port(env, "MARSGIS_HUB_DASHBOARDS_PORT", 8012),
         reports_port=_port(env, "MARSGIS_HUB_REPORTS_PORT", 8013),
+        service_api_port=_port(env, "MARSGIS_HUB_SERVICE_API_PORT", 8014),
         state_dir=state_dir,
         database_url=env.get("MARSGIS_HUB_DATABASE_URL")
         or "postgresql+psycopg2://postgres@127.0.0.1:5432/marsgis",
@@ -187,14 +198,19 @@ def _redact(url: str) -> str:
     return redact_url(url)
 
 
+#: Login roles of the services that write as one scientist-level role (the API checks scopes
+#: before it writes; per-user database roles behind the API are not done yet).
+_WRITER_SERVICES = ("scheduler", "api")
+
+
 def service_urls(s: HubSettings) -> dict[str, str]:
-    """Database URLs of the service roles: ``dashboards-<level>`` and ``scheduler``."""
+    """Database URLs of the service roles: ``dashboards-<level>``, ``scheduler`` and ``api``."""
     from marsgis.db import roles
 
     if not s.postgres:
-        return {name: s.database_url for name in (*_dashboard_roles(), "scheduler")}
+        return {name: s.database_url for name in (*_dashboard_roles(), *_WRITER_SERVICES)}
     urls = {}
-    for name in (*_dashboard_roles(), "scheduler"):
+    for name in (*_dashboard_roles(), *_WRITER_SERVICES):
         role = roles.service_role(name.replace("-", "_"), prefix=s.role_prefix)
         password = roles.derive_password(s.db_secret, role)
         urls[name] = roles.user_database_url(s.database_url, role, password)
@@ -225,7 +241,8 @@ def prepare_database(s: HubSettings) -> None:
     for name in _dashboard_roles():
         level = name.split("-", 1)[1]
         _grant(s, roles.service_role(name.replace("-", "_"), prefix=s.role_prefix), [level])
-    _grant(s, roles.service_role("scheduler", prefix=s.role_prefix), ["scientist"])
+    for name in _WRITER_SERVICES:
+        _grant(s, roles.service_role(name, prefix=s.role_prefix), ["scientist"])
 
 
 def _grant(s: HubSettings, role: str, levels: Iterable[str]) -> str:
@@ -402,6 +419,7 @@ def services(s: HubSettings) -> list[dict[str, Any]]:
             "oauth_no_confirm": True,
         },
     ]
+    out.append(api_service(s, urls["api"], keep))
     if s.scheduler:
         out.append(scheduler_service(s, urls["scheduler"], keep))
     if s.api_token:
@@ -425,6 +443,46 @@ def scheduler_service(s: HubSettings, url: str, keep: dict[str, str]) -> dict[st
     }
 
 
+def api_service(s: HubSettings, url: str, keep: dict[str, str]) -> dict[str, Any]:
+    """``marsgis serve`` as a hub-managed service: hub tokens, marsgis scopes, the hub's prefix.
+
+    The hub gives the process ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN`` and
+    ``JUPYTERHUB_SERVICE_PREFIX``; ``marsgis serve`` reads them (marsgis/config.py) and then
+    accepts hub tokens and answers at ``/services/marsgis-api/api/v1/...``.
+    """
+    return {
+        "name": API_SERVICE,
+        "url": f"http://127.0.0.1:{s.service_api_port}",
+        "command": [str(VENV_BIN / "marsgis"), "serve", "--port", str(s.service_api_port)],
+        "cwd": str(s.state_dir),
+        "environment": {
+            **keep,
+            "MARSGIS_DATABASE_URL": url,
+            "MARSGIS_DATA_DIR": str(s.state_dir / "api"),
+            "MARSGIS_REPORTS_DIR": str(s.reports_dir),
+            "HOME": str(s.state_dir),
+        },
+        "display": False,
+        # tokens the hub issues to the API through OAuth carry the marsgis scopes
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": sorted(marsgis_scopes("admin")),
+    }
+
+
+def custom_scopes() -> dict[str, dict[str, str]]:
+    """``c.JupyterHub.custom_scopes``: marsgis.api.scopes' scopes and their descriptions."""
+    from marsgis.api.scopes import SCOPE_DESCRIPTIONS
+
+    return {scope: {"description": text} for scope, text in sorted(SCOPE_DESCRIPTIONS.items())}
+
+
+def marsgis_scopes(role: str) -> list[str]:
+    """The marsgis custom scopes a marsgis role (admin, scientist, ...) grants, sorted."""
+    from marsgis.api.scopes import ROLE_SCOPES
+
+    return sorted(ROLE_SCOPES[role])
+
+
 def _scheduler_args() -> list[str]:
     extra = os.environ.get("MARSGIS_HUB_SCHEDULER_ARGS", "")
     return extra.split() if extra else []
@@ -440,8 +498,13 @@ def scheduler_available() -> bool:
 
 
 def roles_config(s: HubSettings) -> list[dict[str, Any]]:
-    """JupyterHub roles: who may start a server, reach which service, start Dask clusters."""
-    web = ["access:services!service=dashboards", "access:services!service=reports"]
+    """JupyterHub roles: who may start a server, reach which service, start Dask clusters.
+
+    Each group's role also grants the marsgis custom scopes of its marsgis role (the service
+    API checks those, never group names); admins get every marsgis scope (``marsgis-admin``).
+    """
+    api = f"access:services!service={API_SERVICE}"
+    web = ["access:services!service=dashboards", "access:services!service=reports", api]
     out: list[dict[str, Any]] = [
         {
             # every user: their own name and groups, their own tokens; no server by default
@@ -451,20 +514,31 @@ def roles_config(s: HubSettings) -> list[dict[str, Any]]:
         {
             "name": "scientist",
             "description": "JupyterLab, Dask clusters, create and edit missions",
-            "scopes": ["self", *web, "access:services!service=dask-gateway"],
+            "scopes": [
+                "self",
+                *web,
+                "access:services!service=dask-gateway",
+                *marsgis_scopes("scientist"),
+            ],
             "groups": ["scientists"],
         },
         {
             "name": "operator",
             "description": "Dashboards and reports; change mission status",
-            "scopes": web,
+            "scopes": [*web, *marsgis_scopes("operator")],
             "groups": ["operators"],
         },
         {
             "name": "viewer",
             "description": "Read-only dashboards and reports",
-            "scopes": web,
+            "scopes": [*web, *marsgis_scopes("viewer")],
             "groups": ["viewers"],
+        },
+        {
+            "name": "marsgis-admin",
+            "description": "Hub admins: every marsgis scope in the service API",
+            "scopes": [api, *marsgis_scopes("admin")],
+            "users": sorted(s.admin_users),
         },
     ]
     if s.api_token:

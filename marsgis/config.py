@@ -17,7 +17,13 @@ variable                       meaning (default)
 ``MARSGIS_GPU``                ``1`` to ask for GPU workers when the gateway offers them
 ``MARSGIS_REPORTS_DIR``        where report runs write their notebooks and HTML
                                (``<data dir>/reports``)
+``MARSGIS_API_PREFIX``         URL prefix the service API also answers under, e.g.
+                               ``/services/marsgis-api`` (``JUPYTERHUB_SERVICE_PREFIX``)
 =============================  ==============================================================
+
+Run as a JupyterHub service, the API finds what the hub sets for its services:
+``JUPYTERHUB_API_URL`` and ``JUPYTERHUB_API_TOKEN`` (both set: hub tokens are accepted, see
+:mod:`marsgis.api.auth`) and ``JUPYTERHUB_SERVICE_PREFIX``.
 
 A variable with a value outside what it accepts (``MARSGIS_CACHE_TTL_DAYS=abc``,
 ``MARSGIS_GPU=maybe``) raises :class:`~marsgis.exceptions.ConfigurationError` naming the
@@ -38,7 +44,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -65,6 +71,14 @@ class Settings:
     gateway_auth: str | None
     gpu: bool
     reports_dir: Path
+    hub_api_url: str | None = None
+    hub_api_token: str | None = field(default=None, repr=False)
+    api_prefix: str = ""
+
+    @property
+    def behind_hub(self) -> bool:
+        """Whether the service API runs as a JupyterHub service (hub API URL and token set)."""
+        return bool(self.hub_api_url and self.hub_api_token)
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +115,10 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         gateway_auth=env.get("MARSGIS_GATEWAY_AUTH") or env.get("DASK_GATEWAY__AUTH__TYPE") or None,
         gpu=_flag(env, "MARSGIS_GPU"),
         reports_dir=Path(env.get("MARSGIS_REPORTS_DIR") or data_dir / "reports"),
+        # a JupyterHub service finds these set by the hub
+        hub_api_url=env.get("JUPYTERHUB_API_URL") or None,
+        hub_api_token=env.get("JUPYTERHUB_API_TOKEN") or None,
+        api_prefix=_prefix(env),
     )
 
 
@@ -137,6 +155,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if text not in _TRUE + _FALSE:
         raise _refuse(name, env[name], f"one of {', '.join(_TRUE)} or {', '.join(_FALSE)}")
     return text in _TRUE
+
+
+def _prefix(env: Mapping[str, str]) -> str:
+    """``MARSGIS_API_PREFIX`` (else ``JUPYTERHUB_SERVICE_PREFIX``): ``/a/b``, no trailing slash."""
+    name = "MARSGIS_API_PREFIX" if env.get("MARSGIS_API_PREFIX") else "JUPYTERHUB_SERVICE_PREFIX"
+    text = (env.get(name) or "").strip()
+    prefix = text.rstrip("/")
+    if prefix and (not prefix.startswith("/") or "?" in prefix or "#" in prefix or "//" in prefix):
+        raise _refuse(name, text, "a URL path such as /services/marsgis-api/ (or unset)")
+    return prefix
 
 
 def _check_gateway_auth(env: Mapping[str, str]) -> None:

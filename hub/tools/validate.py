@@ -32,6 +32,7 @@ FILES = {
     "jupyterhub-values.yaml": "jupyterhub-values.schema.json",
     "dask-gateway-values.yaml": "dask-gateway-values.schema.json",
     "marsgis-services.yaml": "marsgis-services.schema.json",
+    "marsgis-api.yaml": "marsgis-api.schema.json",
 }
 DOCKERFILES = ("Dockerfile", "Dockerfile.hub")
 

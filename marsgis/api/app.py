@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import marsgis
+from marsgis.api.auth import HubIdentity
 from marsgis.api.middleware import RequestContextMiddleware
 from marsgis.api.problems import install_handlers
 from marsgis.api.routers import (
@@ -20,9 +23,11 @@ from marsgis.api.routers import (
     stac,
     tiles,
 )
+from marsgis.config import settings
 from marsgis.db import DatabaseLike
+from marsgis.exceptions import ConfigurationError
 
-__all__ = ["API_PREFIX", "MAX_BODY_BYTES", "create_app"]
+__all__ = ["API_PREFIX", "MAX_BODY_BYTES", "ServicePrefixMiddleware", "create_app"]
 
 #: Default request-body limit (1 MiB).
 MAX_BODY_BYTES = 1 << 20
@@ -33,6 +38,8 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     cors_origins: Sequence[str] = (),
+    hub: HubIdentity | Literal[False] | None = None,
+    prefix: str | None = None,
 ) -> FastAPI:
     """Build the marsgis service API over the database ``db``.
 
@@ -44,7 +51,23 @@ def create_app(
         Larger request bodies are refused with ``413``.
     cors_origins
         Origins allowed by CORS; none by default (CORS closed).
+    hub
+        The JupyterHub that vouches for hub tokens (:class:`~marsgis.api.auth.HubIdentity`);
+        None: the hub of the environment when the API runs as a hub service
+        (``JUPYTERHUB_API_URL`` + ``JUPYTERHUB_API_TOKEN``), else none; False: standalone
+        tokens only.
+    prefix
+        A URL path prefix the API also answers under, as a hub service behind the hub's proxy
+        (which forwards ``/services/marsgis-api/api/v1/...`` unchanged); None: the configured one
+        (``MARSGIS_API_PREFIX``, else ``JUPYTERHUB_SERVICE_PREFIX``). Links and the OpenAPI
+        ``servers`` then carry the prefix; ``/api/v1/...`` keeps working (health probes).
     """
+    identity = HubIdentity.from_settings() if hub is None else hub or None
+    root = (prefix if prefix is not None else settings().api_prefix).rstrip("/")
+    if root and not root.startswith("/"):
+        raise ConfigurationError(
+            f"prefix {prefix!r} must be a URL path, e.g. /services/marsgis-api"
+        )
     app = FastAPI(
         title="marsgis",
         version=marsgis.__version__,
@@ -54,6 +77,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.db = db
+    app.state.hub = identity
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(missions.router)
@@ -71,4 +95,29 @@ def create_app(
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
+    if root:
+        app.add_middleware(ServicePrefixMiddleware, prefix=root)
     return app
+
+
+class ServicePrefixMiddleware:
+    """Serve the app under a path prefix that the proxy in front does not strip.
+
+    JupyterHub's proxy forwards ``/services/NAME/api/v1/x`` as is. A request under ``prefix``
+    gets ``prefix`` as its ASGI ``root_path`` (the path stays whole, as ASGI wants), so routing
+    sees ``/api/v1/x`` and ``url_for``, ``Location`` and the OpenAPI ``servers`` carry the prefix.
+    Other requests (``/api/v1/health`` from a Kubernetes probe) pass unchanged.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Set ``root_path`` on HTTP and websocket requests under the prefix."""
+        if scope["type"] in ("http", "websocket"):
+            path = scope["path"]
+            root = scope.get("root_path", "") + self.prefix
+            if path == root or path.startswith(root + "/"):
+                scope = {**scope, "root_path": root}
+        await self.app(scope, receive, send)

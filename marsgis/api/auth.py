@@ -1,26 +1,50 @@
-"""The one auth dependency of every router: a bearer token, its principal, a scope check.
+"""The one auth dependency of every router: a token, its principal, a scope check.
 
-Standalone (no hub), tokens are those of :mod:`marsgis.db.tokens`; the token's role gives its
-scopes through :data:`marsgis.api.scopes.ROLE_SCOPES`. A missing, unknown or revoked token is a
-``401`` with ``WWW-Authenticate: Bearer``; a valid token without the route's scope is a ``403``
-(and the route never runs, so nothing is written).
+A token comes as ``Authorization: Bearer TOKEN`` (JupyterHub's ``Authorization: token TOKEN``
+too) or as the ``?token=TOKEN`` query parameter. Two kinds are accepted:
+
+* standalone tokens, those of :mod:`marsgis.db.tokens` (``mgs_...``); the token's role gives
+  its scopes through :data:`marsgis.api.scopes.ROLE_SCOPES`;
+* when the API runs as a JupyterHub service (``JUPYTERHUB_API_URL`` and
+  ``JUPYTERHUB_API_TOKEN`` set, or ``create_app(hub=HubIdentity(...))``), any other token is
+  checked with the hub (:class:`HubIdentity`): the principal is the hub user the token belongs
+  to, and its scopes are the marsgis custom scopes (``custom:marsgis:*``) in the hub's answer,
+  i.e. those the user's hub roles grant and the token carries. Group names are never read.
+
+A missing, unknown or revoked token is a ``401`` with ``WWW-Authenticate: Bearer``; a valid token
+without the route's scope is a ``403`` (and the route never runs, so nothing is written); a hub
+that does not answer is a ``503``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
-from marsgis.api.scopes import ADMIN, SCOPE_PREFIX, scopes_for_role
+from marsgis.api.scopes import ADMIN, ALL_SCOPES, ROLE_SCOPES, SCOPE_PREFIX, scopes_for_role
+from marsgis.config import Settings, settings
 from marsgis.db import tokens
+from marsgis.exceptions import DependencyNotFoundError
 
-__all__ = ["Principal", "authenticate", "database", "require"]
+__all__ = ["HubIdentity", "Principal", "authenticate", "database", "require"]
 
-_bearer = HTTPBearer(auto_error=False, description="A token from `marsgis token create`.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `marsgis token create`, or a JupyterHub API token behind the hub.",
+)
+_query = APIKeyQuery(
+    name="token",
+    auto_error=False,
+    description="The same token as a query parameter (`?token=TOKEN`), e.g. for GIS clients.",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,127 @@ class Principal:
         return scope in self.scopes or ADMIN in self.scopes
 
 
+def marsgis_scopes(scopes: object) -> frozenset[str]:
+    """The marsgis scopes among a hub answer's ``scopes`` (filtered or unknown ones dropped).
+
+    >>> sorted(marsgis_scopes(["self", "custom:marsgis:data:read", "custom:marsgis:x",
+    ...                        "custom:marsgis:admin!user=ada", "access:services"]))
+    ['custom:marsgis:data:read']
+    """
+    if not isinstance(scopes, list | tuple | set | frozenset):
+        return frozenset()
+    return frozenset(s for s in scopes if isinstance(s, str) and s in ALL_SCOPES)
+
+
+def role_of(scopes: frozenset[str]) -> str:
+    """The most powerful marsgis role whose scopes ``scopes`` hold (``"none"`` if none).
+
+    >>> role_of(ROLE_SCOPES["operator"] | {SCOPE_PREFIX + "inference:run"})
+    'operator'
+    """
+    for role, granted in ROLE_SCOPES.items():  # admin, scientist, operator, viewer
+        if granted <= scopes:
+            return role
+    return "none"
+
+
+class HubIdentity:
+    """Who a JupyterHub token belongs to, asked of the hub; answers cached briefly.
+
+    Uses JupyterHub's own client (:class:`jupyterhub.services.auth.HubAuth`, ``GET
+    {api_url}/user`` with the caller's token). Each answer, a principal or "unknown", is kept
+    ``cache_seconds`` in a bounded least-recently-used cache of ``cache_size`` tokens (keyed by
+    the token's SHA-256), so a revoked hub token stops working within ``cache_seconds``.
+
+    Parameters
+    ----------
+    api_url
+        The hub's REST API, e.g. ``http://127.0.0.1:8081/hub/api`` (``JUPYTERHUB_API_URL``).
+    api_token
+        This service's own hub token (``JUPYTERHUB_API_TOKEN``).
+    cache_seconds, cache_size
+        How long and how many answers are kept.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        api_token: str,
+        *,
+        cache_seconds: float = 60.0,
+        cache_size: int = 1024,
+    ) -> None:
+        try:
+            from jupyterhub.services.auth import HubAuth
+        except ImportError as error:
+            raise DependencyNotFoundError(
+                "hub tokens need JupyterHub's client library: pip install 'marsgis[hub]' "
+                "(or unset JUPYTERHUB_API_URL to accept standalone tokens only)"
+            ) from error
+        self.api_url = api_url.rstrip("/")
+        self.cache_seconds = cache_seconds
+        self.cache_size = cache_size
+        self._auth = HubAuth(api_url=self.api_url, api_token=api_token)
+        self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, config: Settings | None = None) -> HubIdentity | None:
+        """The hub of a service's environment (``JUPYTERHUB_API_URL`` + ``_TOKEN``), else None."""
+        s = settings() if config is None else config
+        if not (s.hub_api_url and s.hub_api_token):
+            return None
+        return cls(s.hub_api_url, s.hub_api_token)
+
+    def principal(self, token: str) -> Principal | None:
+        """The principal of the hub token ``token``; None if the hub does not know it.
+
+        Raises
+        ------
+        fastapi.HTTPException
+            ``503`` when the hub cannot be asked.
+        """
+        key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] > now:
+                self._cache.move_to_end(key)
+                return cached[1]
+        model = self._ask(token)
+        found = None if model is None else self._to_principal(model, key)
+        with self._lock:
+            self._cache[key] = (now + self.cache_seconds, found)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return found
+
+    def _ask(self, token: str) -> Mapping[str, Any] | None:
+        from tornado.web import HTTPError
+
+        try:
+            model = self._auth.user_for_token(token, use_cache=False, sync=True)
+        except HTTPError as error:
+            raise HTTPException(
+                503,
+                detail=f"the JupyterHub at {self.api_url} could not check the token "
+                f"({error.log_message or error.status_code}); retry shortly, or ask an "
+                "operator whether the hub is running",
+            ) from error
+        return model if isinstance(model, Mapping) else None
+
+    @staticmethod
+    def _to_principal(model: Mapping[str, Any], key: str) -> Principal:
+        scopes = marsgis_scopes(model.get("scopes"))
+        return Principal(
+            name=str(model.get("name", "")),
+            role=role_of(scopes),
+            scopes=scopes,
+            token_id="hub:" + key[:16],
+        )
+
+
 def database(request: Request) -> object:
     """The database the app was created for (``create_app(db=...)``)."""
     return request.app.state.db
@@ -46,22 +191,45 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _token_of(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, query: str | None
+) -> str | None:
+    if credentials is not None and credentials.credentials:
+        return credentials.credentials
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "token" and value.strip():  # JupyterHub's own scheme
+        return value.strip()
+    return query or None
+
+
 def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    query: Annotated[str | None, Depends(_query)],
 ) -> Principal:
-    """The principal of the request's bearer token (``401`` without a valid one)."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    """The principal of the request's token (``401`` without a valid one)."""
+    secret = _token_of(request, credentials, query)
+    if secret is None:
         raise _unauthorized(
-            "no bearer token; send `Authorization: Bearer TOKEN` (create one with "
-            "`marsgis token create --user NAME --role ROLE`)"
+            "no token; send `Authorization: Bearer TOKEN` or `?token=TOKEN` (create one with "
+            "`marsgis token create --user NAME --role ROLE`, or on the hub at /hub/token)"
         )
-    token = tokens.authenticate(credentials.credentials, db=request.app.state.db)
-    if token is None:
-        raise _unauthorized("the bearer token is unknown or revoked; ask an admin for a new one")
-    principal = Principal(
-        name=token.user, role=token.role, scopes=scopes_for_role(token.role), token_id=token.id
-    )
+    hub: HubIdentity | None = getattr(request.app.state, "hub", None)
+    principal: Principal | None = None
+    if secret.startswith(tokens.TOKEN_PREFIX) or hub is None:
+        token = tokens.authenticate(secret, db=request.app.state.db)
+        if token is not None:
+            principal = Principal(
+                name=token.user,
+                role=token.role,
+                scopes=scopes_for_role(token.role),
+                token_id=token.id,
+            )
+    else:
+        principal = hub.principal(secret)
+    if principal is None:
+        raise _unauthorized("the token is unknown, expired or revoked; ask an admin for a new one")
     request.state.principal = principal
     return principal
 

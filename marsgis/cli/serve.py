@@ -1,6 +1,9 @@
 """``marsgis serve``: run the service API (``/api/v1``) with uvicorn.
 
 Binds 127.0.0.1 unless ``--host`` says otherwise. Access-log lines (JSON) go to stderr.
+Started by JupyterHub as a service, it reads the hub's ``JUPYTERHUB_API_URL``/``_API_TOKEN``
+(hub tokens accepted) and ``JUPYTERHUB_SERVICE_PREFIX`` (answers under
+``/services/marsgis-api/api/v1`` as well) through :func:`marsgis.config.settings`.
 """
 
 from __future__ import annotations

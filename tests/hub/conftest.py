@@ -37,6 +37,7 @@ PORTS = (
     "GATEWAY_PROXY_PORT",
     "DASHBOARDS_PORT",
     "REPORTS_PORT",
+    "SERVICE_API_PORT",
 )
 
 
@@ -207,12 +208,14 @@ def _start(h: RunningHub) -> subprocess.Popen[bytes]:
 
 def _services_up(h: RunningHub, services: dict[str, Any]) -> bool:
     """Whether every web service answers behind the proxy (not with the proxy's 503)."""
-    for name in ("dask-gateway", "dashboards", "reports"):
+    health = {
+        "dask-gateway": "/services/dask-gateway/api/health",
+        "marsgis-api": "/services/marsgis-api/api/v1/health",
+    }
+    for name in ("dask-gateway", "dashboards", "reports", "marsgis-api"):
         if name not in services:
             return False
-        path = (
-            "/services/dask-gateway/api/health" if name == "dask-gateway" else f"/services/{name}/"
-        )
+        path = health.get(name, f"/services/{name}/")
         try:
             r = requests.get(h.url + path, timeout=2, allow_redirects=False)
         except requests.ConnectionError:

@@ -184,24 +184,41 @@ def test_kubernetes_and_single_machine_hubs_agree_on_roles(
     settings = marsgis_hub.hub_settings()
     local = {r["name"]: r for r in marsgis_hub.roles_config(settings)}
     k8s = jhub["hub"]["loadRoles"]
-    for name in ("user", "scientist", "operator", "viewer"):
+    for name in ("user", "scientist", "operator", "viewer", "marsgis-admin"):
         assert sorted(k8s[name]["scopes"]) == sorted(local[name]["scopes"]), name
         assert k8s[name].get("groups") == local[name].get("groups"), name
+        assert k8s[name].get("users") == local[name].get("users"), name
+    # the custom scopes: generated from marsgis.api.scopes locally, written out for the chart
+    assert jhub["hub"]["config"]["JupyterHub"]["custom_scopes"] == marsgis_hub.custom_scopes()
     assert sorted(jhub["hub"]["config"]["JupyterHub"]["load_groups"]) == sorted(marsgis_hub.GROUPS)
     assert jhub["hub"]["config"]["Spawner"][
         "server_token_scopes"
     ] == marsgis_hub.server_token_scopes(None)
-    local_services = {s["name"] for s in marsgis_hub.services(settings)}
+    local_services = {s["name"]: s for s in marsgis_hub.services(settings)}
     assert (
-        local_services
+        set(local_services)
         == set(jhub["hub"]["services"])
-        == {
-            "dask-gateway",
-            "dashboards",
-            "reports",
-            "scheduler",
-        }
+        == {"dask-gateway", "dashboards", "reports", "scheduler", "marsgis-api"}
     )
+    api, k8s_api = local_services["marsgis-api"], jhub["hub"]["services"]["marsgis-api"]
+    for key in ("oauth_no_confirm", "oauth_client_allowed_scopes", "display"):
+        assert k8s_api[key] == api[key], key
+
+
+def test_marsgis_scopes_in_hub_roles_are_those_of_the_api() -> None:
+    """Hub role -> marsgis custom scopes is exactly marsgis.api.scopes.ROLE_SCOPES."""
+    sys.path.insert(0, str(REPO / "hub"))
+    try:
+        import marsgis_hub
+    finally:
+        sys.path.remove(str(REPO / "hub"))
+    from marsgis.api.scopes import ROLE_SCOPES, SCOPE_PREFIX
+
+    values = yaml.safe_load((K8S / "jupyterhub-values.yaml").read_text())["hub"]["loadRoles"]
+    for hub_role, marsgis_role in marsgis_hub.MARSGIS_ROLES.items():
+        granted = {s for s in values[hub_role]["scopes"] if s.startswith(SCOPE_PREFIX)}
+        assert granted == ROLE_SCOPES[marsgis_role], hub_role
+        assert "access:services!service=marsgis-api" in values[hub_role]["scopes"], hub_role
 
 
 def test_scheduler_is_a_hub_service_with_a_deployment() -> None:
@@ -266,3 +283,80 @@ def test_dashboards_service_derives_role_urls_like_the_hub(monkeypatch: pytest.M
     assert "MARSGIS_HUB_DB_SECRET" not in env and env["MARSGIS_DATABASE_URL"] == urls["viewer"]
     assert dashboards.level_of({"groups": ["viewers", "operators"]}) == "operator"
     assert dashboards.level_of({"groups": [], "admin": True}) == "scientist"
+
+
+@pytest.fixture(scope="module")
+def api_docs() -> dict[str, Any]:
+    return {d["kind"]: d for d in validate.documents(K8S / "marsgis-api.yaml")}
+
+
+def test_api_runs_as_deployment_service_and_autoscaler(api_docs: dict[str, Any], jhub: Any) -> None:
+    assert set(api_docs) == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    deployment, service, hpa = (
+        api_docs["Deployment"],
+        api_docs["Service"],
+        api_docs["HorizontalPodAutoscaler"],
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:2] == ["python", "/opt/marsgis/hub/services/api.py"]
+    assert (REPO / "hub" / "services" / "api.py").is_file()
+    port = container["ports"][0]["containerPort"]
+    assert container["command"][-2:] == ["--port", str(port)]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/api/v1/health", "port": "http"}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["JUPYTERHUB_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "hub",
+        "key": "hub.services.marsgis-api.apiToken",
+    }
+    assert env["JUPYTERHUB_SERVICE_PREFIX"]["value"] == "/services/marsgis-api/"
+    # the Service selects the pods and the hub's proxy routes to it
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["ports"][0]["port"] == port
+    assert jhub["hub"]["services"]["marsgis-api"]["url"] == (
+        f"http://{service['metadata']['name']}.marsgis.svc.cluster.local:{port}"
+    )
+    # the autoscaler scales that Deployment, from at least its replica count
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert hpa["spec"]["minReplicas"] == deployment["spec"]["replicas"]
+    assert hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "value", "message"),
+    [
+        (
+            "Deployment",
+            "spec/template/spec/containers/0/readinessProbe/httpGet/path",
+            "/",
+            "'/api/v1/health' was expected",
+        ),
+        (
+            "Deployment",
+            "spec/template/spec/containers/0/livenessProbe",
+            {"tcpSocket": {"port": "http"}},
+            "'httpGet' is a required property",
+        ),
+        ("Deployment", "spec/template/spec/containers/0/resources", {}, "'requests'"),
+        (
+            "Deployment",
+            "spec/template/spec/containers/0/image",
+            "docker.io/library/python:3.11",
+            "does not match",
+        ),
+        (
+            "HorizontalPodAutoscaler",
+            "apiVersion",
+            "autoscaling/v1",
+            "'autoscaling/v2' was expected",
+        ),
+        ("HorizontalPodAutoscaler", "spec/scaleTargetRef/name", "marsgis-other", "was expected"),
+        ("HorizontalPodAutoscaler", "spec/minReplicas", 0, "less than the minimum"),
+        ("HorizontalPodAutoscaler", "spec/targetCPUUtilizationPercentage", 70, "Additional"),
+    ],
+)
+def test_the_api_schema_refuses_broken_manifests(
+    api_docs: dict[str, Any], kind: str, path: str, value: Any, message: str
+) -> None:
+    problems = validate.check_document("marsgis-api.yaml", _broken(api_docs[kind], path, value))
+    assert any(message in p for p in problems), problems

@@ -591,3 +591,84 @@ def test_scheduler_service_runs_a_report_that_viewers_browse(
         f"{hub.url}/services/reports/..%2F..%2Fstate/db_secret", headers=headers, timeout=60
     )
     assert outside.status_code == 404
+
+
+def test_service_api_takes_hub_tokens_and_checks_marsgis_scopes(
+    hub: Any, people: dict[str, str]
+) -> None:
+    """``marsgis serve`` as the hub service marsgis-api: hub tokens, custom scopes, the prefix."""
+    from marsgis.api.scopes import ROLE_SCOPES, SCOPE_DESCRIPTIONS
+
+    base = f"{hub.url}/services/marsgis-api/api/v1"
+    body = {
+        "name": "API: Jezero delta",
+        "mission_type": "landing",
+        "target": {"type": "Point", "coordinates": [77.4508, 18.4447]},
+    }
+
+    def call(method: str, path: str, token: str | None, **kw: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.request(method, base + path, headers=headers, timeout=60, **kw)
+
+    def snapshot() -> list[dict[str, Any]]:
+        return [m.to_dict() for m in db.list_missions(db=hub.database_url)]
+
+    # the hub knows the marsgis scopes, and the groups' roles grant them (read back from the hub)
+    sci_model = hub.api("GET", "/user", token=people["sci"]).json()
+    assert ROLE_SCOPES["scientist"] <= set(sci_model["scopes"])
+    assert not set(SCOPE_DESCRIPTIONS) & set(
+        hub.api("GET", "/user", token=people["outsider"]).json()["scopes"]
+    )
+    # a scientist's hub token creates a mission through the hub proxy
+    created = call("POST", "/missions", people["sci"], json=body)
+    assert created.status_code == 201, created.text
+    mission_id = created.json()["id"]
+    assert created.headers["location"] == f"/services/marsgis-api/api/v1/missions/{mission_id}"
+    stored = db.get_mission(mission_id, db=hub.database_url)
+    assert (stored.name, stored.lat, stored.lon) == ("API: Jezero delta", 18.4447, 77.4508)
+    # a viewer's token reads but may not write; nothing is written
+    before = snapshot()
+    listed = call("GET", "/missions", people["view"])
+    assert listed.status_code == 200 and mission_id in {m["id"] for m in listed.json()["items"]}
+    refused = call("POST", "/missions", people["view"], json={**body, "name": "API: refused"})
+    assert refused.status_code == 403, refused.text
+    assert "custom:marsgis:missions:write" in refused.json()["detail"]
+    assert snapshot() == before
+    # no token: 401; a token unknown to the hub: 401; a user in no group: no marsgis scope
+    anonymous = requests.post(f"{base}/missions", json=body, timeout=60)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    assert call("GET", "/missions", "0123456789abcdef0123456789abcdef").status_code == 401
+    assert call("GET", "/missions", people["outsider"]).status_code == 403
+    assert snapshot() == before
+    # ?token= works as well, and the scopes are the token's: an operator changes a status
+    by_query = requests.post(
+        f"{base}/missions",
+        params={"token": people["sci"]},
+        json={**body, "name": "API: q"},
+        timeout=60,
+    )
+    assert by_query.status_code == 201, by_query.text
+    status = requests.put(
+        f"{base}/missions/{mission_id}/status",
+        params={"token": people["op"]},
+        json={"status": "active", "note": "through the hub"},
+        timeout=60,
+    )
+    assert status.status_code == 200, status.text
+    assert db.get_mission(mission_id, db=hub.database_url).status == "active"
+    # a scientist's token restricted to reading missions is refused a write (scopes, not groups)
+    narrow = hub.api(
+        "POST",
+        "/users/sci/tokens",
+        json={"scopes": ["access:services!service=marsgis-api", "custom:marsgis:missions:read"]},
+    )
+    assert narrow.status_code == 201, narrow.text
+    before = snapshot()
+    assert call("GET", "/missions", narrow.json()["token"]).status_code == 200
+    assert call("POST", "/missions", narrow.json()["token"], json=body).status_code == 403
+    assert snapshot() == before
+    # the OpenAPI document behind the proxy names the prefix as its server
+    spec = requests.get(f"{base}/openapi.json", timeout=60).json()
+    assert spec["servers"] == [{"url": "/services/marsgis-api"}]
+    service = hub.api("GET", "/services/marsgis-api").json()
+    assert service["command"][-3:] == ["serve", "--port", hub.env["MARSGIS_HUB_SERVICE_API_PORT"]]
