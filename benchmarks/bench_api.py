@@ -118,11 +118,17 @@ def wrk(
     cmd = ["wrk", f"-t{min(threads, clients)}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s"]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
-    proc = subprocess.run([*cmd, "-s", str(script), url], capture_output=True, text=True)
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk not found: install Debian's wrk (bash scripts/setup-system.sh)")
+    proc = subprocess.run(
+        [*cmd, "-s", str(script), url], check=False, capture_output=True, text=True
+    )
     script.unlink()
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if proc.returncode != 0 or line is None:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
+        )
     r = json.loads(line.removeprefix("WRKJSON "))
     errors = sum(r[k] for k in ("bad_status", "connect", "read", "write", "timeout"))
     return Load(
@@ -321,7 +327,20 @@ def measure(tmp: Path, scale: Scale = FULL, log: Callable[[str], None] = print) 
         db.dispose_engines()
         auth = {"Authorization": f"Bearer {secret}"}
         out: dict[str, Any] = {"scale": scale, "seed_s": seed_s}
-        common = {"threads": scale.threads, "folder": folder, "headers": auth}
+
+        def load(
+            target: str, clients: int, seconds: int, *, lua: str = "", token: bool = True
+        ) -> Load:
+            headers = auth if token else None
+            return wrk(
+                target,
+                clients=clients,
+                threads=scale.threads,
+                seconds=seconds,
+                folder=folder,
+                headers=headers,
+                lua=lua,
+            )
 
         with marsgis_serve(url, folder) as root, httpx.Client(base_url=root, headers=auth) as c:
             # mission list
@@ -329,9 +348,7 @@ def measure(tmp: Path, scale: Scale = FULL, log: Callable[[str], None] = print) 
             first.raise_for_status()
             out["missions_total"] = first.json()["total"]
             out["missions_page"] = len(first.json()["items"])
-            out["missions"] = wrk(
-                f"{root}/api/v1/missions", clients=scale.clients, seconds=scale.seconds, **common
-            )
+            out["missions"] = load(f"{root}/api/v1/missions", scale.clients, scale.seconds)
             log(f"api: mission list {out['missions']}")
 
             # a cached tile vs the same bytes from a static file server
@@ -344,28 +361,21 @@ def measure(tmp: Path, scale: Scale = FULL, log: Callable[[str], None] = print) 
             (static_dir / "tile.png").write_bytes(png.content)
             with static_serve(static_dir, folder) as static_root:
                 served = httpx.get(f"{static_root}/tile.png", timeout=10).content
+                out["tile_png"] = png.content
                 out["tile_bytes"] = len(png.content)
                 out["tile_bytes_equal"] = served == png.content
                 cached: list[Load] = []
                 static: list[Load] = []
                 for _ in range(2):  # alternate, keep the best of each
                     static.append(
-                        wrk(
+                        load(
                             f"{static_root}/tile.png",
-                            clients=scale.clients,
-                            seconds=scale.tile_seconds,
-                            threads=scale.threads,
-                            folder=folder,
+                            scale.clients,
+                            scale.tile_seconds,
+                            token=False,
                         )
                     )
-                    cached.append(
-                        wrk(
-                            f"{root}{tile_path}",
-                            clients=scale.clients,
-                            seconds=scale.tile_seconds,
-                            **common,
-                        )
-                    )
+                    cached.append(load(f"{root}{tile_path}", scale.clients, scale.tile_seconds))
             out["cached_tile"] = max(cached, key=lambda r: r.rps)
             out["static_tile"] = max(static, key=lambda r: r.rps)
             out["tile"] = (z, x, y)
@@ -373,13 +383,9 @@ def measure(tmp: Path, scale: Scale = FULL, log: Callable[[str], None] = print) 
 
             # uncached tiles: a new tile each request (more paths than can be served)
             paths = uncached_tile_paths(max(50, 40 * scale.seconds * scale.heavy_clients))
-            out["uncached_tile"] = wrk(
-                root,
-                clients=scale.heavy_clients,
-                seconds=scale.seconds,
-                lua=paths_lua(paths, min(scale.threads, scale.heavy_clients)),
-                **common,
-            )
+            c.get(paths.pop(0), timeout=60).raise_for_status()  # warm: open the Gale DEMs
+            lua = paths_lua(paths, min(scale.threads, scale.heavy_clients))
+            out["uncached_tile"] = load(root, scale.heavy_clients, scale.seconds, lua=lua)
             out["uncached_paths"] = len(paths)
             if out["uncached_tile"].requests > len(paths):
                 raise RuntimeError("uncached tiles: more requests than distinct tiles; add tiles")
@@ -397,12 +403,11 @@ def measure(tmp: Path, scale: Scale = FULL, log: Callable[[str], None] = print) 
             out["traverse_status"] = probe.status_code
             if probe.status_code == 200:
                 out["traverse_feature"] = probe.json()
-                out["traverse"] = wrk(
+                out["traverse"] = load(
                     f"{root}/api/v1/planning/traverse",
-                    clients=scale.heavy_clients,
-                    seconds=scale.seconds,
+                    scale.heavy_clients,
+                    scale.seconds,
                     lua=post_lua(body),
-                    **common,
                 )
                 log(f"api: traverse {out['traverse']}")
             else:
@@ -522,7 +527,6 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         "rendered from the shipped DEMs (the 1 m Gale DEM where it covers the tile).",
     ]
     return section_cls("Service API under load (`marsgis serve`, loopback)", rows, notes)
-
 
 
 def register(benchmark: Callable[[str], Any], row_cls: Any, section_cls: Any) -> None:
