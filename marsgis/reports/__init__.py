@@ -13,7 +13,7 @@ and are recorded in the database. See ``docs/reports.md``.
 
 from marsgis.reports.catalog import ReportInfo, list_reports, report_info, report_notebook
 from marsgis.reports.dashboard import ReportsBrowser
-from marsgis.reports.execute import export_html, run_report
+from marsgis.reports.execute import execute_run, export_html, run_report, start_run
 from marsgis.reports.mission_plan import MissionReport, mission_report, plan_figure, report_risk
 from marsgis.reports.runs import (
     ReportRun,
@@ -48,6 +48,7 @@ __all__ = (
     "add_schedule",
     "download_link",
     "embed_report",
+    "execute_run",
     "export_html",
     "fail_abandoned_runs",
     "get_run",
@@ -67,5 +68,6 @@ __all__ = (
     "run_scheduler",
     "runs_frame",
     "runs_table",
+    "start_run",
     "validate_cron",
 )

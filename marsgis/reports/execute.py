@@ -37,7 +37,7 @@ from marsgis.io.atomic import write_text
 from marsgis.reports import catalog
 from marsgis.reports.runs import runner_identity
 
-__all__ = ["export_html", "execute_notebook", "run_report", "reports_dir"]
+__all__ = ["execute_notebook", "execute_run", "export_html", "reports_dir", "run_report", "start_run"]
 
 # Jinja template: nbconvert's lab template without the scripts it fetches from CDNs
 # (require.js, MathJax, Mermaid, widget managers), so a report opens on a machine without
@@ -295,13 +295,34 @@ def run_report(
     """
     if timeout_s is not None and not timeout_s > 0:
         raise ValidationError(f"timeout_s {timeout_s!r} must be a positive number of seconds")
+    run = start_run(report, parameters, db=db)
+    return execute_run(run, db=db, out_dir=out_dir, timeout_s=timeout_s)
+
+
+def start_run(
+    report: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    db: str | Engine | None = None,
+) -> ReportRun:
+    """Check a run's report and parameters and record it ``running``; execute it later.
+
+    The first half of :func:`run_report`, for callers that answer before the notebook has run
+    (the service API records the run, returns its id, and calls :func:`execute_run` on the
+    returned run in the background). The run names this process as its runner, so
+    :func:`~marsgis.reports.fail_abandoned_runs` marks it failed if the process dies first.
+
+    Raises
+    ------
+    ValidationError, DataNotFoundError
+        Unknown report, unknown or missing parameters (nothing is recorded).
+    """
     params = catalog.check_parameters(report, parameters)
     name = catalog.report_key(report)
-    run = insert_run(
+    return insert_run(
         report=name,
         parameters=params,
         outputs={"runner": runner_identity()},
         started_at=datetime.now(UTC),
         db=db,
     )
-    return execute_run(run, db=db, out_dir=out_dir, timeout_s=timeout_s)

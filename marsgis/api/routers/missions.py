@@ -1,4 +1,10 @@
-"""``/missions``: list, create, read, edit, delete, change status, tasks and plan."""
+"""``/missions``: list, create, read, edit, delete, change status, tasks and plan.
+
+``POST /missions/{id}/plan/traverses`` plans a traverse (as ``POST /planning/traverse`` does)
+and stores it in the mission's plan with :func:`marsgis.db.save_traverse`: a change to the plan
+is a change to the mission (its version and ``ETag`` step), and ``If-Match`` makes it
+conditional (``412`` and nothing stored when the mission changed).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,9 @@ from marsgis.api.models import (
     StatusChangeIn,
     TaskOut,
 )
+from marsgis.api.models_planning import TraverseFeature, TraverseSaveIn
 from marsgis.api.routers import API_PREFIX
+from marsgis.api.routers.planning import plan_route, route_feature
 from marsgis.api.scopes import MISSIONS_READ, MISSIONS_STATUS, MISSIONS_WRITE
 from marsgis.db import idempotency
 from marsgis.exceptions import ValidationError
@@ -265,4 +273,30 @@ def get_plan(
             scientific_priority=mission.scientific_priority,
             risk_assessment=mission.risk_assessment,
         ),
+    )
+
+
+@router.post("/{mission_id}/plan/traverses", status_code=201, response_model=TraverseFeature)
+def add_plan_traverse(
+    mission_id: str,
+    body: TraverseSaveIn,
+    request: Request,
+    store: Store,
+    _: Writer,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Plan a traverse and store it in the mission's plan (``201``, the mission's new ``ETag``)."""
+    version = expected_version(if_match)
+    db.get_mission(mission_id, db=store)  # a 404 before planning
+    route, dataset = plan_route(body)
+    artefact = db.save_traverse(
+        mission_id, route, name=body.name, expected_version=version, db=store
+    )
+    feature = route_feature(route, dataset, feature_id=artefact.id)
+    mission = db.get_mission(mission_id, db=store)
+    location = str(request.url_for("get_plan", mission_id=mission_id).path)
+    return JSONResponse(
+        feature.model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": location, "ETag": etag(mission)},
     )
