@@ -458,6 +458,9 @@ _register_ml(benchmark, Row, Section)
 from bench_dashboards import register as _register_dashboards  # noqa: E402
 
 _register_dashboards(benchmark, Row, Section)
+from bench_api import register as _register_api  # noqa: E402  (api, benchmarks/bench_api.py)
+
+_register_api(benchmark, Row, Section)
 
 
 # ------------------------------------------------------------------------------------ doc

@@ -12,8 +12,9 @@ if [ -d /etc/postgresql ]; then
 fi
 
 # gdal-bin: gdaldem/gdalinfo as test references; chromium + fonts: the dashboard browser tests;
+# wrk: the load generator of the API benchmark (make bench);
 # nodejs/npm: configurable-http-proxy for JupyterHub (installed from npm below).
-pkgs=(gdal-bin libsqlite3-mod-spatialite chromium fonts-dejavu-core)
+pkgs=(gdal-bin libsqlite3-mod-spatialite chromium fonts-dejavu-core wrk)
 command -v npm >/dev/null || pkgs+=(nodejs npm)
 if [ -n "$pg_version" ]; then
   pkgs+=("postgresql-${pg_version}-postgis-3")
