@@ -10,7 +10,16 @@ from fastapi.middleware.cors import CORSMiddleware
 import marsgis
 from marsgis.api.middleware import RequestContextMiddleware
 from marsgis.api.problems import install_handlers
-from marsgis.api.routers import API_PREFIX, health, mars_data, missions, stac, tiles
+from marsgis.api.routers import (
+    API_PREFIX,
+    health,
+    inference,
+    jobs,
+    mars_data,
+    missions,
+    stac,
+    tiles,
+)
 from marsgis.db import DatabaseLike
 
 __all__ = ["API_PREFIX", "MAX_BODY_BYTES", "create_app"]
@@ -51,6 +60,8 @@ def create_app(
     app.include_router(mars_data.router)
     app.include_router(stac.router)
     app.include_router(tiles.router)
+    app.include_router(jobs.router)
+    app.include_router(inference.router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
