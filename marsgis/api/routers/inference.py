@@ -60,7 +60,7 @@ MAX_FILE_BYTES = 512 * 1024
 #: Largest side of an image in a ``predict`` request (pixels).
 MAX_IMAGE_SIDE = 4096
 #: Largest batch window / uploaded GeoTIFF, ``(rows, columns)``.
-MAX_BATCH_CELLS = batch.MAX_WINDOW_CELLS
+MAX_BATCH_CELLS = (1024, 1024)
 BATCH_KIND = "inference.batch"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
