@@ -16,6 +16,8 @@ from marsgis.api.problems import install_handlers
 from marsgis.api.routers import (
     API_PREFIX,
     health,
+    inference,
+    jobs,
     mars_data,
     missions,
     planning,
@@ -86,6 +88,8 @@ def create_app(
     app.include_router(tiles.router)
     app.include_router(planning.router)
     app.include_router(reports.router)
+    app.include_router(jobs.router)
+    app.include_router(inference.router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

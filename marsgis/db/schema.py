@@ -40,8 +40,10 @@ __all__ = [
     "REPORT_RUN_STATUSES",
     "TASK_STATUSES",
     "ARTEFACT_KINDS",
+    "JOB_STATUSES",
     "TOKEN_ROLES",
     "api_idempotency_keys",
+    "api_jobs",
     "api_tokens",
     "JSONDocument",
     "UTCDateTime",
@@ -331,4 +333,28 @@ api_idempotency_keys = sa.Table(
     sa.Column("body", JSONDocument, nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_api_idempotency_keys_created_at", "created_at"),
+)
+
+#: Lifecycle of an API job (queued → running → succeeded | failed).
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+
+api_jobs = sa.Table(
+    "api_jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("parameters", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("runner", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=True),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("result_path", sa.Text(), nullable=True),
+    sa.Column("result_media_type", sa.String(100), nullable=True),
+    sa.Column("result_json", JSONDocument, nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.CheckConstraint(_in("status", JOB_STATUSES), name="ck_api_jobs_status"),
+    sa.Index("ix_api_jobs_owner_created_at", "owner", "created_at"),
+    sa.Index("ix_api_jobs_status", "status"),
 )

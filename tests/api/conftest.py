@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_service import ROLES, Service
@@ -24,3 +26,16 @@ def service(db_url: str) -> Service:
     db.upgrade(db_url)
     made = {role: tokens.create_token(f"{role}-user", role, db=db_url)[1] for role in ROLES}
     return Service(url=db_url, app=create_app(db_url), tokens=made)
+
+
+@pytest.fixture(scope="session")
+def job_cluster() -> Iterator[Any]:
+    """One small LocalCluster (a worker thread of this process) for the API's jobs."""
+    from distributed import Client
+
+    from marsgis.api import jobs
+
+    client = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None)
+    jobs.use_client(client)
+    yield client
+    client.close()

@@ -488,6 +488,12 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/reports/schedules", "post"),
         ("/api/v1/reports/schedules/{schedule_id}", "get"),
         ("/api/v1/reports/schedules/{schedule_id}", "delete"),
+        ("/api/v1/jobs", "get"),
+        ("/api/v1/jobs/{job_id}", "get"),
+        ("/api/v1/jobs/{job_id}/result", "get"),
+        ("/api/v1/inference/models", "get"),
+        ("/api/v1/inference/predict", "post"),
+        ("/api/v1/inference/batch", "post"),
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"

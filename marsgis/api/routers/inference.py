@@ -1,0 +1,391 @@
+"""``/inference``: the model registry, classification of uploaded images, and batch jobs.
+
+* ``GET /inference/models`` — :func:`marsgis.ml.list_models` (shipped and registered).
+* ``POST /inference/predict`` — ``multipart/form-data`` with one or more image parts (PNG,
+  JPEG or single-band GeoTIFF crops; at most :data:`MAX_FILES`, each at most
+  :data:`MAX_FILE_BYTES` and :data:`MAX_IMAGE_SIDE` pixels a side) and optional ``model`` /
+  ``version`` fields → :meth:`marsgis.ml.Classifier.predict` of each image.
+* ``POST /inference/batch`` — JSON ``{"dataset", "bbox", ...}`` (a shipped DEM's hillshade
+  over a W,S,E,N window, :func:`marsgis.ml.batch.classify_dataset_window`) or
+  ``multipart/form-data`` with a ``file`` GeoTIFF in a Mars CRS
+  (:func:`marsgis.ml.batch.classify_geotiff`) → a job (:mod:`marsgis.api.jobs`):
+  ``202 Accepted``, ``Location: /api/v1/jobs/{id}``; its result is a GeoTIFF with a ``class``
+  and a ``confidence`` band (:func:`marsgis.ml.batch.write_classification`).
+
+Everything a request names is checked before a job is made: the dataset (``404``), the box
+and the window size (``422``), the model (``404``), the upload (``413``/``422``).
+
+Multipart bodies are read with the standard library's MIME parser (:mod:`email`), which
+needs no extra package; the whole body is bounded by the app's request-size limit first.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pydantic
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from PIL import Image
+
+import marsgis.ml
+from marsgis.api import jobs
+from marsgis.api.auth import Principal, database, require
+from marsgis.api.models import Page, Problem
+from marsgis.api.models_jobs import BatchIn, ImagePrediction, JobOut, ModelOut, Predictions
+from marsgis.api.routers import API_PREFIX
+from marsgis.api.routers.jobs import job_body, job_location
+from marsgis.api.scopes import DATA_READ, INFERENCE_RUN
+from marsgis.data import raster_entry
+from marsgis.exceptions import ValidationError
+from marsgis.geo import parse_bbox
+from marsgis.io.atomic import write_bytes
+from marsgis.ml import batch
+
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_IMAGE_SIDE", "router"]
+
+PREFIX = f"{API_PREFIX}/inference"
+#: Most images in one ``predict`` request.
+MAX_FILES = 32
+#: Largest image file in a ``predict`` request (bytes).
+MAX_FILE_BYTES = 512 * 1024
+#: Largest side of an image in a ``predict`` request (pixels).
+MAX_IMAGE_SIDE = 4096
+#: Largest batch window / uploaded GeoTIFF, ``(rows, columns)``.
+MAX_BATCH_CELLS = (1024, 1024)
+BATCH_KIND = "inference.batch"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (401, 403, 404, 413, 422)
+}
+router = APIRouter(prefix=PREFIX, tags=["inference"], responses=_ERRORS)
+
+Store = Annotated[Any, Depends(database)]
+Reader = Annotated[Principal, Depends(require(DATA_READ))]
+Runner = Annotated[Principal, Depends(require(INFERENCE_RUN))]
+
+_MULTIPART_IMAGES = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "maxItems": MAX_FILES,
+                        },
+                        "model": {"type": "string", "default": "terrain-classifier"},
+                        "version": {"type": "integer"},
+                    },
+                }
+            }
+        },
+    }
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": BatchIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "band": {"type": "integer", "default": 1},
+                        "model": {"type": "string", "default": "terrain-classifier"},
+                        "version": {"type": "integer"},
+                        "tile": {"type": "integer"},
+                        "stride": {"type": "integer"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+# --------------------------------------------------------------------------- reading the body
+
+
+def _parts(content_type: str, body: bytes) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
+    """The text fields and the files (name, bytes) of a ``multipart/form-data`` body."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise ValidationError(
+            f"Content-Type {content_type!r} is not multipart/form-data; upload the images as "
+            "form files (curl -F files=@crop.jpg)"
+        )
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        raise ValidationError("the multipart body could not be read; send multipart/form-data")
+    fields: dict[str, str] = {}
+    files: list[tuple[str, bytes]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files.append((Path(str(filename)).name or "upload", data))
+        elif isinstance(name, str):
+            fields[name] = data.decode("utf-8", errors="replace")
+    return fields, files
+
+
+def _int_field(fields: dict[str, str], name: str) -> int | None:
+    text = fields.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValidationError(f"form field {name}={text!r} must be a whole number") from None
+
+
+def _open_image(filename: str, data: bytes) -> Any:
+    """An uploaded image for :meth:`Classifier.predict`: a Pillow image or a 2-D array."""
+    if len(data) > MAX_FILE_BYTES:
+        raise HTTPException(
+            413,
+            detail=f"image {filename!r} has {len(data)} bytes, more than the {MAX_FILE_BYTES} "
+            "allowed per file; send a smaller crop",
+        )
+    if data[:4] in (b"II*\x00", b"MM\x00*"):  # (Geo)TIFF: band 1, through GDAL
+        from rasterio.io import MemoryFile
+
+        try:
+            with MemoryFile(data) as mem, mem.open() as src:
+                _check_side(filename, src.width, src.height)
+                band = src.read(1)
+        except Exception as exc:  # rasterio raises several error types for a bad file
+            raise ValidationError(f"image {filename!r} is not a readable TIFF ({exc})") from None
+        if band.dtype == np.uint16:
+            return band.astype(np.float32) / np.float32(65535.0)
+        return band
+    try:
+        image = Image.open(io.BytesIO(data))
+        _check_side(filename, image.width, image.height)
+        image.load()
+    except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise ValidationError(
+            f"image {filename!r} is not a PNG, JPEG or GeoTIFF Pillow/GDAL can decode ({exc})"
+        ) from None
+    return image
+
+
+def _check_side(filename: str, width: int, height: int) -> None:
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ValidationError(
+            f"image {filename!r} is {width} × {height} pixels, more than {MAX_IMAGE_SIDE} a "
+            "side; send a crop (the classifier sees 227-pixel tiles)"
+        )
+
+
+# --------------------------------------------------------------------------- models
+
+
+@router.get("/models", response_model=Page[ModelOut])
+def list_models(
+    store: Store,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ModelOut]:
+    """The model registry: shipped and registered classifiers, by name and version."""
+    found = marsgis.ml.list_models(store)
+    items = []
+    for info in found[offset : offset + limit]:
+        summary = info.to_dict()
+        items.append(
+            ModelOut(
+                name=info.name,
+                version=info.version,
+                source=info.source,  # type: ignore[arg-type]
+                sha256=info.sha256,
+                created_at=info.created_at,
+                classes=summary["classes"],
+                input_shape=summary["input_shape"],
+                tile_size=info.metadata.get("tile_size"),
+                val_accuracy=summary["val_accuracy"],
+                val_balanced_accuracy=summary["val_balanced_accuracy"],
+            )
+        )
+    return Page[ModelOut](items=items, total=len(found), limit=limit, offset=offset)
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def _predict(store: Any, fields: dict[str, str], files: list[tuple[str, bytes]]) -> Predictions:
+    if not files:
+        raise ValidationError(
+            "no image in the request; upload one or more files (curl -F files=@crop.jpg)"
+        )
+    if len(files) > MAX_FILES:
+        raise ValidationError(
+            f"{len(files)} images in one request, more than {MAX_FILES}; split the upload"
+        )
+    images = [_open_image(name, data) for name, data in files]
+    model = fields.get("model", "").strip() or "terrain-classifier"
+    clf = marsgis.ml.load(model, version=_int_field(fields, "version"), db=store)
+    prediction = clf.predict(images)
+    items = [
+        ImagePrediction.model_validate(
+            {
+                "filename": name,
+                "class": prediction.labels[i],
+                "class_id": int(prediction.class_ids[i]),
+                "probability": float(prediction.confidence[i]),
+                "probabilities": [float(p) for p in prediction.probabilities[i]],
+            }
+        )
+        for i, (name, _) in enumerate(files)
+    ]
+    return Predictions(
+        model=clf.name, model_version=clf.version, classes=list(clf.classes), items=items
+    )
+
+
+@router.post("/predict", response_model=Predictions, openapi_extra=_MULTIPART_IMAGES)
+async def predict(request: Request, store: Store, _: Runner) -> JSONResponse:
+    """Classify uploaded images: per image its class, probability and probability vector."""
+    fields, files = _parts(request.headers.get("content-type", ""), await request.body())
+    result = await run_in_threadpool(_predict, store, fields, files)
+    return JSONResponse(result.model_dump(mode="json", by_alias=True))
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def _geotiff(result: Any, filename: str) -> jobs.FileResult:
+    with tempfile.TemporaryDirectory(prefix="marsgis-job-") as tmp:
+        path = batch.write_classification(result, Path(tmp) / filename)
+        return jobs.FileResult(path.read_bytes(), "image/tiff", filename)
+
+
+def classify_dataset_job(
+    clf: Any, dataset: str, bbox: tuple[float, float, float, float], tile: Any, stride: Any
+) -> jobs.FileResult:
+    """Job: classify a shipped DEM's window (:func:`marsgis.ml.batch.classify_dataset_window`)."""
+    result = batch.classify_dataset_window(
+        dataset, bbox, clf, tile=tile, stride=stride, max_cells=MAX_BATCH_CELLS
+    )
+    return _geotiff(result, f"{dataset}-classes.tif")
+
+
+def classify_geotiff_job(
+    clf: Any, content: bytes, band: int, tile: Any, stride: Any
+) -> jobs.FileResult:
+    """Job: classify an uploaded GeoTIFF (:func:`marsgis.ml.batch.classify_geotiff`)."""
+    with tempfile.TemporaryDirectory(prefix="marsgis-job-") as tmp:
+        path = write_bytes(Path(tmp) / "upload.tif", content)
+        result = batch.classify_geotiff(
+            path, clf, band=band, tile=tile, stride=stride, max_cells=MAX_BATCH_CELLS
+        )
+        return _geotiff(result, "upload-classes.tif")
+
+
+def _batch_from_json(store: Any, body: bytes, owner: str) -> jobs.Job:
+    try:
+        spec = BatchIn.model_validate_json(body)
+    except pydantic.ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValidationError(f"the batch request is not valid: {detail}") from None
+    raster_entry(spec.dataset)  # an unknown dataset is a 404 before anything else
+    box = parse_bbox(spec.bbox)
+    batch.dataset_image(spec.dataset, box, max_cells=MAX_BATCH_CELLS)  # window and its size
+    clf = marsgis.ml.load(spec.model, version=spec.version, db=store)
+    parameters = {**spec.model_dump(), "model": clf.name, "version": clf.version}
+    return jobs.submit(
+        store,
+        BATCH_KIND,
+        owner,
+        classify_dataset_job,
+        clf,
+        spec.dataset,
+        box,
+        spec.tile,
+        spec.stride,
+        parameters=parameters,
+    )
+
+
+def _batch_from_upload(store: Any, content_type: str, body: bytes, owner: str) -> jobs.Job:
+    fields, files = _parts(content_type, body)
+    if len(files) != 1:
+        raise ValidationError(
+            f"{len(files)} files in the batch request; upload exactly one GeoTIFF as 'file'"
+        )
+    filename, content = files[0]
+    band = _int_field(fields, "band") or 1
+    with tempfile.TemporaryDirectory(prefix="marsgis-upload-") as tmp:
+        path = write_bytes(Path(tmp) / "upload.tif", content)
+        batch.geotiff_image(path, band=band, max_cells=MAX_BATCH_CELLS)  # readable, Mars, size
+    model = fields.get("model", "").strip() or "terrain-classifier"
+    clf = marsgis.ml.load(model, version=_int_field(fields, "version"), db=store)
+    tile, stride = _int_field(fields, "tile"), _int_field(fields, "stride")
+    parameters = {
+        "file": filename,
+        "bytes": len(content),
+        "band": band,
+        "model": clf.name,
+        "version": clf.version,
+        "tile": tile,
+        "stride": stride,
+    }
+    return jobs.submit(
+        store,
+        BATCH_KIND,
+        owner,
+        classify_geotiff_job,
+        clf,
+        content,
+        band,
+        tile,
+        stride,
+        parameters=parameters,
+    )
+
+
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=JobOut,
+    openapi_extra=_BATCH_BODY,
+    responses={202: {"description": "the job; poll its Location"}},
+)
+async def batch_classify(request: Request, store: Store, principal: Runner) -> JSONResponse:
+    """Classify a dataset window or an uploaded GeoTIFF as a job (``202`` + ``Location``)."""
+    content_type = request.headers.get("content-type", "")
+    body = await request.body()
+    if content_type.lower().startswith("multipart/"):
+        job = await run_in_threadpool(_batch_from_upload, store, content_type, body, principal.name)
+    elif content_type.lower().startswith("application/json") or not content_type:
+        job = await run_in_threadpool(_batch_from_json, store, body, principal.name)
+    else:
+        raise ValidationError(
+            f"Content-Type {content_type!r} is not accepted; send application/json "
+            '({"dataset", "bbox"}) or multipart/form-data with a GeoTIFF file'
+        )
+    return JSONResponse(
+        job_body(job).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": job_location(job)},
+    )
