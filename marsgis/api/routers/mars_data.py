@@ -82,7 +82,9 @@ class PolygonIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["Polygon"] = "Polygon"
-    coordinates: list[list[LonLat]] = Field(min_length=1)
+    coordinates: list[Annotated[list[LonLat], Field(min_length=4)]] = Field(
+        min_length=1, description="rings of at least 4 positions, the first being the exterior"
+    )
 
 
 class ProfileIn(BaseModel):
@@ -238,8 +240,9 @@ def profile(dataset: str, body: ProfileIn, _: Reader) -> Profile:
 @router.post("/terrain/{dataset}/stats", response_model=Stats)
 def stats(dataset: str, body: StatsIn, _: Reader) -> Stats:
     """Statistics of ``product`` over the DEM cells whose centres lie inside the polygon."""
+    dem = _dem(dataset)
     polygon = shape(body.polygon.model_dump())
-    raster = terrain.terrain_product(_dem(dataset), body.product)
+    raster = terrain.terrain_product(dem, body.product)
     found = terrain.zonal_stats(raster, polygon)
     return Stats(
         dataset=dataset,

@@ -70,6 +70,13 @@ router = APIRouter(
     dependencies=[Depends(require(DATA_READ))],
 )
 
+
+class GeoJSONResponse(JSONResponse):
+    """A JSON response typed ``application/geo+json`` (items and item collections)."""
+
+    media_type = GEOJSON
+
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 Token = Annotated[str | None, Query(description="Paging token from a `next` link.")]
 BboxQuery = Annotated[
@@ -299,7 +306,7 @@ def _page(
         "numberMatched": len(items),
         "numberReturned": len(page),
     }
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -365,7 +372,11 @@ def get_collection(request: Request, collection_id: str) -> dict[str, Any]:
     return _collection_doc(request, _collection(collection_id))
 
 
-@router.get("/collections/{collection_id}/items", summary="Items of a collection")
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Items of a collection",
+    response_class=GeoJSONResponse,
+)
 def collection_items(
     request: Request,
     collection_id: str,
@@ -396,14 +407,18 @@ def collection_items(
     )
 
 
-@router.get("/collections/{collection_id}/items/{item_id}", summary="One item")
+@router.get(
+    "/collections/{collection_id}/items/{item_id}",
+    summary="One item",
+    response_class=GeoJSONResponse,
+)
 def get_item(request: Request, collection_id: str, item_id: str) -> JSONResponse:
     """One item of a collection (``404`` for an unknown collection or item)."""
     _collection(collection_id)
     _, items = _shipped()
     for item in items:
         if item["collection"] == collection_id and item["id"] == item_id:
-            return JSONResponse(_item_doc(request, item), media_type=GEOJSON)
+            return GeoJSONResponse(_item_doc(request, item))
     raise DataNotFoundError(
         f"STAC item {item_id!r} is not in collection {collection_id!r}; list them with "
         f"GET {PREFIX}/collections/{collection_id}/items"
@@ -422,7 +437,7 @@ def _search(request: Request, body: SearchBody, next_link: Any) -> JSONResponse:
     return _page(request, chosen, limit=body.limit, token=body.token, next_link=next_link)
 
 
-@router.get("/search", summary="Search items (GET)")
+@router.get("/search", summary="Search items (GET)", response_class=GeoJSONResponse)
 def search_get(
     request: Request,
     *,
@@ -451,7 +466,7 @@ def search_get(
     )
 
 
-@router.post("/search", summary="Search items (POST)")
+@router.post("/search", summary="Search items (POST)", response_class=GeoJSONResponse)
 def search_post(request: Request, body: SearchBody) -> JSONResponse:
     """Items across collections matching every filter of the JSON body."""
     url = f"{_base(request)}/search"
