@@ -17,6 +17,11 @@ variable                       meaning (default)
 ``MARSGIS_GPU``                ``1`` to ask for GPU workers when the gateway offers them
 ``MARSGIS_REPORTS_DIR``        where report runs write their notebooks and HTML
                                (``<data dir>/reports``)
+``MARSGIS_API_RATE_LIMIT``     requests per principal of the service API, ``N/second``,
+                               ``N/minute``, ``N/hour`` or ``N/day``; ``off`` for none
+                               (``600/minute``)
+``MARSGIS_REDIS_URL``          Redis shared by API replicas for the rate limit buckets,
+                               e.g. ``redis://redis:6379/0`` (unset → each process its own)
 =============================  ==============================================================
 
 A variable with a value outside what it accepts (``MARSGIS_CACHE_TTL_DAYS=abc``,
@@ -27,6 +32,8 @@ Examples
 --------
 >>> settings({"MARSGIS_CACHE_TTL_DAYS": "0.5"}).cache_ttl_days
 0.5
+>>> settings({"MARSGIS_API_RATE_LIMIT": "30/second"}).api_rate_limit
+Rate(requests=30, period_s=1.0)
 >>> settings({"MARSGIS_CACHE_TTL_DAYS": "abc"})
 Traceback (most recent call last):
 ...
@@ -45,10 +52,29 @@ import platformdirs
 
 from marsgis.exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_STAC_URL", "Settings", "settings"]
+__all__ = [
+    "DEFAULT_API_RATE_LIMIT",
+    "DEFAULT_STAC_URL",
+    "Rate",
+    "Settings",
+    "parse_rate",
+    "settings",
+]
 
 #: The USGS Astrogeology STAC API (CTX/HiRISE DTMs as COGs), the configured default remote.
 DEFAULT_STAC_URL = "https://stac.astrogeology.usgs.gov/api/"
+
+#: The service API's rate limit per principal when ``MARSGIS_API_RATE_LIMIT`` is unset.
+DEFAULT_API_RATE_LIMIT = "600/minute"
+_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate limit: at most ``requests`` in any ``period_s`` seconds (a token bucket)."""
+
+    requests: int
+    period_s: float
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,8 @@ class Settings:
     gateway_auth: str | None
     gpu: bool
     reports_dir: Path
+    api_rate_limit: Rate | None
+    redis_url: str | None
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,7 +129,40 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         gateway_auth=env.get("MARSGIS_GATEWAY_AUTH") or env.get("DASK_GATEWAY__AUTH__TYPE") or None,
         gpu=_flag(env, "MARSGIS_GPU"),
         reports_dir=Path(env.get("MARSGIS_REPORTS_DIR") or data_dir / "reports"),
+        api_rate_limit=parse_rate(
+            env.get("MARSGIS_API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT,
+            name="MARSGIS_API_RATE_LIMIT",
+        ),
+        redis_url=env.get("MARSGIS_REDIS_URL") or None,
     )
+
+
+def parse_rate(text: str, *, name: str = "rate_limit") -> Rate | None:
+    """A rate ``"N/second"`` (``minute``, ``hour``, ``day``) as a :class:`Rate`; ``"off"`` → None.
+
+    Examples
+    --------
+    >>> parse_rate("600/minute")
+    Rate(requests=600, period_s=60.0)
+    >>> parse_rate("off") is None
+    True
+    >>> parse_rate("ten/minute")
+    Traceback (most recent call last):
+    ...
+    marsgis.exceptions.ConfigurationError: rate_limit='ten/minute' is not valid: expected N/second, N/minute, N/hour or N/day with N a whole number >= 1, e.g. 600/minute, or off
+    """
+    value = text.strip().lower()
+    if value == "off":
+        return None
+    count, _, unit = value.partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or unit.strip() not in _PERIODS:
+        raise _refuse(
+            name,
+            text,
+            "N/second, N/minute, N/hour or N/day with N a whole number >= 1, e.g. 600/minute, "
+            "or off",
+        )
+    return Rate(requests=int(count), period_s=_PERIODS[unit.strip()])
 
 
 _TRUE = ("1", "true", "yes", "on")

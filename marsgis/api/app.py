@@ -10,7 +10,9 @@ from fastapi.middleware.cors import CORSMiddleware
 import marsgis
 from marsgis.api.middleware import RequestContextMiddleware
 from marsgis.api.problems import install_handlers
+from marsgis.api.ratelimit import RateLimiter, document_rate_limit, rate_limiter
 from marsgis.api.routers import API_PREFIX, health, mars_data, missions, stac, tiles
+from marsgis.config import Rate
 from marsgis.db import DatabaseLike
 
 __all__ = ["API_PREFIX", "MAX_BODY_BYTES", "create_app"]
@@ -24,6 +26,7 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     cors_origins: Sequence[str] = (),
+    rate_limit: str | Rate | RateLimiter | None = None,
 ) -> FastAPI:
     """Build the marsgis service API over the database ``db``.
 
@@ -35,6 +38,10 @@ def create_app(
         Larger request bodies are refused with ``413``.
     cors_origins
         Origins allowed by CORS; none by default (CORS closed).
+    rate_limit
+        Requests per principal, e.g. ``"600/minute"``, ``"off"``, or a limiter object
+        (:mod:`marsgis.api.ratelimit`); None: ``MARSGIS_API_RATE_LIMIT`` (default
+        ``600/minute``), in ``MARSGIS_REDIS_URL``'s Redis when that is set.
     """
     app = FastAPI(
         title="marsgis",
@@ -45,12 +52,14 @@ def create_app(
         redoc_url=None,
     )
     app.state.db = db
+    app.state.rate_limiter = rate_limiter(rate_limit)
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(missions.router)
     app.include_router(mars_data.router)
     app.include_router(stac.router)
     app.include_router(tiles.router)
+    document_rate_limit(app)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from marsgis.api.ratelimit import charge
 from marsgis.api.scopes import ADMIN, SCOPE_PREFIX, scopes_for_role
 from marsgis.db import tokens
 
@@ -50,19 +51,26 @@ def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The principal of the request's bearer token (``401`` without a valid one)."""
+    """The principal of the request's bearer token (``401`` without a valid one).
+
+    Takes a token of the caller's rate-limit bucket first (``429`` when it is empty): the
+    principal's, or the client address's for a request without a valid token.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
+        charge(request, None)
         raise _unauthorized(
             "no bearer token; send `Authorization: Bearer TOKEN` (create one with "
             "`marsgis token create --user NAME --role ROLE`)"
         )
     token = tokens.authenticate(credentials.credentials, db=request.app.state.db)
     if token is None:
+        charge(request, None)
         raise _unauthorized("the bearer token is unknown or revoked; ask an admin for a new one")
     principal = Principal(
         name=token.user, role=token.role, scopes=scopes_for_role(token.role), token_id=token.id
     )
     request.state.principal = principal
+    charge(request, principal.name)
     return principal
 
 
