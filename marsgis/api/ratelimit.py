@@ -243,8 +243,7 @@ def charge(request: Request, user: str | None) -> None:
 
 
 def document_rate_limit(app: FastAPI) -> None:
-    """Add the ``429`` problem response to every operation of the OpenAPI document that takes
-    a bearer token (those are the rate-limited ones)."""
+    """Document ``429`` on every operation that takes a bearer token (the limited ones)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:

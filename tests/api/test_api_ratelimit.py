@@ -13,6 +13,7 @@ import math
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
 from api_service import Service
@@ -58,7 +59,7 @@ def _limited(service: Service, limiter: object) -> Service:
     )
 
 
-def _check_429(response: object, wait_s: float) -> None:
+def _check_429(response: httpx.Response, wait_s: float) -> None:
     assert response.status_code == 429, response.text
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.headers["retry-after"] == str(math.ceil(wait_s))

@@ -67,7 +67,10 @@ def test_every_operation_answers_within_its_schema(service: Service) -> None:
         count += 1
         try:
             _check_operation(operation, headers)
-        except (Exception, BaseExceptionGroup) as error:  # every operation runs; all failures are reported below
+        except (
+            Exception,
+            BaseExceptionGroup,
+        ) as error:  # every operation runs; all failures are reported below
             failures[operation.label] = _describe(error)
     assert count >= 10, f"the schema has only {count} operations"
     assert not failures, "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
