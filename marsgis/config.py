@@ -19,6 +19,11 @@ variable                       meaning (default)
                                (``<data dir>/reports``)
 ``MARSGIS_API_PREFIX``         URL prefix the service API also answers under, e.g.
                                ``/services/marsgis-api`` (``JUPYTERHUB_SERVICE_PREFIX``)
+``MARSGIS_API_RATE_LIMIT``     requests per principal of the service API, ``N/second``,
+                               ``N/minute``, ``N/hour`` or ``N/day``; ``off`` for none
+                               (``600/minute``)
+``MARSGIS_REDIS_URL``          Redis shared by API replicas for the rate limit buckets,
+                               e.g. ``redis://redis:6379/0`` (unset → each process its own)
 =============================  ==============================================================
 
 Run as a JupyterHub service, the API finds what the hub sets for its services:
@@ -33,6 +38,8 @@ Examples
 --------
 >>> settings({"MARSGIS_CACHE_TTL_DAYS": "0.5"}).cache_ttl_days
 0.5
+>>> settings({"MARSGIS_API_RATE_LIMIT": "30/second"}).api_rate_limit
+Rate(requests=30, period_s=1.0)
 >>> settings({"MARSGIS_CACHE_TTL_DAYS": "abc"})
 Traceback (most recent call last):
 ...
@@ -51,10 +58,29 @@ import platformdirs
 
 from marsgis.exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_STAC_URL", "Settings", "settings"]
+__all__ = [
+    "DEFAULT_API_RATE_LIMIT",
+    "DEFAULT_STAC_URL",
+    "Rate",
+    "Settings",
+    "parse_rate",
+    "settings",
+]
 
 #: The USGS Astrogeology STAC API (CTX/HiRISE DTMs as COGs), the configured default remote.
 DEFAULT_STAC_URL = "https://stac.astrogeology.usgs.gov/api/"
+
+#: The service API's rate limit per principal when ``MARSGIS_API_RATE_LIMIT`` is unset.
+DEFAULT_API_RATE_LIMIT = "600/minute"
+_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate limit: at most ``requests`` in any ``period_s`` seconds (a token bucket)."""
+
+    requests: int
+    period_s: float
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,8 @@ class Settings:
     gateway_auth: str | None
     gpu: bool
     reports_dir: Path
+    api_rate_limit: Rate | None
+    redis_url: str | None
     hub_api_url: str | None = None
     hub_api_token: str | None = field(default=None, repr=False)
     api_prefix: str = ""
@@ -119,7 +147,40 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         hub_api_url=env.get("JUPYTERHUB_API_URL") or None,
         hub_api_token=env.get("JUPYTERHUB_API_TOKEN") or None,
         api_prefix=_prefix(env),
+        api_rate_limit=parse_rate(
+            env.get("MARSGIS_API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT,
+            name="MARSGIS_API_RATE_LIMIT",
+        ),
+        redis_url=env.get("MARSGIS_REDIS_URL") or None,
     )
+
+
+def parse_rate(text: str, *, name: str = "rate_limit") -> Rate | None:
+    """A rate ``"N/second"`` (``minute``, ``hour``, ``day``) as a :class:`Rate`; ``"off"`` → None.
+
+    Examples
+    --------
+    >>> parse_rate("600/minute")
+    Rate(requests=600, period_s=60.0)
+    >>> parse_rate("off") is None
+    True
+    >>> parse_rate("ten/minute")
+    Traceback (most recent call last):
+    ...
+    marsgis.exceptions.ConfigurationError: rate_limit='ten/minute' is not valid: expected N/second, N/minute, N/hour or N/day with N a whole number >= 1, e.g. 600/minute, or off
+    """
+    value = text.strip().lower()
+    if value == "off":
+        return None
+    count, _, unit = value.partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or unit.strip() not in _PERIODS:
+        raise _refuse(
+            name,
+            text,
+            "N/second, N/minute, N/hour or N/day with N a whole number >= 1, e.g. 600/minute, "
+            "or off",
+        )
+    return Rate(requests=int(count), period_s=_PERIODS[unit.strip()])
 
 
 _TRUE = ("1", "true", "yes", "on")

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 #: PyPI name -> conda-forge name, where they differ.
-CONDA_NAMES = {"psycopg2-binary": "psycopg2", "torch": "pytorch"}
+CONDA_NAMES = {"psycopg2-binary": "psycopg2", "redis": "redis-py", "torch": "pytorch"}
 #: conda-only pieces (the system libraries pip wheels bundle) listed first.
 CONDA_ONLY = ["python=3.11", "pip", "gdal", "libspatialite", "proj"]
 

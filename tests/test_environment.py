@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"psycopg2-binary": "psycopg2", "torch": "pytorch"}
+CONDA_NAMES = {"psycopg2-binary": "psycopg2", "redis": "redis-py", "torch": "pytorch"}
 CONDA_ONLY = {"python", "pip", "gdal", "libspatialite", "proj"}
 
 

@@ -13,6 +13,7 @@ import marsgis
 from marsgis.api.auth import HubIdentity
 from marsgis.api.middleware import RequestContextMiddleware
 from marsgis.api.problems import install_handlers
+from marsgis.api.ratelimit import RateLimiter, document_rate_limit, rate_limiter
 from marsgis.api.routers import (
     API_PREFIX,
     health,
@@ -25,7 +26,7 @@ from marsgis.api.routers import (
     stac,
     tiles,
 )
-from marsgis.config import settings
+from marsgis.config import Rate, settings
 from marsgis.db import DatabaseLike
 from marsgis.exceptions import ConfigurationError
 
@@ -42,6 +43,7 @@ def create_app(
     cors_origins: Sequence[str] = (),
     hub: HubIdentity | Literal[False] | None = None,
     prefix: str | None = None,
+    rate_limit: str | Rate | RateLimiter | None = None,
 ) -> FastAPI:
     """Build the marsgis service API over the database ``db``.
 
@@ -63,6 +65,10 @@ def create_app(
         (which forwards ``/services/marsgis-api/api/v1/...`` unchanged); None: the configured one
         (``MARSGIS_API_PREFIX``, else ``JUPYTERHUB_SERVICE_PREFIX``). Links and the OpenAPI
         ``servers`` then carry the prefix; ``/api/v1/...`` keeps working (health probes).
+    rate_limit
+        Requests per principal, e.g. ``"600/minute"``, ``"off"``, or a limiter object
+        (:mod:`marsgis.api.ratelimit`); None: ``MARSGIS_API_RATE_LIMIT`` (default
+        ``600/minute``), in ``MARSGIS_REDIS_URL``'s Redis when that is set.
     """
     identity = HubIdentity.from_settings() if hub is None else hub or None
     root = (prefix if prefix is not None else settings().api_prefix).rstrip("/")
@@ -80,6 +86,7 @@ def create_app(
     )
     app.state.db = db
     app.state.hub = identity
+    app.state.rate_limiter = rate_limiter(rate_limit)
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(missions.router)
@@ -90,6 +97,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(jobs.router)
     app.include_router(inference.router)
+    document_rate_limit(app)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -29,6 +29,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
+from marsgis.api.ratelimit import charge
 from marsgis.api.scopes import ADMIN, ALL_SCOPES, ROLE_SCOPES, SCOPE_PREFIX, scopes_for_role
 from marsgis.config import Settings, settings
 from marsgis.db import tokens
@@ -208,9 +209,14 @@ def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     query: Annotated[str | None, Depends(_query)],
 ) -> Principal:
-    """The principal of the request's token (``401`` without a valid one)."""
+    """The principal of the request's token (``401`` without a valid one).
+
+    Takes a token of the caller's rate-limit bucket first (``429`` when it is empty): the
+    principal's, or the client address's for a request without a valid token.
+    """
     secret = _token_of(request, credentials, query)
     if secret is None:
+        charge(request, None)
         raise _unauthorized(
             "no token; send `Authorization: Bearer TOKEN` or `?token=TOKEN` (create one with "
             "`marsgis token create --user NAME --role ROLE`, or on the hub at /hub/token)"
@@ -229,8 +235,10 @@ def authenticate(
     else:
         principal = hub.principal(secret)
     if principal is None:
+        charge(request, None)
         raise _unauthorized("the token is unknown, expired or revoked; ask an admin for a new one")
     request.state.principal = principal
+    charge(request, principal.name)
     return principal
 
 

@@ -14,6 +14,7 @@ from marsgis.terrain.aspect import aspect
 from marsgis.terrain.cellsize import CellSize, cell_size
 from marsgis.terrain.files import to_file
 from marsgis.terrain.hillshade import hillshade
+from marsgis.terrain.profile import line_profile
 from marsgis.terrain.regions import PRODUCTS, box_window, terrain_product, zonal_stats
 from marsgis.terrain.roughness import roughness
 from marsgis.terrain.slope import slope
@@ -25,6 +26,7 @@ __all__ = (
     "box_window",
     "cell_size",
     "hillshade",
+    "line_profile",
     "roughness",
     "slope",
     "terrain_product",

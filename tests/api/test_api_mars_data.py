@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import subprocess
 
 import numpy as np
@@ -128,6 +129,36 @@ def test_profile_length_and_ends_match_pyproj_on_the_mars_sphere(service: Servic
     assert mid["elevation_m"] == pytest.approx(
         marsgis.sample(dem, mid["lat"], mid["lon"]), abs=1e-6
     )
+
+
+def test_profile_along_a_polyline_matches_pyproj_and_rasterio(service: Service) -> None:
+    """A 4-vertex line: points by pyproj's geodesics on the Mars sphere, heights by rasterio."""
+    vertices = [(137.368, -4.669), (137.372, -4.668), (137.3715, -4.665), (137.3685, -4.6645)]
+    samples = 13
+    r = service.call(
+        "POST",
+        f"{DATA}/terrain/gale-1m/profile",
+        json={"line": {"type": "LineString", "coordinates": vertices}, "samples": samples},
+        role="viewer",
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    geod = Geod(a=R_MARS, b=R_MARS)
+    legs = [geod.inv(*a, *b) for a, b in itertools.pairwise(vertices)]
+    starts = np.concatenate([[0.0], np.cumsum([d for _, _, d in legs])])
+    assert body["length_m"] == pytest.approx(starts[-1], rel=1e-9)
+    items = body["items"]
+    assert len(items) == samples
+    for k, item in enumerate(items):
+        distance = starts[-1] * k / (samples - 1)
+        leg = min(int(np.searchsorted(starts, distance, side="right")) - 1, len(legs) - 1)
+        lon, lat, _ = geod.fwd(*vertices[leg], legs[leg][0], distance - starts[leg])
+        assert item["distance_m"] == pytest.approx(distance, rel=1e-9, abs=1e-6)
+        assert item["leg"] == leg
+        assert (item["lon"], item["lat"]) == pytest.approx((lon, lat), abs=1e-7)
+        assert item["elevation_m"] == pytest.approx(_bilinear(GALE_1M, lon, lat), abs=1e-3)
+    assert (items[-1]["lon"], items[-1]["lat"]) == pytest.approx(vertices[-1])
+    assert {item["leg"] for item in items} == {0, 1, 2}
 
 
 def test_stats_in_a_polygon_equal_numpy_on_a_rasterio_mask(service: Service) -> None:

@@ -206,3 +206,76 @@ def test_collection_items_page_with_next_links(service: Service) -> None:
         url = nxt[0].removeprefix("http://testserver") if nxt else None
     assert seen == expected
     assert len(expected) == 6
+
+
+GALE_CRATER = {
+    "type": "Polygon",
+    "coordinates": [[[137.0, -5.5], [138.2, -5.5], [138.2, -4.2], [137.0, -4.2], [137.0, -5.5]]],
+}
+# from Jezero to Gale: crosses the global items and the Gale windows, and both traverses' boxes
+JEZERO_TO_GALE = {"type": "LineString", "coordinates": [[77.3, 18.45], [137.4, -4.7]]}
+EAST_OF_GALE = {"type": "Point", "coordinates": [139.0, -3.0]}  # the Gale MOLA window only
+ELYSIUM_WEST = {"type": "Point", "coordinates": [-170.0, 5.0]}  # 190 °E: global items only
+
+
+def _footprints_meeting(geometry: dict[str, object]) -> set[str]:
+    """Items whose own footprint (0–360 °E) meets ``geometry`` moved into 0–360 °E."""
+    from shapely import affinity
+    from shapely.geometry import shape
+
+    query = shape(geometry)
+    if query.bounds[0] < 0:
+        query = affinity.translate(query, xoff=360.0)
+    return {i.id for i in _items() if shape(i.geometry).intersects(query)}
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [GALE_CRATER, JEZERO_TO_GALE, EAST_OF_GALE, ELYSIUM_WEST],
+    ids=["polygon", "line", "point", "west-longitude"],
+)
+def test_pystac_client_intersects_search_returns_the_intersecting_footprints(
+    server: tuple[str, str], geometry: dict[str, object]
+) -> None:
+    client = _client(server)
+    expected = _footprints_meeting(geometry)
+    for method in ("POST", "GET"):
+        found = {i.id for i in client.search(intersects=geometry, method=method).items()}
+        assert found == expected, method
+    assert len(expected) < len(_items())  # each query leaves some items out
+
+
+def test_intersects_expected_sets_are_the_named_items() -> None:
+    """The reference sets above, spelled out (Gale's windows, not Jezero; a line across both)."""
+    globals_ = {"mola", "gazetteer", "craters"}
+    assert _footprints_meeting(EAST_OF_GALE) == globals_ | {"gale-mola"}
+    assert _footprints_meeting(ELYSIUM_WEST) == globals_
+    assert {"m20-traverse", "gale-mola", "msl-traverse"} <= _footprints_meeting(JEZERO_TO_GALE)
+    assert "m20-traverse" not in _footprints_meeting(GALE_CRATER)
+
+
+def test_bad_intersects_is_a_422_problem(service: Service) -> None:
+    import json
+
+    bad_get = ["not json", json.dumps({"type": "Circle", "coordinates": [0, 0]}), "[1, 2]"]
+    for value in bad_get:
+        response = service.call(
+            "GET", "/api/v1/stac/search", params={"intersects": value}, role="viewer"
+        )
+        assert response.status_code == 422, value
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "intersects" in response.json()["detail"]
+    both = service.call(
+        "POST",
+        "/api/v1/stac/search",
+        role="viewer",
+        json={"bbox": list(GALE), "intersects": EAST_OF_GALE},
+    )
+    assert both.status_code == 422 and "not both" in both.json()["detail"]
+    polar = service.call(
+        "POST",
+        "/api/v1/stac/search",
+        role="viewer",
+        json={"intersects": {"type": "Point", "coordinates": [10.0, 95.0]}},
+    )
+    assert polar.status_code == 422 and "out of range" in polar.json()["detail"]

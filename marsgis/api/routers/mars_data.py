@@ -2,8 +2,8 @@
 
 A ``{dataset}`` is a name of :data:`marsgis.data.RASTERS` (``mola``, ``gale-mola``,
 ``gale-1m``), never a path or URL: anything else is a ``404`` before any file is opened.
-Elevations are bilinear (:func:`marsgis.sample`), profiles follow the great circle
-(:func:`marsgis.viz.profile.elevation_profile`), statistics and windows come from
+Elevations are bilinear (:func:`marsgis.sample`), profiles follow great circles from vertex
+to vertex (:func:`marsgis.terrain.line_profile`), statistics and windows come from
 :mod:`marsgis.terrain`, GeoTIFFs from :func:`marsgis.io.writers.write_dem`.
 """
 
@@ -30,7 +30,6 @@ from marsgis.exceptions import ValidationError
 from marsgis.geo import lon180, parse_bbox
 from marsgis.io import open_dem
 from marsgis.io.writers import write_dem
-from marsgis.viz.profile import elevation_profile
 
 __all__ = ["MAX_WINDOW_CELLS", "router"]
 
@@ -70,11 +69,11 @@ class MultiPoint(BaseModel):
 
 
 class LineString(BaseModel):
-    """A GeoJSON LineString from its first to its last position (``[lon, lat]`` degrees)."""
+    """A GeoJSON LineString: 2 or more ``[lon, lat]`` positions, joined by great circles."""
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["LineString"] = "LineString"
-    coordinates: list[LonLat] = Field(min_length=2, max_length=2)
+    coordinates: list[LonLat] = Field(min_length=2, max_length=10_000)
 
 
 class PolygonIn(BaseModel):
@@ -82,7 +81,9 @@ class PolygonIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["Polygon"] = "Polygon"
-    coordinates: list[list[LonLat]] = Field(min_length=1)
+    coordinates: list[Annotated[list[LonLat], Field(min_length=4)]] = Field(
+        min_length=1, description="rings of at least 4 positions, the first being the exterior"
+    )
 
 
 class ProfileIn(BaseModel):
@@ -123,10 +124,11 @@ class ProfilePoint(BaseModel):
     lat: float
     lon: float
     elevation_m: float | None
+    leg: int = Field(description="index of the line's leg (vertex i to i + 1) it lies on")
 
 
 class Profile(BaseModel):
-    """An elevation profile along the great circle of a line."""
+    """An elevation profile along a line (great circles from vertex to vertex)."""
 
     dataset: str
     length_m: float
@@ -223,14 +225,17 @@ def elevation_at_points(dataset: str, body: MultiPoint, _: Reader) -> Elevations
 
 @router.post("/terrain/{dataset}/profile", response_model=Profile)
 def profile(dataset: str, body: ProfileIn, _: Reader) -> Profile:
-    """Elevation at ``samples`` evenly spaced points of the great circle of the line."""
+    """Elevation at ``samples`` points evenly spaced along the line (2 or more vertices)."""
     dem = _dem(dataset)
-    (lon1, lat1), (lon2, lat2) = body.line.coordinates
-    frame = elevation_profile(lat1, lon1, lat2, lon2, n=body.samples, dem=dem)
+    lons = [p[0] for p in body.line.coordinates]
+    lats = [p[1] for p in body.line.coordinates]
+    frame = terrain.line_profile(dem, lats, lons, samples=body.samples)
     columns = [frame[c].to_numpy(dtype=float) for c in ("distance_m", "lat", "lon", "elevation_m")]
     items = [
-        ProfilePoint(distance_m=float(d), lat=float(la), lon=float(lo), elevation_m=_number(z))
-        for d, la, lo, z in zip(*columns, strict=True)
+        ProfilePoint(
+            distance_m=float(d), lat=float(la), lon=float(lo), elevation_m=_number(z), leg=int(k)
+        )
+        for d, la, lo, z, k in zip(*columns, frame["leg"].to_numpy(), strict=True)
     ]
     return Profile(dataset=dataset, length_m=float(frame.attrs["length_m"]), items=items)
 
@@ -238,8 +243,9 @@ def profile(dataset: str, body: ProfileIn, _: Reader) -> Profile:
 @router.post("/terrain/{dataset}/stats", response_model=Stats)
 def stats(dataset: str, body: StatsIn, _: Reader) -> Stats:
     """Statistics of ``product`` over the DEM cells whose centres lie inside the polygon."""
+    dem = _dem(dataset)
     polygon = shape(body.polygon.model_dump())
-    raster = terrain.terrain_product(_dem(dataset), body.product)
+    raster = terrain.terrain_product(dem, body.product)
     found = terrain.zonal_stats(raster, polygon)
     return Stats(
         dataset=dataset,

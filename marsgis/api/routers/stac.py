@@ -4,7 +4,10 @@ The catalog is :func:`marsgis.catalog.shipped_catalog` (collections ``marsgis-de
 ``marsgis-vectors``), served from memory: landing page, ``/conformance``, ``/collections``,
 ``/collections/{id}``, ``/collections/{id}/items`` (``limit`` + ``next`` paging),
 ``/collections/{id}/items/{item_id}`` and ``/search`` (``GET`` and ``POST``: ``bbox``,
-``datetime``, ``collections``, ``ids``, ``limit``, ``token``). Every link is an absolute URL of
+``intersects``, ``datetime``, ``collections``, ``ids``, ``limit``, ``token``). ``intersects``
+is a GeoJSON geometry (in ``GET``, its JSON text); an item matches when the geometry
+intersects the item's footprint, taken as it is and shifted by ±360° so that either longitude
+convention finds it. Every link is an absolute URL of
 this API, built from the request's base URL; asset hrefs stay the shipped files. Longitudes of
 a ``bbox`` may be 0–360 or −180–180 °E, and ``west > east`` crosses the 180° meridian. Errors
 are the app's problem documents (an unknown collection or item is a ``404``).
@@ -24,6 +27,8 @@ failed integration: stac-fastapi was not installed).
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -33,6 +38,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from shapely import affinity
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from marsgis.api.auth import require
 from marsgis.api.models import Problem
@@ -70,10 +78,21 @@ router = APIRouter(
     dependencies=[Depends(require(DATA_READ))],
 )
 
+
+class GeoJSONResponse(JSONResponse):
+    """A JSON response typed ``application/geo+json`` (items and item collections)."""
+
+    media_type = GEOJSON
+
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 Token = Annotated[str | None, Query(description="Paging token from a `next` link.")]
 BboxQuery = Annotated[
     str | None, Query(description="W,S,E,N in °E/°N (0–360 or −180–180; W > E crosses 180°).")
+]
+IntersectsQuery = Annotated[
+    str | None,
+    Query(description="A GeoJSON geometry as JSON text (°E/°N); not together with bbox."),
 ]
 DatetimeQuery = Annotated[
     str | None, Query(description="RFC 3339 instant or interval `start/end` (`..` = open).")
@@ -86,6 +105,9 @@ class SearchBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     bbox: list[float] | None = Field(default=None, description="W,S,E,N (°E/°N).")
+    intersects: dict[str, Any] | None = Field(
+        default=None, description="A GeoJSON geometry (°E/°N); not together with bbox."
+    )
     datetime: str | None = Field(default=None, description="Instant or interval.")
     collections: list[str] | None = None
     ids: list[str] | None = None
@@ -214,6 +236,60 @@ def parse_bbox(value: str | Sequence[float]) -> tuple[float, float, float, float
     return west, south, east, north
 
 
+_GEOMETRY_TYPES = (
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+)
+
+
+def parse_intersects(value: str | Mapping[str, Any]) -> BaseGeometry:
+    """An ``intersects`` parameter (a GeoJSON geometry, or its JSON text) as a shapely geometry.
+
+    >>> parse_intersects('{"type": "Point", "coordinates": [137.4, -4.6]}').wkt
+    'POINT (137.4 -4.6)'
+    """
+    geometry: Any = value
+    if isinstance(value, str):
+        try:
+            geometry = json.loads(value)
+        except ValueError:
+            geometry = None
+    example = '{"type": "Point", "coordinates": [137.4, -4.6]}'
+    if not isinstance(geometry, Mapping) or geometry.get("type") not in _GEOMETRY_TYPES:
+        raise ValidationError(
+            f"intersects {value!r} must be a GeoJSON geometry, one of "
+            f"{', '.join(_GEOMETRY_TYPES)}, e.g. {example}"
+        )
+    try:
+        found = shape(geometry)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        raise ValidationError(
+            f"intersects {value!r} is not a valid GeoJSON geometry ({error}); e.g. {example}"
+        ) from None
+    if found.is_empty or not all(math.isfinite(v) for v in found.bounds):
+        raise ValidationError(f"intersects {value!r} is empty or not finite; e.g. {example}")
+    west, south, east, north = found.bounds
+    if south < -90.0 or north > 90.0 or west < -360.0 or east > 360.0:
+        raise ValidationError(
+            f"intersects {value!r} is out of range: latitudes -90..90, longitudes -180..360 °E"
+        )
+    return found.buffer(0) if not found.is_valid else found
+
+
+def _footprint_intersects(query: BaseGeometry, item: Mapping[str, Any]) -> bool:
+    """Whether ``query`` meets the item's footprint, in either longitude convention."""
+    footprint = shape(item["geometry"])
+    return any(
+        query.intersects(affinity.translate(footprint, xoff=shift))
+        for shift in (0.0, -360.0, 360.0)
+    )
+
+
 def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
     """A ``datetime`` parameter as ``(start, end)``; None is an open end.
 
@@ -248,6 +324,7 @@ def _select(
     items: Iterable[dict[str, Any]],
     *,
     bbox: tuple[float, float, float, float] | None,
+    intersects: BaseGeometry | None = None,
     interval: tuple[datetime | None, datetime | None] | None,
     collections: Sequence[str] | None,
     ids: Sequence[str] | None,
@@ -259,6 +336,8 @@ def _select(
         if ids is not None and item["id"] not in ids:
             continue
         if bbox is not None and not bbox_intersects(bbox, item["bbox"]):
+            continue
+        if intersects is not None and not _footprint_intersects(intersects, item):
             continue
         if interval is not None:
             start, stop = _item_times(item)
@@ -299,7 +378,7 @@ def _page(
         "numberMatched": len(items),
         "numberReturned": len(page),
     }
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -365,7 +444,11 @@ def get_collection(request: Request, collection_id: str) -> dict[str, Any]:
     return _collection_doc(request, _collection(collection_id))
 
 
-@router.get("/collections/{collection_id}/items", summary="Items of a collection")
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Items of a collection",
+    response_class=GeoJSONResponse,
+)
 def collection_items(
     request: Request,
     collection_id: str,
@@ -396,14 +479,18 @@ def collection_items(
     )
 
 
-@router.get("/collections/{collection_id}/items/{item_id}", summary="One item")
+@router.get(
+    "/collections/{collection_id}/items/{item_id}",
+    summary="One item",
+    response_class=GeoJSONResponse,
+)
 def get_item(request: Request, collection_id: str, item_id: str) -> JSONResponse:
     """One item of a collection (``404`` for an unknown collection or item)."""
     _collection(collection_id)
     _, items = _shipped()
     for item in items:
         if item["collection"] == collection_id and item["id"] == item_id:
-            return JSONResponse(_item_doc(request, item), media_type=GEOJSON)
+            return GeoJSONResponse(_item_doc(request, item))
     raise DataNotFoundError(
         f"STAC item {item_id!r} is not in collection {collection_id!r}; list them with "
         f"GET {PREFIX}/collections/{collection_id}/items"
@@ -412,9 +499,15 @@ def get_item(request: Request, collection_id: str, item_id: str) -> JSONResponse
 
 def _search(request: Request, body: SearchBody, next_link: Any) -> JSONResponse:
     _, items = _shipped()
+    if body.bbox is not None and body.intersects is not None:
+        raise ValidationError(
+            "give bbox or intersects, not both (STAC item search); put the box in "
+            "intersects as a Polygon if you need both"
+        )
     chosen = _select(
         items,
         bbox=None if body.bbox is None else parse_bbox(body.bbox),
+        intersects=None if body.intersects is None else parse_intersects(body.intersects),
         interval=None if body.datetime is None else parse_datetime(body.datetime),
         collections=body.collections,
         ids=body.ids,
@@ -422,11 +515,12 @@ def _search(request: Request, body: SearchBody, next_link: Any) -> JSONResponse:
     return _page(request, chosen, limit=body.limit, token=body.token, next_link=next_link)
 
 
-@router.get("/search", summary="Search items (GET)")
+@router.get("/search", summary="Search items (GET)", response_class=GeoJSONResponse)
 def search_get(
     request: Request,
     *,
     bbox: BboxQuery = None,
+    intersects: IntersectsQuery = None,
     datetime: DatetimeQuery = None,
     collections: Annotated[str | None, Query(description="Comma-separated ids.")] = None,
     ids: Annotated[str | None, Query(description="Comma-separated item ids.")] = None,
@@ -436,6 +530,7 @@ def search_get(
     """Items across collections matching every filter given."""
     body = SearchBody(
         bbox=None if bbox is None else list(parse_bbox(bbox)),
+        intersects=None if intersects is None else parse_intersects(intersects).__geo_interface__,
         datetime=datetime,
         collections=_csv(collections),
         ids=_csv(ids),
@@ -451,7 +546,7 @@ def search_get(
     )
 
 
-@router.post("/search", summary="Search items (POST)")
+@router.post("/search", summary="Search items (POST)", response_class=GeoJSONResponse)
 def search_post(request: Request, body: SearchBody) -> JSONResponse:
     """Items across collections matching every filter of the JSON body."""
     url = f"{_base(request)}/search"
