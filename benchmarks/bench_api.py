@@ -223,6 +223,8 @@ def _env(folder: Path) -> dict[str, str]:
         "PYTHONPATH": path,  # this checkout's marsgis, whatever the installed one
         "MARSGIS_DATA_DIR": str(folder / "data"),
         "MARSGIS_CACHE_DIR": str(folder / "cache"),
+        # a load loop is one principal far above any per-principal rate limit
+        "MARSGIS_API_RATE_LIMIT": "off",
     }
 
 
