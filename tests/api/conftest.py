@@ -25,7 +25,9 @@ def service(db_url: str) -> Service:
 
     db.upgrade(db_url)
     made = {role: tokens.create_token(f"{role}-user", role, db=db_url)[1] for role in ROLES}
-    return Service(url=db_url, app=create_app(db_url), tokens=made)
+    # the rate limit is tested on apps of its own (test_api_ratelimit.py); here it would only
+    # cut the schemathesis run and the role matrices short
+    return Service(url=db_url, app=create_app(db_url, rate_limit="off"), tokens=made)
 
 
 @pytest.fixture(scope="session")
