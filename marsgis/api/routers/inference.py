@@ -65,7 +65,7 @@ BATCH_KIND = "inference.batch"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (401, 403, 404, 413, 422)
+    for code in (400, 401, 403, 404, 413, 422)
 }
 router = APIRouter(prefix=PREFIX, tags=["inference"], responses=_ERRORS)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from marsgis import db, reports
@@ -39,6 +39,8 @@ router = APIRouter(prefix=PREFIX, tags=["reports"], responses=_ERRORS)
 
 Store = Annotated[Any, Depends(database)]
 Reader = Annotated[Principal, Depends(require(REPORTS_READ))]
+#: A row id of the store (a 64-bit integer above zero; anything else is a ``422``).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Runner = Annotated[Principal, Depends(require(REPORTS_RUN))]
 
 
@@ -122,7 +124,7 @@ def trigger_run(body: RunIn, request: Request, store: Store, _: Runner) -> JSONR
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, request: Request, store: Store, _: Reader) -> RunOut:
+def get_run(run_id: RowId, request: Request, store: Store, _: Reader) -> RunOut:
     """One run, with its status and, once written, the URL of its HTML."""
     return _run_out(request, reports.get_run(run_id, db=store))
 
@@ -132,7 +134,7 @@ def get_run(run_id: int, request: Request, store: Store, _: Reader) -> RunOut:
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {}}, "description": "the rendered report"}},
 )
-def get_run_html(run_id: int, store: Store, _: Reader) -> HTMLResponse:
+def get_run_html(run_id: RowId, store: Store, _: Reader) -> HTMLResponse:
     """The rendered report (outputs only, no code); ``404`` until the run has written it."""
     run = reports.get_run(run_id, db=store)
     if run.html is None or not run.html.is_file():
@@ -181,13 +183,13 @@ def add_schedule(body: ScheduleIn, request: Request, store: Store, _: Runner) ->
 
 
 @router.get("/schedules/{schedule_id}", response_model=ScheduleOut)
-def get_schedule(schedule_id: int, store: Store, _: Reader) -> ScheduleOut:
+def get_schedule(schedule_id: RowId, store: Store, _: Reader) -> ScheduleOut:
     """One schedule."""
     return ScheduleOut.of(reports.get_schedule(schedule_id, db=store))
 
 
 @router.delete("/schedules/{schedule_id}", status_code=204, response_class=Response)
-def delete_schedule(schedule_id: int, store: Store, _: Runner) -> Response:
+def delete_schedule(schedule_id: RowId, store: Store, _: Runner) -> Response:
     """Delete a schedule; its past runs stay (unlinked), a run in progress finishes."""
     reports.remove_schedule(schedule_id, db=store)
     return Response(status_code=204)
