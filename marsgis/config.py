@@ -17,6 +17,8 @@ variable                       meaning (default)
 ``MARSGIS_GPU``                ``1`` to ask for GPU workers when the gateway offers them
 ``MARSGIS_REPORTS_DIR``        where report runs write their notebooks and HTML
                                (``<data dir>/reports``)
+``MARSGIS_USER``               who acts, recorded as the actor of the changes this process
+                               makes (``JUPYTERHUB_USER`` on a hub server; else none)
 =============================  ==============================================================
 
 A variable with a value outside what it accepts (``MARSGIS_CACHE_TTL_DAYS=abc``,
@@ -65,6 +67,7 @@ class Settings:
     gateway_auth: str | None
     gpu: bool
     reports_dir: Path
+    user: str | None = None
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +104,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         gateway_auth=env.get("MARSGIS_GATEWAY_AUTH") or env.get("DASK_GATEWAY__AUTH__TYPE") or None,
         gpu=_flag(env, "MARSGIS_GPU"),
         reports_dir=Path(env.get("MARSGIS_REPORTS_DIR") or data_dir / "reports"),
+        user=(env.get("MARSGIS_USER") or env.get("JUPYTERHUB_USER") or "").strip() or None,
     )
 
 

@@ -40,9 +40,11 @@ __all__ = [
     "REPORT_RUN_STATUSES",
     "TASK_STATUSES",
     "ARTEFACT_KINDS",
+    "EVENT_TOPICS",
     "TOKEN_ROLES",
     "api_idempotency_keys",
     "api_tokens",
+    "events",
     "JSONDocument",
     "UTCDateTime",
     "UUIDString",
@@ -331,4 +333,27 @@ api_idempotency_keys = sa.Table(
     sa.Column("body", JSONDocument, nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_api_idempotency_keys_created_at", "created_at"),
+)
+
+#: Topics of the event log (what a subscriber filters on; see :mod:`marsgis.db.events`).
+EVENT_TOPICS = ("missions", "plans", "tasks", "reports", "schedules", "models")
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("topic", sa.String(32), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("payload", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.CheckConstraint(_in("topic", EVENT_TOPICS), name="ck_events_topic"),
+    sa.Index("ix_events_topic_id", "topic", "id"),
+    sqlite_autoincrement=True,
 )
