@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -371,7 +371,7 @@ class Listener:
         except sa.exc.DBAPIError as exc:
             raise self._fail("cannot open the event listener connection", exc) from exc
         proxied.detach()  # dedicated: never returned to (or reused from) the pool
-        self._conn: Any = proxied.dbapi_connection
+        self._conn: Any = cast(Any, proxied.dbapi_connection)
         try:
             self._conn.autocommit = True
             with self._conn.cursor() as cur:
