@@ -47,6 +47,7 @@ from marsgis.db.events import (
     EVENT_TYPES,
     Event,
     Listener,
+    acting_as,
     last_event_id,
     notifies,
     parse_topics,
@@ -61,6 +62,7 @@ __all__ = [
     "EVENT_TYPES",
     "Event",
     "Subscription",
+    "acting_as",
     "last_event_id",
     "read_events",
     "subscribe",
@@ -431,8 +433,9 @@ def subscribe(
     poll_interval
         Seconds between reads of the log on SpatiaLite.
     heartbeat
-        On PostGIS: seconds of silence after which the listener checks its connection and a
-        waiting subscriber re-reads the log anyway.
+        On PostGIS: seconds of silence after which a waiting subscriber re-reads the log
+        anyway, and the shared listener checks its connection (the listener keeps the
+        heartbeat of the subscription that started it).
     batch
         Events read from the log at a time (at most this many are held in memory).
 

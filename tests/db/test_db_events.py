@@ -458,3 +458,41 @@ def test_postgis_event_ids_become_visible_in_order(postgis_url: str) -> None:
         ("mission.updated", b.id),
     ]
     assert after[0].id < after[1].id
+
+
+@pytest.mark.postgis
+def test_role_grants_let_every_writer_record_events_and_no_one_rewrite_them(
+    postgis_url: str,
+) -> None:
+    import uuid
+
+    from marsgis.db import roles
+    from marsgis.exceptions import PermissionDeniedError
+
+    prefix = f"mgt{uuid.uuid4().hex[:8]}"
+    roles.ensure_roles(postgis_url, prefix=prefix)
+    try:
+        urls = {}
+        for level in roles.LEVELS:
+            password = roles.derive_password("test-secret", level)
+            name = roles.grant_user(
+                postgis_url, f"ev_{level}", level, password=password, prefix=prefix
+            )
+            urls[level] = roles.user_database_url(postgis_url, name, password)
+        m = db.add_mission("Gale", lat=-4.6, lon=137.4, db=urls["scientist"])
+        db.set_status(m.id, "active", expected_version=1, changed_by="op", db=urls["operator"])
+        assert [(e.type, e.actor) for e in read_events(db=urls["viewer"])] == [
+            ("mission.created", None),
+            ("mission.status_changed", "op"),
+        ]
+        for level in roles.LEVELS:  # the log is append-only for every role
+            for statement in ("UPDATE events SET actor = 'forged'", "DELETE FROM events"):
+                with pytest.raises(PermissionDeniedError, match="permission denied"):
+                    with db.transaction(urls[level], write=True) as conn:
+                        conn.execute(sa.text(statement))
+        with pytest.raises(PermissionDeniedError):  # a viewer writes neither change nor event
+            db.set_status(m.id, "completed", expected_version=2, db=urls["viewer"])
+        assert [e.actor for e in read_events(db=postgis_url)] == [None, "op"]
+    finally:
+        db.dispose_engines()
+        roles.drop_roles(postgis_url, prefix=prefix)
