@@ -373,6 +373,7 @@ class Listener:
         proxied.detach()  # dedicated: never returned to (or reused from) the pool
         self._conn: Any = cast(Any, proxied.dbapi_connection)
         try:
+            self._conn.rollback()  # whatever the pool's ping left open
             self._conn.autocommit = True
             with self._conn.cursor() as cur:
                 cur.execute("SET application_name = %s", (self.application_name,))
