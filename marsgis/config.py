@@ -24,6 +24,8 @@ variable                       meaning (default)
                                (``600/minute``)
 ``MARSGIS_REDIS_URL``          Redis shared by API replicas for the rate limit buckets,
                                e.g. ``redis://redis:6379/0`` (unset → each process its own)
+``MARSGIS_USER``               who acts, recorded as the actor of the changes this process
+                               makes (``JUPYTERHUB_USER`` on a hub server; else none)
 =============================  ==============================================================
 
 Run as a JupyterHub service, the API finds what the hub sets for its services:
@@ -102,6 +104,7 @@ class Settings:
     hub_api_url: str | None = None
     hub_api_token: str | None = field(default=None, repr=False)
     api_prefix: str = ""
+    user: str | None = None
 
     @property
     def behind_hub(self) -> bool:
@@ -152,6 +155,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
             name="MARSGIS_API_RATE_LIMIT",
         ),
         redis_url=env.get("MARSGIS_REDIS_URL") or None,
+        user=(env.get("MARSGIS_USER") or env.get("JUPYTERHUB_USER") or "").strip() or None,
     )
 
 

@@ -8,6 +8,9 @@ Geometries are stored as given, shifted by whole turns of 360° so that their ce
 −180–180 °E (the convention of the mission targets) while staying continuous across the
 180° meridian.
 
+Adding and deleting record ``artefact.added`` / ``artefact.deleted`` (topic ``plans``,
+subject: the artefact id) in the same transaction (:mod:`marsgis.db.events`).
+
 Every function takes ``db``: a URL, an engine, an open connection from
 :func:`marsgis.db.transaction` (the call joins that transaction) or None for the default.
 """
@@ -28,6 +31,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from marsgis.crs import MARS_GEOGRAPHIC
 from marsgis.db import _validation as check
 from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.events import append_event
 from marsgis.db.missions import require_mission
 from marsgis.db.schema import ARTEFACT_KINDS, MARS_SRID, mission_artefacts
 from marsgis.exceptions import NotFoundError, ValidationError
@@ -172,7 +176,14 @@ def add_artefact(
             .mappings()
             .one()
         )
-        return _to_artefact(row)
+        artefact = _to_artefact(row)
+        append_event(
+            conn,
+            "artefact.added",
+            artefact.id,
+            {"mission_id": mid, "kind": artefact.kind, "name": artefact.name},
+        )
+        return artefact
 
 
 def get_artefact(artefact_id: int, db: DatabaseLike = None) -> Artefact:
@@ -231,8 +242,16 @@ def artefacts_frame(
 def delete_artefact(artefact_id: int, db: DatabaseLike = None) -> None:
     """Delete one artefact."""
     with transaction(db, write=True) as conn:
-        result = conn.execute(
-            mission_artefacts.delete().where(mission_artefacts.c.id == int(artefact_id))
-        )
-        if result.rowcount != 1:
+        deleted = conn.execute(
+            mission_artefacts.delete()
+            .where(mission_artefacts.c.id == int(artefact_id))
+            .returning(mission_artefacts.c.mission_id, mission_artefacts.c.kind)
+        ).first()
+        if deleted is None:
             raise NotFoundError(f"no artefact with id {artefact_id!r}")
+        append_event(
+            conn,
+            "artefact.deleted",
+            int(artefact_id),
+            {"mission_id": str(deleted[0]), "kind": str(deleted[1])},
+        )

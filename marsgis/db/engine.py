@@ -25,7 +25,7 @@ import re
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
@@ -56,6 +56,7 @@ __all__ = [
     "DatabaseLike",
     "Engine",
     "alembic_config",
+    "before_commit",
     "current_revision",
     "dispose_engines",
     "downgrade",
@@ -64,6 +65,7 @@ __all__ = [
     "inserted_id",
     "redact_url",
     "transaction",
+    "transaction_state",
     "upgrade",
 ]
 
@@ -79,6 +81,9 @@ _INSUFFICIENT_PRIVILEGE = "42501"
 #: What every store function takes as ``db``: a URL, an engine, an open connection (the call
 #: joins that connection's transaction), or None for the configured default.
 DatabaseLike: TypeAlias = "str | Engine | Connection | None"
+
+# Key in Connection.info of the outermost marsgis transaction's scratch state (see _begin).
+_TX_STATE = "marsgis_transaction_state"
 
 _ENGINES: dict[str, Engine] = {}
 _AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -284,7 +289,15 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
             if write:
                 conn.execution_options(marsgis_write=True)
             with conn.begin():
-                yield conn
+                state: dict[str, Any] = {"before_commit": []}
+                conn.info[_TX_STATE] = state
+                try:
+                    yield conn
+                    # last statements of the transaction (the event log's appends), in order
+                    for hook in state["before_commit"]:
+                        hook(conn)
+                finally:
+                    conn.info.pop(_TX_STATE, None)
     except StatementError as exc:
         if isinstance(exc.orig, MarsGISError):
             raise exc.orig from exc
@@ -301,6 +314,31 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
             f"the database {redact_url(engine.url)!r} refused the operation: "
             f"{_reason(engine.url, exc)}; nothing was written"
         ) from exc
+
+
+def transaction_state(conn: Connection) -> dict[str, Any] | None:
+    """Scratch space of the outermost marsgis transaction open on ``conn`` (None if none).
+
+    A dict that lives exactly as long as the transaction of :func:`transaction` (the outermost
+    one, not a joined one); None when ``conn``'s transaction was begun by the caller with plain
+    SQLAlchemy. For store modules that collect rows to write at commit (:mod:`marsgis.db.events`).
+    """
+    state: dict[str, Any] | None = conn.info.get(_TX_STATE)
+    return state
+
+
+def before_commit(conn: Connection, hook: Callable[[Connection], None]) -> bool:
+    """Run ``hook(conn)`` as the last statements of the marsgis transaction open on ``conn``.
+
+    Hooks run in the order registered, inside the transaction, after the caller's block ended
+    without error and before ``COMMIT``; an error in a hook rolls everything back. Returns False
+    (and registers nothing) when ``conn``'s transaction was not opened by :func:`transaction`.
+    """
+    state = transaction_state(conn)
+    if state is None:
+        return False
+    state["before_commit"].append(hook)
+    return True
 
 
 def inserted_id(result: sa.CursorResult[Any]) -> int:

@@ -10,6 +10,11 @@ release and recover leases, each in one transaction:
 * :func:`recover_expired_leases` fails the running runs of every lease that has expired and
   frees those schedules.
 
+Events (:mod:`marsgis.db.events`): a claim records ``report_run.started`` and
+``schedule.fired``; a recovery records ``report_run.failed`` for each run it fails. Taking
+turns on a lease (:func:`renew_lease`, :func:`release_lease`) is the schedulers' bookkeeping,
+not a change anyone subscribes to: it records no event.
+
 What is due, which due time a run stands for and what an expired lease means are decided by
 :mod:`marsgis.reports.scheduler` and come in as values and callbacks; this module only reads and
 writes rows. Every function takes ``db``: a database URL, an engine, an open connection (the
@@ -27,6 +32,7 @@ import sqlalchemy as sa
 
 from marsgis.db import report_runs
 from marsgis.db.engine import DatabaseLike, transaction
+from marsgis.db.events import append_event
 from marsgis.db.report_runs import ReportRun
 from marsgis.db.schedules import Schedule, to_schedule
 from marsgis.db.schema import report_schedules
@@ -143,6 +149,17 @@ def claim_due_schedule(
             schedule_id=schedule.id,
             due_at=due.due_at,
             db=conn,
+        )
+        append_event(
+            conn,
+            "schedule.fired",
+            schedule.id,
+            {
+                "name": schedule.name,
+                "due_at": due.due_at.isoformat(),
+                "run_id": run.id,
+                "worker": worker,
+            },
         )
     return schedule, run
 

@@ -19,6 +19,9 @@ Conventions
   :class:`~marsgis.exceptions.ConcurrencyError` and nothing is written.
 * Each status change, and the creation itself (``from_status`` None), adds a row to the status
   history. Every function runs in one transaction: on any error nothing is half-written.
+* Every change records its event (``mission.created``, ``mission.updated``,
+  ``mission.status_changed``, ``mission.deleted``; :mod:`marsgis.db.events`) in its own
+  transaction.
 * Distances are great-circle distances on the Mars sphere, R = 3 396 190 m.
 
 Examples
@@ -46,6 +49,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M, validate_latlon
 from marsgis.db import _validation as check
 from marsgis.db.engine import DatabaseLike, transaction
+from marsgis.db.events import append_event
 from marsgis.db.schema import (
     MARS_SRID,
     MISSION_STATUSES,
@@ -302,7 +306,8 @@ def advance_version(conn: Connection, mission_id: str, expected_version: int | N
     """Count a change to a mission's plan: its ``version`` goes up one.
 
     One ``UPDATE ... WHERE id = :id [AND version = :expected]`` inside the caller's transaction,
-    so two writers based on the same version cannot both succeed.
+    so two writers based on the same version cannot both succeed. It records no event: the
+    caller records the event of the change it counts (``traverse.saved``).
 
     Parameters
     ----------
@@ -481,7 +486,14 @@ def add_mission(
                 changed_by=None,
             )
         )
-        return _load(conn, mission_id)
+        created = _load(conn, mission_id)
+        append_event(
+            conn,
+            "mission.created",
+            mission_id,
+            {"name": created.name, "status": created.status, "version": created.version},
+        )
+        return created
 
 
 def get_mission(id: str | uuid.UUID, db: DatabaseLike = None) -> Mission:
@@ -615,7 +627,14 @@ def update_mission(
         )
         if result.rowcount != 1:
             raise _stale(conn, mission_id, expected)
-        return _load(conn, mission_id)
+        updated = _load(conn, mission_id)
+        append_event(
+            conn,
+            "mission.updated",
+            mission_id,
+            {"fields": sorted(changes), "version": updated.version},
+        )
+        return updated
 
 
 def set_status(
@@ -689,7 +708,15 @@ def set_status(
                 changed_by=by,
             )
         )
-        return _load(conn, mission_id)
+        changed = _load(conn, mission_id)
+        append_event(
+            conn,
+            "mission.status_changed",
+            mission_id,
+            {"from": current, "to": new, "version": changed.version, "note": note_text},
+            actor=by,
+        )
+        return changed
 
 
 def status_history(id: str | uuid.UUID, db: DatabaseLike = None) -> list[StatusChange]:
@@ -735,11 +762,18 @@ def delete_mission(
     if expected_version is not None:
         query = query.where(missions.c.version == check.version(expected_version))
     with transaction(db, write=True) as conn:
-        result = conn.execute(query)
-        if result.rowcount != 1:
+        result = conn.execute(query.returning(missions.c.name, missions.c.version))
+        deleted = result.first()
+        if deleted is None:
             if expected_version is None:
                 raise _not_found(mission_id)
             raise _stale(conn, mission_id, int(expected_version))
+        append_event(
+            conn,
+            "mission.deleted",
+            mission_id,
+            {"name": str(deleted[0]), "version": int(deleted[1])},
+        )
 
 
 def missions_within_box(

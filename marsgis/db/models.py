@@ -3,7 +3,8 @@
 One row per registered model version: ``name`` and ``version`` (unique together), the artefact
 folder ``path``, the ``sha256`` of its weights, its ``metadata`` and ``metrics`` (JSON
 documents) and ``created_at`` (aware UTC). :mod:`marsgis.ml.registry` writes the artefacts,
-numbers the versions and checks the sha256 on load; this module only reads and writes rows.
+numbers the versions and checks the sha256 on load; this module only reads and writes rows. Adding a row records ``model.registered`` (subject:
+the model name) in the same transaction (:mod:`marsgis.db.events`).
 
 Every function takes ``db``: a database URL, an engine, an open connection (the call joins its
 transaction, see :func:`marsgis.db.transaction`), or None for the configured default.
@@ -20,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marsgis.db.engine import DatabaseLike, transaction
+from marsgis.db.events import append_event
 from marsgis.db.schema import ml_models
 
 __all__ = ["ModelRecord", "add_model", "model_records", "newest_version"]
@@ -121,5 +123,11 @@ def add_model(
                 metrics=record.metrics,
                 created_at=record.created_at,
             )
+        )
+        append_event(
+            conn,
+            "model.registered",
+            record.name,
+            {"version": record.version, "sha256": record.sha256},
         )
     return record

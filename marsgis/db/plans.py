@@ -8,6 +8,11 @@ and the database is exactly as before. :func:`load_plan` reads a stored plan bac
 guarded by the mission's ``version`` like every other change to it (a save based on a stale
 version is refused and writes nothing).
 
+Events: :func:`save_plan` records ``mission.created``, a ``task.added`` per task, an
+``artefact.added`` per artefact and then ``plan.saved`` (subject: the mission id);
+:func:`save_traverse` records ``artefact.added`` and ``traverse.saved`` — all in the save's
+transaction (:mod:`marsgis.db.events`).
+
 The rows themselves are written by :mod:`marsgis.db.missions`, :mod:`marsgis.db.tasks` and
 :mod:`marsgis.db.artefacts`, joined into the one transaction (:func:`marsgis.db.transaction`
 composes). What a plan holds is decided by :mod:`marsgis.planning.missions`, which never
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING
 from marsgis.db import _validation as check
 from marsgis.db.artefacts import Artefact, add_artefact, list_artefacts
 from marsgis.db.engine import DatabaseLike, transaction
+from marsgis.db.events import append_event
 from marsgis.db.missions import Mission, add_mission, advance_version, get_mission
 from marsgis.db.tasks import Task, add_task, list_tasks
 
@@ -93,6 +99,16 @@ def save_plan(plan: MissionPlan, db: DatabaseLike = None) -> StoredPlan:
             add_artefact(mission.id, a.kind, a.name, a.geometry, properties=a.properties, db=conn)
             for a in plan.artefacts()
         )
+        append_event(
+            conn,
+            "plan.saved",
+            mission.id,
+            {
+                "name": mission.name,
+                "task_ids": [t.id for t in tasks],
+                "artefact_ids": [a.id for a in artefacts],
+            },
+        )
     return StoredPlan(mission=mission, tasks=tasks, artefacts=artefacts)
 
 
@@ -148,8 +164,8 @@ def save_traverse(
     mid = check.mission_id(mission_id)
     artefact = traverse_artefact(traverse, name=name)
     with transaction(db, write=True) as conn:
-        advance_version(conn, mid, expected_version)
-        return add_artefact(
+        version = advance_version(conn, mid, expected_version)
+        stored = add_artefact(
             mid,
             artefact.kind,
             artefact.name,
@@ -157,3 +173,10 @@ def save_traverse(
             properties=artefact.properties,
             db=conn,
         )
+        append_event(
+            conn,
+            "traverse.saved",
+            mid,
+            {"artefact_id": stored.id, "name": stored.name, "version": version},
+        )
+        return stored

@@ -1,7 +1,9 @@
 """The record of report runs: thin functions over the ``report_runs`` table (migration 0005).
 
 A run is inserted as ``running`` before its notebook starts and finished as ``succeeded``
-or ``failed`` with its outputs (the executed notebook and its HTML) and error. Runs started
+or ``failed`` with its outputs (the executed notebook and its HTML) and error. Inserting a run
+records ``report_run.started``, finishing it ``report_run.succeeded`` or ``report_run.failed``
+(subject: the run id), in the same transaction (:mod:`marsgis.db.events`). Runs started
 by a schedule carry the schedule's id and the due time they fulfil (``due_at``); one due time
 of one schedule has at most one run (``UNIQUE(schedule_id, due_at)``).
 
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.events import append_event
 from marsgis.db.schema import REPORT_RUN_STATUSES, report_runs, report_schedules
 from marsgis.exceptions import NotFoundError, ValidationError
 
@@ -193,7 +196,14 @@ def insert_run(
                 due_at=due_at,
             )
         )
-        return _load(conn, inserted_id(result))
+        run = _load(conn, inserted_id(result))
+        append_event(
+            conn,
+            "report_run.started",
+            run.id,
+            {"report": run.report, "schedule_id": run.schedule_id},
+        )
+        return run
 
 
 def finish_run(
@@ -235,8 +245,18 @@ def finish_run(
                 error=text,
                 finished_at=finished_at or datetime.now(UTC),
             )
+            .returning(report_runs.c.report, report_runs.c.schedule_id)
         )
-        return result.rowcount == 1
+        finished = result.first()
+        if finished is None:
+            return False
+        append_event(
+            conn,
+            f"report_run.{status}",
+            run_id,
+            {"report": str(finished[0]), "schedule_id": finished[1], "error": text},
+        )
+        return True
 
 
 def get_run(run_id: int, db: DatabaseLike = None) -> ReportRun:

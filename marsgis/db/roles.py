@@ -9,8 +9,10 @@ hub group      PostgreSQL group role        privileges on the marsgis tables
 ``viewers``    ``<prefix>_viewer``          ``SELECT``
 ``operators``  ``<prefix>_operator``        ``SELECT``; ``UPDATE (status, updated_at,
                                             version)`` on ``missions``; ``INSERT`` on
-                                            ``mission_status_history``
+                                            ``mission_status_history`` and ``events``
 ``scientists`` ``<prefix>_scientist``       ``SELECT, INSERT, UPDATE, DELETE`` on every table
+                                            but ``events`` (``SELECT, INSERT``: the event
+                                            log is append-only)
 =============  ===========================  ==================================================
 
 The database refuses anything else, whichever path the write takes (a dashboard, a service's
@@ -249,9 +251,9 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
             t = f"{schema}.{_quote(conn, table)}"
             conn.execute(sa.text(f"REVOKE ALL ON {t} FROM {everyone}"))
             conn.execute(sa.text(f"GRANT SELECT ON {t} TO {everyone}"))
-            conn.execute(
-                sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {t} TO {q['scientist']}")
-            )
+            # the event log is append-only for everyone (db.events); other tables are editable
+            edit = "SELECT, INSERT" if table == "events" else "SELECT, INSERT, UPDATE, DELETE"
+            conn.execute(sa.text(f"GRANT {edit} ON {t} TO {q['scientist']}"))
             for seq in _sequences(conn, table):
                 conn.execute(sa.text(f"REVOKE ALL ON SEQUENCE {seq} FROM {everyone}"))
                 conn.execute(sa.text(f"GRANT USAGE, SELECT ON SEQUENCE {seq} TO {q['scientist']}"))
@@ -264,6 +266,10 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
                 sa.text(f"GRANT INSERT ON {schema}.mission_status_history TO {q['operator']}")
             )
             for seq in _sequences(conn, "mission_status_history"):
+                conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
+        if "events" in tables:  # a status change records its event
+            conn.execute(sa.text(f"GRANT INSERT ON {schema}.events TO {q['operator']}"))
+            for seq in _sequences(conn, "events"):
                 conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
     return names
 

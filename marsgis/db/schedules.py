@@ -2,7 +2,9 @@
 
 A schedule is a report, its parameters and a cron expression, with ``next_run_at``, the next
 due time the scheduler will handle. :mod:`marsgis.reports` checks the cron expression and the
-parameters and computes the due times; this module only reads and writes rows. The lease a
+parameters and computes the due times; this module only reads and writes rows. Creating and deleting a
+schedule record ``schedule.created`` / ``schedule.deleted`` (subject: the schedule id) in the
+same transaction (:mod:`marsgis.db.events`). The lease a
 scheduler holds on a schedule while it runs it is in :mod:`marsgis.db.leases`.
 
 Every function takes ``db``: a database URL, an engine, an open connection (the call joins its
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.events import append_event
 from marsgis.db.schema import report_schedules
 from marsgis.exceptions import NotFoundError, ValidationError
 
@@ -160,7 +163,14 @@ def insert_schedule(
                 created_at=created_at,
             )
         )
-        return _load(conn, inserted_id(result))
+        stored = _load(conn, inserted_id(result))
+        append_event(
+            conn,
+            "schedule.created",
+            stored.id,
+            {"name": stored.name, "report": stored.report, "cron": stored.cron},
+        )
+        return stored
 
 
 def get_schedule(schedule: str | int, db: DatabaseLike = None) -> Schedule:
@@ -181,6 +191,7 @@ def delete_schedule(schedule: str | int, db: DatabaseLike = None) -> Schedule:
     with transaction(db, write=True) as conn:
         found = _load(conn, schedule)
         conn.execute(report_schedules.delete().where(report_schedules.c.id == found.id))
+        append_event(conn, "schedule.deleted", found.id, {"name": found.name})
         return found
 
 

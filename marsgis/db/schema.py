@@ -41,10 +41,12 @@ __all__ = [
     "TASK_STATUSES",
     "ARTEFACT_KINDS",
     "JOB_STATUSES",
+    "EVENT_TOPICS",
     "TOKEN_ROLES",
     "api_idempotency_keys",
     "api_jobs",
     "api_tokens",
+    "events",
     "JSONDocument",
     "UTCDateTime",
     "UUIDString",
@@ -357,4 +359,27 @@ api_jobs = sa.Table(
     sa.CheckConstraint(_in("status", JOB_STATUSES), name="ck_api_jobs_status"),
     sa.Index("ix_api_jobs_owner_created_at", "owner", "created_at"),
     sa.Index("ix_api_jobs_status", "status"),
+)
+
+#: Topics of the event log (what a subscriber filters on; see :mod:`marsgis.db.events`).
+EVENT_TOPICS = ("missions", "plans", "tasks", "reports", "schedules", "models")
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("topic", sa.String(32), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("payload", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.CheckConstraint(_in("topic", EVENT_TOPICS), name="ck_events_topic"),
+    sa.Index("ix_events_topic_id", "topic", "id"),
+    sqlite_autoincrement=True,
 )

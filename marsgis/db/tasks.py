@@ -6,6 +6,10 @@ Table ``mission_tasks`` (revision 0003, :mod:`marsgis.db.schema`): ordered per m
 Task statuses: ``todo``, ``in_progress``, ``done``, ``skipped``, with the transitions in
 :data:`TASK_TRANSITIONS` (``done`` is final; a ``skipped`` task can be taken up again).
 
+Each change records its event in its own transaction (:mod:`marsgis.db.events`):
+``task.added``, ``task.status_changed``, ``task.deleted`` (subject: the task id) and
+``task.reordered`` (subject: the mission id).
+
 Every function takes ``db``: a URL, an engine, an open connection from
 :func:`marsgis.db.transaction` (the call joins that transaction) or None for the default.
 """
@@ -22,6 +26,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from marsgis.db import _validation as check
 from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.events import append_event
 from marsgis.db.missions import require_mission
 from marsgis.db.schema import TASK_STATUSES, mission_tasks
 from marsgis.exceptions import NotFoundError, StateTransitionError, ValidationError
@@ -153,7 +158,19 @@ def add_task(
             .mappings()
             .one()
         )
-        return _to_task(row)
+        task = _to_task(row)
+        append_event(
+            conn,
+            "task.added",
+            task.id,
+            {
+                "mission_id": mid,
+                "title": task.title,
+                "position": task.position,
+                "status": task.status,
+            },
+        )
+        return task
 
 
 def list_tasks(mission_id: str | uuid.UUID, db: DatabaseLike = None) -> list[Task]:
@@ -200,6 +217,12 @@ def set_task_status(task_id: int, status: str, db: DatabaseLike = None) -> Task:
             .where(mission_tasks.c.id == task.id, mission_tasks.c.status == task.status)
             .values(status=new, updated_at=_now())
         )
+        append_event(
+            conn,
+            "task.status_changed",
+            task.id,
+            {"mission_id": task.mission_id, "from": task.status, "to": new},
+        )
         return _task_row(conn, task.id)
 
 
@@ -230,6 +253,7 @@ def reorder_tasks(
                 .where(mission_tasks.c.id == tid)
                 .values(position=i, updated_at=now)
             )
+        append_event(conn, "task.reordered", mid, {"mission_id": mid, "task_ids": ids})
         return _tasks(conn, mid)
 
 
@@ -244,3 +268,9 @@ def delete_task(task_id: int, db: DatabaseLike = None) -> None:
                 .where(mission_tasks.c.id == later.id)
                 .values(position=later.position - 1)
             )
+        append_event(
+            conn,
+            "task.deleted",
+            task.id,
+            {"mission_id": task.mission_id, "title": task.title},
+        )
