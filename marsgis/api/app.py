@@ -25,6 +25,7 @@ from marsgis.api.routers import (
     stac,
     tiles,
 )
+from marsgis.api.routers.planning import PlanningLimits
 from marsgis.config import settings
 from marsgis.db import DatabaseLike
 from marsgis.exceptions import ConfigurationError
@@ -42,6 +43,7 @@ def create_app(
     cors_origins: Sequence[str] = (),
     hub: HubIdentity | Literal[False] | None = None,
     prefix: str | None = None,
+    planning_limits: PlanningLimits | None = None,
 ) -> FastAPI:
     """Build the marsgis service API over the database ``db``.
 
@@ -63,6 +65,9 @@ def create_app(
         (which forwards ``/services/marsgis-api/api/v1/...`` unchanged); None: the configured one
         (``MARSGIS_API_PREFIX``, else ``JUPYTERHUB_SERVICE_PREFIX``). Links and the OpenAPI
         ``servers`` then carry the prefix; ``/api/v1/...`` keeps working (health probes).
+    planning_limits
+        Sizes of planning requests answered at once, run as jobs (``202``) or refused
+        (:class:`~marsgis.api.routers.planning.PlanningLimits`; default: its defaults).
     """
     identity = HubIdentity.from_settings() if hub is None else hub or None
     root = (prefix if prefix is not None else settings().api_prefix).rstrip("/")
@@ -80,6 +85,7 @@ def create_app(
     )
     app.state.db = db
     app.state.hub = identity
+    app.state.planning_limits = planning_limits or PlanningLimits()
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(missions.router)
