@@ -26,6 +26,7 @@ from marsgis.api.routers import (
     stac,
     tiles,
 )
+from marsgis.api.routers.planning import PlanningLimits
 from marsgis.config import Rate, settings
 from marsgis.db import DatabaseLike
 from marsgis.exceptions import ConfigurationError
@@ -44,6 +45,7 @@ def create_app(
     hub: HubIdentity | Literal[False] | None = None,
     prefix: str | None = None,
     rate_limit: str | Rate | RateLimiter | None = None,
+    planning_limits: PlanningLimits | None = None,
 ) -> FastAPI:
     """Build the marsgis service API over the database ``db``.
 
@@ -69,6 +71,9 @@ def create_app(
         Requests per principal, e.g. ``"600/minute"``, ``"off"``, or a limiter object
         (:mod:`marsgis.api.ratelimit`); None: ``MARSGIS_API_RATE_LIMIT`` (default
         ``600/minute``), in ``MARSGIS_REDIS_URL``'s Redis when that is set.
+    planning_limits
+        Sizes of planning requests answered at once, run as jobs (``202``) or refused
+        (:class:`~marsgis.api.routers.planning.PlanningLimits`; default: its defaults).
     """
     identity = HubIdentity.from_settings() if hub is None else hub or None
     root = (prefix if prefix is not None else settings().api_prefix).rstrip("/")
@@ -87,6 +92,7 @@ def create_app(
     app.state.db = db
     app.state.hub = identity
     app.state.rate_limiter = rate_limiter(rate_limit)
+    app.state.planning_limits = planning_limits or PlanningLimits()
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(missions.router)

@@ -234,3 +234,26 @@ def test_batch_refuses_bad_requests_before_any_job(service: Service, tmp_path: P
     got = service.call("POST", f"{INF}/batch", role="scientist", files=files)
     assert got.status_code in (400, 422) and "Mars" in got.json()["detail"]
     assert _count_jobs(service) == before
+
+
+def test_openapi_documents_the_multipart_bodies(service: Service) -> None:
+    spec = service.call("GET", "/api/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    def form(path: str) -> dict[str, Any]:
+        body = spec["paths"][path]["post"]["requestBody"]["content"]
+        ref = body["multipart/form-data"]["schema"]["$ref"]
+        found: dict[str, Any] = schemas[ref.rsplit("/", 1)[-1]]
+        return found
+
+    predict = form(f"{INF}/predict")
+    assert predict["required"] == ["files"]
+    assert predict["properties"]["files"]["type"] == "array"
+    assert predict["properties"]["files"]["items"]["contentMediaType"] == (
+        "application/octet-stream"
+    )
+    assert set(predict["properties"]) == {"files", "model", "version"}
+    upload = form(f"{INF}/batch")
+    assert set(upload["properties"]) == {"file", "band", "model", "version", "tile", "stride"}
+    json_body = spec["paths"][f"{INF}/batch"]["post"]["requestBody"]["content"]
+    assert json_body["application/json"]["schema"]["required"] == ["dataset", "bbox"]

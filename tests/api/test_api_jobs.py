@@ -164,9 +164,19 @@ def test_result_of_a_running_job_is_409(service: Service) -> None:
 
 
 def test_cluster_refusal_fails_the_job(service: Service) -> None:
-    class Refusing:
-        def submit(self, *args: Any, **kwargs: Any) -> None:
-            raise OSError("scheduler unreachable")
+    # a real Dask client whose cluster has been shut down refuses the work
+    from distributed import Client
 
-    job = jobs.submit(service.url, "test.sum", "ada", sum_of_squares, 1, client=Refusing())
-    assert job.status == "failed" and "OSError" in (job.error or "")
+    closed = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0")
+    closed.close()
+    job = jobs.submit(service.url, "test.sum", "scientist-user", sum_of_squares, 1, client=closed)
+    assert job.status == "failed" and job.started_at is None
+    body = service.call("GET", f"{JOBS}/{job.id}", role="scientist").json()
+    assert body["status"] == "failed"
+    assert body["error"] == {
+        "type": "urn:marsgis:error:JobFailed",
+        "title": "Job failed",
+        "detail": "the job failed with an internal error (ClosedClientError); report it with "
+        f"the job id {job.id}",
+    }
+    assert job_store.get_job(job.id, db=service.url).error == body["error"]["detail"]

@@ -6,6 +6,7 @@ Every answer is compared with the library function called directly on the same i
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,9 @@ from shapely.geometry import shape
 
 import marsgis
 from marsgis import db, planning, terrain
-from marsgis.api.routers.planning import MAX_TRAVERSE_SPAN_CELLS
+from marsgis.api import create_app
+from marsgis.api.routers.planning import MAX_TRAVERSE_SPAN_CELLS, PlanningLimits
+from marsgis.db import jobs as job_store
 
 PLANNING = "/api/v1/planning"
 MISSIONS = "/api/v1/missions"
@@ -297,8 +300,27 @@ def test_bad_planning_requests_are_problems(
     assert words in response.json()["detail"]
 
 
-def test_a_traverse_over_the_size_limit_is_413(service: Service) -> None:
-    # corner to corner of the 897 × 897 Gale window: more rows than the limit
+def _with_limits(service: Service, limits: PlanningLimits) -> Service:
+    """The same database and tokens, served by an app with other planning size limits."""
+    return Service(
+        url=service.url, app=create_app(service.url, planning_limits=limits), tokens=service.tokens
+    )
+
+
+def _poll_job(service: Service, location: str, limit: float = 300.0) -> dict[str, Any]:
+    """GET the job until it finishes (a bounded loop, not a timing assertion)."""
+    deadline = time.monotonic() + limit
+    while True:
+        body: dict[str, Any] = service.call("GET", location, role="scientist").json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        if time.monotonic() > deadline:
+            pytest.fail(f"job still {body['status']} after {limit} s: {body}")
+        time.sleep(0.2)
+
+
+def _gale_corner_to_corner() -> tuple[dict[str, Any], int, int]:
+    """A traverse corner to corner of the 897 × 897 Gale window, and its rows and columns."""
     dem = marsgis.open_dem("gale-mola")
     ys, xs = dem["y"].to_numpy(), dem["x"].to_numpy()
     body = {
@@ -306,11 +328,90 @@ def test_a_traverse_over_the_size_limit_is_413(service: Service) -> None:
         "start": _point(float(ys[2]), float(xs[2])),
         "goal": _point(float(ys[-3]), float(xs[-3])),
     }
-    assert len(ys) - 4 > MAX_TRAVERSE_SPAN_CELLS
-    response = service.call("POST", f"{PLANNING}/traverse", role="scientist", json=body)
+    return body, len(ys) - 4, len(xs) - 4
+
+
+def test_a_traverse_over_the_hard_limit_is_413(service: Service) -> None:
+    body, rows, cols = _gale_corner_to_corner()
+    assert rows > MAX_TRAVERSE_SPAN_CELLS
+    capped = _with_limits(service, PlanningLimits(traverse_job_span=MAX_TRAVERSE_SPAN_CELLS))
+    response = capped.call("POST", f"{PLANNING}/traverse", role="scientist", json=body)
     assert response.status_code == 413, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert f"{len(ys) - 4} × {len(xs) - 4} cells" in response.json()["detail"]
+    assert f"{rows} × {cols} cells" in response.json()["detail"]
+    assert job_store.list_jobs(db=service.url) == []
+    # the mission plan's traverse is planned at once: over the limit it stays 413
+    mission = db.add_mission("Long drive", lat=BRADBURY[0], lon=BRADBURY[1], db=service.url)
+    response = service.call(
+        "POST", f"{MISSIONS}/{mission.id}/plan/traverses", role="scientist", json=body
+    )
+    assert response.status_code == 413, response.text
+    assert db.load_plan(mission.id, db=service.url).artefacts == ()
+
+
+@pytest.mark.usefixtures("job_cluster")
+def test_a_long_traverse_runs_as_a_job(service: Service) -> None:
+    # the 15 km drive spans about 30 cells: over a threshold of 8, it becomes a job
+    small = _with_limits(service, PlanningLimits(traverse_sync_span=8))
+    for role in ("viewer", "operator"):
+        refused = small.call("POST", f"{PLANNING}/traverse", role=role, json=TRAVERSE_BODY)
+        assert refused.status_code == 403 and role in refused.json()["detail"]
+    assert job_store.list_jobs(db=service.url) == []
+
+    response = small.call("POST", f"{PLANNING}/traverse", role="scientist", json=TRAVERSE_BODY)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["location"] == f"/api/v1/jobs/{job['id']}"
+    assert job["kind"] == "planning.traverse" and job["owner"] == "scientist-user"
+    assert job["parameters"]["dataset"] == "gale-mola"
+    assert job["parameters"]["start"] == TRAVERSE_BODY["start"]
+    done = _poll_job(small, response.headers["location"])
+    assert done["status"] == "succeeded", done
+    (link,) = [x for x in done["links"] if x["rel"] == "result"]
+    assert link["type"] == "application/json"
+    result = small.call("GET", link["href"], role="scientist")
+    assert result.status_code == 200
+    _assert_route(result.json(), TRAVERSE_BODY)  # plan_traverse called directly
+    # the same document the 200 answer of an app with the default limits carries
+    direct = service.call("POST", f"{PLANNING}/traverse", role="scientist", json=TRAVERSE_BODY)
+    assert direct.status_code == 200 and result.json() == direct.json()
+    assert [j.id for j in job_store.list_jobs(db=service.url)] == [job["id"]]
+
+
+@pytest.mark.usefixtures("job_cluster")
+def test_a_large_site_search_runs_as_a_job(service: Service) -> None:
+    body = {"dataset": "gale-mola", "bbox": list(SEARCH_BOX), "preset": "msl", "top": 3}
+    small = _with_limits(service, PlanningLimits(search_sync_cells=(16, 16)))
+    refused = small.call("POST", f"{PLANNING}/sites/search", role="viewer", json=body)
+    assert refused.status_code == 403
+    assert job_store.list_jobs(db=service.url) == []
+    response = small.call("POST", f"{PLANNING}/sites/search", role="scientist", json=body)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["kind"] == "planning.sites.search"
+    window = terrain.box_window(marsgis.open_dem("gale-mola"), SEARCH_BOX)
+    assert job["parameters"]["cells"] == list(window.shape) and min(window.shape) > 16
+    done = _poll_job(small, response.headers["location"])
+    assert done["status"] == "succeeded", done
+    result = small.call("GET", f"{response.headers['location']}/result", role="scientist")
+    # the document of the 200 answer (itself checked against the library in _check_search)
+    direct = service.call("POST", f"{PLANNING}/sites/search", role="scientist", json=body)
+    assert direct.status_code == 200 and result.json() == direct.json()
+    # over the hard limit: 422 as before, no job
+    capped = _with_limits(
+        service, PlanningLimits(search_sync_cells=(8, 8), search_job_cells=(16, 16))
+    )
+    response = capped.call("POST", f"{PLANNING}/sites/search", role="scientist", json=body)
+    assert response.status_code == 422 and "the limit is 16 × 16" in response.json()["detail"]
+    assert len(job_store.list_jobs(db=service.url)) == 1
+
+
+def test_openapi_documents_planning_jobs(service: Service) -> None:
+    spec = service.call("GET", "/api/v1/openapi.json").json()
+    for path in ("/api/v1/planning/traverse", "/api/v1/planning/sites/search"):
+        accepted = spec["paths"][path]["post"]["responses"]["202"]
+        ref = accepted["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/JobOut", path
 
 
 def test_saving_a_traverse_with_a_stale_if_match_is_412_and_stores_nothing(

@@ -15,23 +15,22 @@
 Everything a request names is checked before a job is made: the dataset (``404``), the box
 and the window size (``422``), the model (``404``), the upload (``413``/``422``).
 
-Multipart bodies are read with the standard library's MIME parser (:mod:`email`), which
-needs no extra package; the whole body is bounded by the app's request-size limit first.
+Uploads are FastAPI ``File``/``Form`` parameters (parsed by ``python-multipart``); the whole body
+is bounded by the app's request-size limit first, and each file is read only up to its limit
+(:data:`MAX_FILE_BYTES` for an image, :data:`MAX_UPLOAD_BYTES` for a batch GeoTIFF) before it is
+refused with ``413``.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import pydantic
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from PIL import Image
@@ -50,7 +49,7 @@ from marsgis.geo import parse_bbox
 from marsgis.io.atomic import write_bytes
 from marsgis.ml import batch
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_IMAGE_SIDE", "router"]
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_IMAGE_SIDE", "MAX_UPLOAD_BYTES", "router"]
 
 PREFIX = f"{API_PREFIX}/inference"
 #: Most images in one ``predict`` request.
@@ -59,6 +58,8 @@ MAX_FILES = 32
 MAX_FILE_BYTES = 512 * 1024
 #: Largest side of an image in a ``predict`` request (pixels).
 MAX_IMAGE_SIDE = 4096
+#: Largest GeoTIFF uploaded to ``batch`` (bytes; the request-size limit applies first).
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 #: Largest batch window / uploaded GeoTIFF, ``(rows, columns)``.
 MAX_BATCH_CELLS = (1024, 1024)
 BATCH_KIND = "inference.batch"
@@ -73,98 +74,34 @@ Store = Annotated[Any, Depends(database)]
 Reader = Annotated[Principal, Depends(require(DATA_READ))]
 Runner = Annotated[Principal, Depends(require(INFERENCE_RUN))]
 
-_MULTIPART_IMAGES = {
+_BATCH_JSON = {
     "requestBody": {
         "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["files"],
-                    "properties": {
-                        "files": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "maxItems": MAX_FILES,
-                        },
-                        "model": {"type": "string", "default": "terrain-classifier"},
-                        "version": {"type": "integer"},
-                    },
-                }
-            }
-        },
+        "content": {"application/json": {"schema": BatchIn.model_json_schema()}},
     }
 }
-_BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": BatchIn.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "band": {"type": "integer", "default": 1},
-                        "model": {"type": "string", "default": "terrain-classifier"},
-                        "version": {"type": "integer"},
-                        "tile": {"type": "integer"},
-                        "stride": {"type": "integer"},
-                    },
-                }
-            },
-        },
-    }
-}
+ModelField = Annotated[str, Form(description="the classifier's name (GET /inference/models)")]
+VersionField = Annotated[int | None, Form(description="its version; default: the newest")]
 
 
-# --------------------------------------------------------------------------- reading the body
+async def _read_upload(upload: UploadFile, limit: int) -> tuple[str, bytes]:
+    """The file name and bytes of ``upload``; ``413`` when it has more than ``limit`` bytes.
 
-
-def _parts(content_type: str, body: bytes) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
-    """The text fields and the files (name, bytes) of a ``multipart/form-data`` body."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise ValidationError(
-            f"Content-Type {content_type!r} is not multipart/form-data; upload the images as "
-            "form files (curl -F files=@crop.jpg)"
+    At most ``limit + 1`` bytes are read, so a larger file is refused without reading it all.
+    """
+    filename = Path(upload.filename or "upload").name or "upload"
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(
+            413,
+            detail=f"file {filename!r} has more than the {limit} bytes allowed per file; "
+            "send a smaller crop",
         )
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
-    if not isinstance(message, EmailMessage) or not message.is_multipart():
-        raise ValidationError("the multipart body could not be read; send multipart/form-data")
-    fields: dict[str, str] = {}
-    files: list[tuple[str, bytes]] = []
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None:
-            files.append((Path(str(filename)).name or "upload", data))
-        elif isinstance(name, str):
-            fields[name] = data.decode("utf-8", errors="replace")
-    return fields, files
-
-
-def _int_field(fields: dict[str, str], name: str) -> int | None:
-    text = fields.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationError(f"form field {name}={text!r} must be a whole number") from None
+    return filename, data
 
 
 def _open_image(filename: str, data: bytes) -> Any:
     """An uploaded image for :meth:`Classifier.predict`: a Pillow image or a 2-D array."""
-    if len(data) > MAX_FILE_BYTES:
-        raise HTTPException(
-            413,
-            detail=f"image {filename!r} has {len(data)} bytes, more than the {MAX_FILE_BYTES} "
-            "allowed per file; send a smaller crop",
-        )
     if data[:4] in (b"II*\x00", b"MM\x00*"):  # (Geo)TIFF: band 1, through GDAL
         from rasterio.io import MemoryFile
 
@@ -231,18 +168,11 @@ def list_models(
 # --------------------------------------------------------------------------- predict
 
 
-def _predict(store: Any, fields: dict[str, str], files: list[tuple[str, bytes]]) -> Predictions:
-    if not files:
-        raise ValidationError(
-            "no image in the request; upload one or more files (curl -F files=@crop.jpg)"
-        )
-    if len(files) > MAX_FILES:
-        raise ValidationError(
-            f"{len(files)} images in one request, more than {MAX_FILES}; split the upload"
-        )
+def _predict(
+    store: Any, model: str, version: int | None, files: list[tuple[str, bytes]]
+) -> Predictions:
     images = [_open_image(name, data) for name, data in files]
-    model = fields.get("model", "").strip() or "terrain-classifier"
-    clf = marsgis.ml.load(model, version=_int_field(fields, "version"), db=store)
+    clf = marsgis.ml.load(model.strip() or "terrain-classifier", version=version, db=store)
     prediction = clf.predict(images)
     items = [
         ImagePrediction.model_validate(
@@ -261,11 +191,27 @@ def _predict(store: Any, fields: dict[str, str], files: list[tuple[str, bytes]])
     )
 
 
-@router.post("/predict", response_model=Predictions, openapi_extra=_MULTIPART_IMAGES)
-async def predict(request: Request, store: Store, _: Runner) -> JSONResponse:
+@router.post("/predict", response_model=Predictions)
+async def predict(
+    files: Annotated[
+        list[UploadFile],
+        File(
+            description=f"PNG, JPEG or single-band GeoTIFF crops: at most {MAX_FILES}, each at "
+            f"most {MAX_FILE_BYTES} bytes and {MAX_IMAGE_SIDE} pixels a side"
+        ),
+    ],
+    store: Store,
+    _: Runner,
+    model: ModelField = "terrain-classifier",
+    version: VersionField = None,
+) -> JSONResponse:
     """Classify uploaded images: per image its class, probability and probability vector."""
-    fields, files = _parts(request.headers.get("content-type", ""), await request.body())
-    result = await run_in_threadpool(_predict, store, fields, files)
+    if len(files) > MAX_FILES:
+        raise ValidationError(
+            f"{len(files)} images in one request, more than {MAX_FILES}; split the upload"
+        )
+    uploads = [await _read_upload(upload, MAX_FILE_BYTES) for upload in files]
+    result = await run_in_threadpool(_predict, store, model, version, uploads)
     return JSONResponse(result.model_dump(mode="json", by_alias=True))
 
 
@@ -327,20 +273,22 @@ def _batch_from_json(store: Any, body: bytes, owner: str) -> jobs.Job:
     )
 
 
-def _batch_from_upload(store: Any, content_type: str, body: bytes, owner: str) -> jobs.Job:
-    fields, files = _parts(content_type, body)
-    if len(files) != 1:
-        raise ValidationError(
-            f"{len(files)} files in the batch request; upload exactly one GeoTIFF as 'file'"
-        )
-    filename, content = files[0]
-    band = _int_field(fields, "band") or 1
+def _batch_from_upload(
+    store: Any,
+    owner: str,
+    upload: tuple[str, bytes],
+    *,
+    band: int,
+    model: str,
+    version: int | None,
+    tile: int | None,
+    stride: int | None,
+) -> jobs.Job:
+    filename, content = upload
     with tempfile.TemporaryDirectory(prefix="marsgis-upload-") as tmp:
         path = write_bytes(Path(tmp) / "upload.tif", content)
         batch.geotiff_image(path, band=band, max_cells=MAX_BATCH_CELLS)  # readable, Mars, size
-    model = fields.get("model", "").strip() or "terrain-classifier"
-    clf = marsgis.ml.load(model, version=_int_field(fields, "version"), db=store)
-    tile, stride = _int_field(fields, "tile"), _int_field(fields, "stride")
+    clf = marsgis.ml.load(model.strip() or "terrain-classifier", version=version, db=store)
     parameters = {
         "file": filename,
         "bytes": len(content),
@@ -368,17 +316,49 @@ def _batch_from_upload(store: Any, content_type: str, body: bytes, owner: str) -
     "/batch",
     status_code=202,
     response_model=JobOut,
-    openapi_extra=_BATCH_BODY,
+    openapi_extra=_BATCH_JSON,
     responses={202: {"description": "the job; poll its Location"}},
 )
-async def batch_classify(request: Request, store: Store, principal: Runner) -> JSONResponse:
-    """Classify a dataset window or an uploaded GeoTIFF as a job (``202`` + ``Location``)."""
-    content_type = request.headers.get("content-type", "")
-    body = await request.body()
-    if content_type.lower().startswith("multipart/"):
-        job = await run_in_threadpool(_batch_from_upload, store, content_type, body, principal.name)
-    elif content_type.lower().startswith("application/json") or not content_type:
-        job = await run_in_threadpool(_batch_from_json, store, body, principal.name)
+async def batch_classify(
+    request: Request,
+    *,
+    store: Store,
+    principal: Runner,
+    file: Annotated[
+        UploadFile | None,
+        File(description="multipart/form-data: a single-band GeoTIFF in a Mars CRS"),
+    ] = None,
+    band: Annotated[int, Form(ge=1, description="the band of the GeoTIFF to classify")] = 1,
+    model: ModelField = "terrain-classifier",
+    version: VersionField = None,
+    tile: Annotated[int | None, Form(ge=8, le=2048, description="tile side (pixels)")] = None,
+    stride: Annotated[int | None, Form(ge=1, le=2048, description="tile step (pixels)")] = None,
+) -> JSONResponse:
+    """Classify a dataset window or an uploaded GeoTIFF as a job (``202`` + ``Location``).
+
+    The body is JSON (:class:`~marsgis.api.models_jobs.BatchIn`) or ``multipart/form-data``
+    with the GeoTIFF as ``file`` and the other fields as form fields.
+    """
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        if file is None:
+            raise ValidationError(
+                "no file in the batch request; upload one GeoTIFF as 'file' (curl -F file=@dem.tif)"
+            )
+        upload = await _read_upload(file, MAX_UPLOAD_BYTES)
+        job = await run_in_threadpool(
+            _batch_from_upload,
+            store,
+            principal.name,
+            upload,
+            band=band,
+            model=model,
+            version=version,
+            tile=tile,
+            stride=stride,
+        )
+    elif content_type.startswith("application/json") or not content_type:
+        job = await run_in_threadpool(_batch_from_json, store, await request.body(), principal.name)
     else:
         raise ValidationError(
             f"Content-Type {content_type!r} is not accepted; send application/json "

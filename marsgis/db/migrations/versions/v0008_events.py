@@ -1,7 +1,7 @@
 """The event log: one row per change, written in the change's own transaction.
 
 Revision ID: 0008
-Revises: 0006 (0007 once the jobs revision is merged before it)
+Revises: 0007
 """
 
 from __future__ import annotations
