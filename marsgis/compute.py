@@ -174,6 +174,7 @@ def client(
     worker_cores: int | None = None,
     worker_memory_gb: float | str | None = None,
     processes: bool | None = None,
+    set_as_default: bool = True,
 ) -> Any:
     """Return a dask.distributed Client for the configured cluster.
 
@@ -193,6 +194,9 @@ def client(
         LocalCluster only: worker processes (True) or threads in this process (False).
         Default: processes, unless ``__main__`` is a script that worker processes would
         re-run (:func:`main_reruns_in_workers`; see the module docstring).
+    set_as_default
+        Make it the scheduler of every later ``.compute()`` in this process (dask's default);
+        False for a client that only runs what is submitted to it (a server's job queue).
 
     Raises
     ------
@@ -221,6 +225,7 @@ def client(
             n_workers=n_workers,
             worker_cores=worker_cores,
             worker_memory_gb=worker_memory_gb,
+            set_as_default=set_as_default,
         )
     plan = local_cluster_plan(n_workers)
     # The client owns the LocalCluster it starts, so closing the client closes the cluster.
@@ -230,6 +235,7 @@ def client(
         memory_limit=plan.memory_limit,
         processes=(not main_reruns_in_workers()) if processes is None else processes,
         dashboard_address=None,
+        set_as_default=set_as_default,
     )
 
 
@@ -242,6 +248,7 @@ def _gateway_client(
     n_workers: int | None,
     worker_cores: int | None,
     worker_memory_gb: float | None,
+    set_as_default: bool,
 ) -> Any:
     try:
         from dask_gateway import Gateway
@@ -272,4 +279,4 @@ def _gateway_client(
     cluster = gateway.new_cluster(options)
     if n_workers:
         cluster.scale(n_workers)
-    return cluster.get_client()
+    return cluster.get_client(set_as_default=set_as_default)

@@ -117,7 +117,8 @@ def cluster_client() -> Any:
         if client is None or getattr(client, "status", "running") in ("closed", "closing"):
             from marsgis import compute
 
-            client = compute.client(processes=False)
+            # not the process's default scheduler: the API's own .compute() calls stay local
+            client = compute.client(processes=False, set_as_default=False)
             _client["client"] = client
         return client
 

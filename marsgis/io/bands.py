@@ -86,15 +86,22 @@ class BandReader:
         """Rows ``r0:r1`` and columns ``c0:c1`` of the band, in the stored data type."""
         if r1 <= r0 or c1 <= c0:
             return np.empty((max(r1 - r0, 0), max(c1 - c0, 0)), dtype=self.dtype)
+        failure: DataReadError | None = None
         try:
             with rasterio.open(self.path) as ds:
                 out = ds.read(self.band, window=Window(c0, r0, c1 - c0, r1 - r0))
         except MarsGISError:
             raise
         except Exception as exc:  # rasterio/GDAL raise many types; name the file and the fix
-            raise read_failure(
+            failure = read_failure(
                 self.path, exc, what=f"read rows {r0}–{r1}, columns {c0}–{c1} of"
-            ) from exc
+            )
+        if failure is not None:
+            # Raised outside the handler, without GDAL's exception chained: this runs on Dask
+            # workers, and GDAL's exception types do not survive the trip back to the client
+            # (tblib cannot unpickle them), which would turn this error into a bare Exception.
+            # The message already carries GDAL's text.
+            raise failure
         if out.shape != (r1 - r0, c1 - c0):
             raise DataReadError(
                 f"GDAL returned a {out.shape} block for rows {r0}–{r1}, columns {c0}–{c1} of "

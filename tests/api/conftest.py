@@ -37,7 +37,13 @@ def job_cluster() -> Iterator[Any]:
 
     from marsgis.api import jobs
 
-    client = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None)
+    client = Client(
+        processes=False,
+        n_workers=1,
+        threads_per_worker=1,
+        dashboard_address=None,
+        set_as_default=False,  # later tests' .compute() must not run on it
+    )
     jobs.use_client(client)
     yield client
     client.close()
