@@ -24,10 +24,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from marsgis.api.scopes import ADMIN, ALL_SCOPES, ROLE_SCOPES, SCOPE_PREFIX, scopes_for_role
 from marsgis.config import Settings, settings
@@ -203,12 +205,18 @@ def _token_of(
     return query or None
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     query: Annotated[str | None, Depends(_query)],
 ) -> Principal:
-    """The principal of the request's token (``401`` without a valid one)."""
+    """The principal of the request's token (``401`` without a valid one).
+
+    A standalone token is checked through :data:`marsgis.db.tokens.TOKEN_CACHE`: a token seen
+    valid in the last :data:`~marsgis.db.tokens.TOKEN_CACHE_SECONDS` is accepted on the event
+    loop without a database query (so a revocation by another process takes effect here
+    within that bound; one in this process at once); other lookups run in the thread pool.
+    """
     secret = _token_of(request, credentials, query)
     if secret is None:
         raise _unauthorized(
@@ -218,26 +226,31 @@ def authenticate(
     hub: HubIdentity | None = getattr(request.app.state, "hub", None)
     principal: Principal | None = None
     if secret.startswith(tokens.TOKEN_PREFIX) or hub is None:
-        token = tokens.authenticate(secret, db=request.app.state.db)
+        store = request.app.state.db
+        hit, token = tokens.TOKEN_CACHE.cached(secret, store)
+        if not hit:
+            token = await run_in_threadpool(tokens.TOKEN_CACHE.authenticate, secret, store)
         if token is not None:
-            principal = Principal(
-                name=token.user,
-                role=token.role,
-                scopes=scopes_for_role(token.role),
-                token_id=token.id,
-            )
+            principal = _principal_of(token)
     else:
-        principal = hub.principal(secret)
+        principal = await run_in_threadpool(hub.principal, secret)
     if principal is None:
         raise _unauthorized("the token is unknown, expired or revoked; ask an admin for a new one")
     request.state.principal = principal
     return principal
 
 
+@lru_cache(maxsize=4096)
+def _principal_of(token: tokens.ApiToken) -> Principal:
+    return Principal(
+        name=token.user, role=token.role, scopes=scopes_for_role(token.role), token_id=token.id
+    )
+
+
 def require(scope: str) -> Callable[..., Principal]:
     """A dependency that returns the principal if it holds ``scope``, else refuses (``403``)."""
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.allows(scope):
             raise HTTPException(
                 403,

@@ -102,23 +102,18 @@ def list_missions(
         raise ValidationError("give bbox or near, not both")
     if (near is None) != (radius_m is None):
         raise ValidationError("near and radius_m go together (near=LAT,LON&radius_m=METRES)")
-    if bbox is not None:
-        found = db.missions_within_box(*parse_bbox(bbox), db=store)
-    elif near is not None and radius_m is not None:
-        found = [
-            hit.mission for hit in db.missions_within_distance(*_latlon(near), radius_m, db=store)
-        ]
-    else:
-        found = db.list_missions(status=status, mission_type=mission_type, db=store)
-    found = [
-        m
-        for m in found
-        if (status is None or m.status == status)
-        and (mission_type is None or m.mission_type == mission_type)
-    ]
-    page = found[offset : offset + limit]
+    found = db.page_missions(
+        status=status,
+        mission_type=mission_type,
+        bbox=None if bbox is None else parse_bbox(bbox),
+        near=None if near is None else _latlon(near),
+        radius_m=radius_m,
+        limit=limit,
+        offset=offset,
+        db=store,
+    )
     return Page[MissionOut](
-        items=[MissionOut.of(m) for m in page], total=len(found), limit=limit, offset=offset
+        items=[MissionOut.of(m) for m in found.items], total=found.total, limit=limit, offset=offset
     )
 
 
