@@ -22,7 +22,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
@@ -247,7 +247,7 @@ def _principal_of(token: tokens.ApiToken) -> Principal:
     )
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that returns the principal if it holds ``scope``, else refuses (``403``)."""
 
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:

@@ -898,7 +898,7 @@ def page_missions(
         kind = check.choice(mission_type, "mission type", MISSION_TYPES)
         where.append(missions.c.mission_type == kind)
     if near is not None and radius_m is not None:
-        return _page_near(near, radius_m, where, page_limit, page_offset, db)
+        return _page_near(near, radius_m, where, limit=page_limit, offset=page_offset, db=db)
     with transaction(db) as conn:
         if bbox is not None:
             where.append(_box_filter(conn, *bbox))
@@ -927,6 +927,7 @@ def _page_near(
     near: tuple[float, float],
     radius_m: float,
     where: list[sa.ColumnElement[bool]],
+    *,
     limit: int,
     offset: int,
     db: DatabaseLike,

@@ -155,8 +155,11 @@ def elevation_bounds(
             continue
         factor = src.factor_for(z)
         grid = src.level(factor)
-        value = np.asarray(sample(grid, lat2, lon2), dtype=np.float64)
-        hs = np.asarray(sample(src.hillshade(factor, ex), lat2, lon2), dtype=np.float64)
+        value = np.asarray(sample(grid, lat2, lon2, grid=src.grid(factor)), dtype=np.float64)
+        hs = np.asarray(
+            sample(src.hillshade(factor, ex), lat2, lon2, grid=src.grid(factor, ex)),
+            dtype=np.float64,
+        )
         if i == 0:  # the base DEM: no hillshade on its edge rows (the poles) means flat
             hs = np.where(np.isfinite(hs), hs, FLAT_HILLSHADE)
         # a finer DEM's edge cells have no hillshade: leave them to the coarser one
@@ -374,6 +377,6 @@ def tile_etag(z: int, x: int, y: int, *, dataset: str = RELIEF) -> str:
 
     >>> tag = tile_etag(3, 1, 2, dataset="mola")
     >>> tag[:4], len(tag), tag[-7:]
-    ('"v1-', 36, '-3-1-2"')
+    ('"v1-', 35, '-3-1-2"')
     """
     return f'"{TILE_VERSION}-{dataset_digest(dataset)[:24]}-{z}-{x}-{y}"'
