@@ -28,8 +28,8 @@ import xarray as xr
 from pyproj import CRS
 
 from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M, validate_latlon
-from marsgis.geo import Grid
 from marsgis.exceptions import ValidationError
+from marsgis.geo import Grid
 from marsgis.viz.tiling import resolution_deg, resolution_m
 
 __all__ = [
@@ -144,8 +144,10 @@ class DemSource:
             return self._shades[key]
 
     def grid(self, factor: int, z_factor: float | None = None) -> Grid:
-        """The :class:`~marsgis.geo.Grid` of :meth:`level` (or of :meth:`hillshade` with
-        ``z_factor``), read once: pass it to :func:`marsgis.sample` as ``grid``."""
+        """The :class:`~marsgis.geo.Grid` of :meth:`level`, or of :meth:`hillshade` if ``z_factor``.
+
+        Read once, then passed to :func:`marsgis.sample` as ``grid``.
+        """
         key = (factor, z_factor)
         with self._lock:
             found = self._grids.get(key)
