@@ -184,8 +184,11 @@ class HubIdentity:
         )
 
 
-def database(request: Request) -> object:
-    """The database the app was created for (``create_app(db=...)``)."""
+async def database(request: Request) -> object:
+    """The database the app was created for (``create_app(db=...)``).
+
+    Async, so that FastAPI resolves it on the event loop, without a thread-pool hop.
+    """
     return request.app.state.db
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from shapely.geometry import mapping
 
 from marsgis import db
@@ -85,7 +86,7 @@ def _latlon(text: str) -> tuple[float, float]:
 
 
 @router.get("", response_model=Page[MissionOut])
-def list_missions(
+async def list_missions(
     store: Store,
     _: Reader,
     *,
@@ -96,13 +97,18 @@ def list_missions(
     radius_m: Annotated[float | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page[MissionOut]:
-    """Missions, oldest first (nearest first with ``near``), filtered and paged."""
+) -> Response:
+    """Missions, oldest first (nearest first with ``near``), filtered and paged.
+
+    Filters, count and page are computed by the database (:func:`marsgis.db.page_missions`),
+    in the thread pool; the page is serialized once, straight to JSON.
+    """
     if bbox is not None and near is not None:
         raise ValidationError("give bbox or near, not both")
     if (near is None) != (radius_m is None):
         raise ValidationError("near and radius_m go together (near=LAT,LON&radius_m=METRES)")
-    found = db.page_missions(
+    found = await run_in_threadpool(
+        db.page_missions,
         status=status,
         mission_type=mission_type,
         bbox=None if bbox is None else parse_bbox(bbox),
@@ -112,9 +118,10 @@ def list_missions(
         offset=offset,
         db=store,
     )
-    return Page[MissionOut](
+    page = Page[MissionOut](
         items=[MissionOut.of(m) for m in found.items], total=found.total, limit=limit, offset=offset
     )
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.post("", status_code=201, response_model=MissionOut)
