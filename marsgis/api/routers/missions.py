@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from shapely.geometry import mapping
+from starlette.concurrency import run_in_threadpool
 
 from marsgis import db
 from marsgis.api.auth import Principal, database, require
