@@ -149,24 +149,34 @@ def elevation_bounds(
     shade = np.full(shape, np.nan)
     index = np.full(shape, -1, dtype=np.int64)
     ex = exaggeration(z)
-    for i, name in enumerate(stack.names):
-        src = stack.source(name)
+    # Finest DEM first; each coarser one is sampled only where no finer one gave a value
+    # (sampling is pointwise, so this equals drawing coarse to fine, finer on top).
+    todo = np.ones(shape, dtype=bool)
+    for i in reversed(range(len(stack.names))):
+        src = stack.source(stack.names[i])
         if not (src.visible_at(z) and src.overlaps(*bounds)):
             continue
+        where = np.flatnonzero(todo)
+        if where.size == 0:
+            break
+        lat_p, lon_p = lat2.ravel()[where], lon2.ravel()[where]
         factor = src.factor_for(z)
-        grid = src.level(factor)
-        value = np.asarray(sample(grid, lat2, lon2, grid=src.grid(factor)), dtype=np.float64)
+        value = np.asarray(
+            sample(src.level(factor), lat_p, lon_p, grid=src.grid(factor)), dtype=np.float64
+        )
         hs = np.asarray(
-            sample(src.hillshade(factor, ex), lat2, lon2, grid=src.grid(factor, ex)),
+            sample(src.hillshade(factor, ex), lat_p, lon_p, grid=src.grid(factor, ex)),
             dtype=np.float64,
         )
         if i == 0:  # the base DEM: no hillshade on its edge rows (the poles) means flat
             hs = np.where(np.isfinite(hs), hs, FLAT_HILLSHADE)
         # a finer DEM's edge cells have no hillshade: leave them to the coarser one
         ok = np.isfinite(value) & np.isfinite(hs)
-        elevation[ok] = value[ok]
-        shade[ok] = hs[ok]
-        index[ok] = i
+        done = where[ok]
+        elevation.ravel()[done] = value[ok]
+        shade.ravel()[done] = hs[ok]
+        index.ravel()[done] = i
+        todo.ravel()[done] = False
     return elevation, shade, index
 
 
@@ -215,8 +225,10 @@ def render_bounds(
         rgb = shade_rgb(rgb, hs)
     ok = np.isfinite(elevation)
     out = np.zeros((size[1], size[0], 4), dtype=np.uint8)
-    out[ok, :3] = np.rint(rgb[ok]).astype(np.uint8)
-    out[ok, 3] = 255
+    colour = np.rint(rgb)
+    colour[~ok] = 0.0  # no DEM value: NaN colour, left transparent black
+    out[..., :3] = colour
+    out[..., 3] = np.where(ok, 255, 0)
     return out
 
 
