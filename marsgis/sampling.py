@@ -21,6 +21,7 @@ def sample(
     lon: npt.ArrayLike,
     *,
     outside: Literal["nan", "raise"] = "nan",
+    grid: Grid | None = None,
 ) -> Any:
     """Bilinear elevation of ``dem`` at planetocentric ``lat`` and east ``lon``.
 
@@ -37,6 +38,9 @@ def sample(
     outside
         ``"nan"`` (default) gives NaN for points outside the DEM; ``"raise"`` raises
         :class:`~marsgis.exceptions.CoordinateError` naming the first such point.
+    grid
+        ``Grid.of(dem)``, for a caller that samples one DEM many times and keeps its grid
+        (reading the CRS each call costs milliseconds); None: read from ``dem``.
 
     Returns
     -------
@@ -45,7 +49,7 @@ def sample(
     """
     scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
     lat_a, lon_a = validate_latlon(lat, lon)
-    grid = Grid.of(dem)
+    grid = Grid.of(dem) if grid is None else grid
     fy, fx = grid.locate(lat_a, lon_a)
     ny, nx = dem.shape
     is_global = grid.is_global

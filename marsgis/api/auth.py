@@ -22,12 +22,14 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from marsgis.api.ratelimit import charge
 from marsgis.api.scopes import ADMIN, ALL_SCOPES, ROLE_SCOPES, SCOPE_PREFIX, scopes_for_role
@@ -183,8 +185,11 @@ class HubIdentity:
         )
 
 
-def database(request: Request) -> object:
-    """The database the app was created for (``create_app(db=...)``)."""
+async def database(request: Request) -> object:
+    """The database the app was created for (``create_app(db=...)``).
+
+    Async, so that FastAPI resolves it on the event loop, without a thread-pool hop.
+    """
     return request.app.state.db
 
 
@@ -204,7 +209,7 @@ def _token_of(
     return query or None
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     query: Annotated[str | None, Depends(_query)],
@@ -213,6 +218,11 @@ def authenticate(
 
     Takes a token of the caller's rate-limit bucket first (``429`` when it is empty): the
     principal's, or the client address's for a request without a valid token.
+
+    A standalone token is checked through :data:`marsgis.db.tokens.TOKEN_CACHE`: a token seen
+    valid in the last :data:`~marsgis.db.tokens.TOKEN_CACHE_SECONDS` is accepted on the event
+    loop without a database query (so a revocation by another process takes effect here
+    within that bound; one in this process at once); other lookups run in the thread pool.
     """
     secret = _token_of(request, credentials, query)
     if secret is None:
@@ -224,16 +234,14 @@ def authenticate(
     hub: HubIdentity | None = getattr(request.app.state, "hub", None)
     principal: Principal | None = None
     if secret.startswith(tokens.TOKEN_PREFIX) or hub is None:
-        token = tokens.authenticate(secret, db=request.app.state.db)
+        store = request.app.state.db
+        hit, token = tokens.TOKEN_CACHE.cached(secret, store)
+        if not hit:
+            token = await run_in_threadpool(tokens.TOKEN_CACHE.authenticate, secret, store)
         if token is not None:
-            principal = Principal(
-                name=token.user,
-                role=token.role,
-                scopes=scopes_for_role(token.role),
-                token_id=token.id,
-            )
+            principal = _principal_of(token)
     else:
-        principal = hub.principal(secret)
+        principal = await run_in_threadpool(hub.principal, secret)
     if principal is None:
         charge(request, None)
         raise _unauthorized("the token is unknown, expired or revoked; ask an admin for a new one")
@@ -242,10 +250,17 @@ def authenticate(
     return principal
 
 
-def require(scope: str) -> Callable[..., Principal]:
+@lru_cache(maxsize=4096)
+def _principal_of(token: tokens.ApiToken) -> Principal:
+    return Principal(
+        name=token.user, role=token.role, scopes=scopes_for_role(token.role), token_id=token.id
+    )
+
+
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that returns the principal if it holds ``scope``, else refuses (``403``)."""
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.allows(scope):
             raise HTTPException(
                 403,

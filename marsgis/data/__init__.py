@@ -17,6 +17,7 @@ from marsgis.exceptions import DataNotFoundError, DatasetIntegrityError
 
 __all__ = [
     "DATA_DIR",
+    "FILES",
     "RASTERS",
     "VECTORS",
     "RasterEntry",

@@ -74,6 +74,7 @@ __all__ = [
     "TRANSITIONS",
     "Mission",
     "MissionDistance",
+    "MissionPage",
     "StatusChange",
     "add_mission",
     "delete_mission",
@@ -82,6 +83,7 @@ __all__ = [
     "missions_frame",
     "missions_within_box",
     "missions_within_distance",
+    "page_missions",
     "set_status",
     "status_history",
     "update_mission",
@@ -215,6 +217,13 @@ class MissionDistance(NamedTuple):
 
     mission: Mission
     distance_m: float
+
+
+class MissionPage(NamedTuple):
+    """One page of a mission query (:func:`page_missions`) and how many match in all."""
+
+    items: list[Mission]
+    total: int
 
 
 # --------------------------------------------------------------------------- SQL helpers
@@ -405,6 +414,47 @@ def _within(
     return sa.and_(index, exact)
 
 
+#: The order of mission lists: oldest first, the id breaking ties (a stable key for paging).
+_ORDER = (missions.c.created_at, missions.c.id)
+
+
+def _box_filter(
+    conn: Connection, west: float, south: float, east: float, north: float
+) -> sa.ColumnElement[bool]:
+    """The checked lon/lat box of :func:`missions_within_box` as a WHERE clause."""
+    south_f, north_f = check.finite(south, "south"), check.finite(north, "north")
+    west_f, east_f = check.finite(west, "west"), check.finite(east, "east")
+    validate_latlon([south_f, north_f], [west_f, east_f])
+    if south_f > north_f:
+        raise ValidationError(
+            f"south {south!r} is north of north {north!r}; give (west, south, east, north)"
+        )
+    return _within(conn, south_f, north_f, _lon_intervals(west_f, east_f))
+
+
+def _cap(
+    lat: float, lon: float, radius_m: float
+) -> tuple[float, float, float, float, float, list[tuple[float, float]]]:
+    """Checked centre and radius, and a lat/lon box holding the spherical cap around it.
+
+    Returns ``lat, lon, radius, south, north, longitude intervals``.
+    """
+    lat_f, lon_f = check.latlon(lat, lon)
+    radius = check.finite(radius_m, "radius_m")
+    if radius < 0:
+        raise ValidationError(f"radius_m {radius_m!r} must be >= 0 metres")
+    # Angular radius, padded so that float rounding never drops a point on the circle.
+    delta = math.degrees(radius / MARS_RADIUS_M) * (1 + 1e-9) + 1e-9
+    south, north = lat_f - delta, lat_f + delta
+    if south <= -90.0 or north >= 90.0:  # a pole lies inside the cap: every longitude
+        intervals = [(-180.0, 180.0)]
+    else:
+        ratio = math.sin(math.radians(delta)) / math.cos(math.radians(lat_f))
+        dlon = 180.0 if ratio >= 1.0 else math.degrees(math.asin(ratio)) * (1 + 1e-9) + 1e-9
+        intervals = _lon_intervals(lon_f - dlon, lon_f + dlon)
+    return lat_f, lon_f, radius, max(south, -90.0), min(north, 90.0), intervals
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -517,7 +567,7 @@ def list_missions(
         query = query.where(
             missions.c.mission_type == check.choice(mission_type, "mission type", MISSION_TYPES)
         )
-    query = query.order_by(missions.c.created_at, missions.c.id)
+    query = query.order_by(*_ORDER)
     with transaction(db) as conn:
         return [_to_mission(row) for row in conn.execute(query).mappings()]
 
@@ -790,17 +840,10 @@ def missions_within_box(
     ``west=350, east=10`` one across the prime meridian. ``west=-180, east=180`` (or 0, 360)
     covers every longitude. The spatial index selects candidates; the box test is exact.
     """
-    south_f, north_f = check.finite(south, "south"), check.finite(north, "north")
-    west_f, east_f = check.finite(west, "west"), check.finite(east, "east")
-    validate_latlon([south_f, north_f], [west_f, east_f])
-    if south_f > north_f:
-        raise ValidationError(
-            f"south {south!r} is north of north {north!r}; give (west, south, east, north)"
-        )
     query = _select_missions()
     with transaction(db) as conn:
-        query = query.where(_within(conn, south_f, north_f, _lon_intervals(west_f, east_f)))
-        rows = conn.execute(query.order_by(missions.c.created_at, missions.c.id)).mappings()
+        query = query.where(_box_filter(conn, west, south, east, north))
+        rows = conn.execute(query.order_by(*_ORDER)).mappings()
         return [_to_mission(row) for row in rows]
 
 
@@ -821,20 +864,7 @@ def missions_within_distance(
     list of MissionDistance
         ``(mission, distance_m)`` pairs, nearest first.
     """
-    lat_f, lon_f = check.latlon(lat, lon)
-    radius = check.finite(radius_m, "radius_m")
-    if radius < 0:
-        raise ValidationError(f"radius_m {radius_m!r} must be >= 0 metres")
-    # Angular radius, padded so that float rounding never drops a point on the circle.
-    delta = math.degrees(radius / MARS_RADIUS_M) * (1 + 1e-9) + 1e-9
-    south, north = lat_f - delta, lat_f + delta
-    if south <= -90.0 or north >= 90.0:  # a pole lies inside the cap: every longitude
-        intervals = [(-180.0, 180.0)]
-    else:
-        ratio = math.sin(math.radians(delta)) / math.cos(math.radians(lat_f))
-        dlon = 180.0 if ratio >= 1.0 else math.degrees(math.asin(ratio)) * (1 + 1e-9) + 1e-9
-        intervals = _lon_intervals(lon_f - dlon, lon_f + dlon)
-    south, north = max(south, -90.0), min(north, 90.0)
+    lat_f, lon_f, radius, south, north, intervals = _cap(lat, lon, radius_m)
     query = _select_missions()
     with transaction(db) as conn:
         query = query.where(_within(conn, south, north, intervals))
@@ -846,3 +876,116 @@ def missions_within_distance(
     ]
     found.sort(key=lambda item: (item.distance_m, item.mission.created_at, item.mission.id))
     return found
+
+
+def page_missions(
+    *,
+    status: str | None = None,
+    mission_type: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    near: tuple[float, float] | None = None,
+    radius_m: float | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    db: DatabaseLike = None,
+) -> MissionPage:
+    """One page of the missions matching filters, and how many match in all.
+
+    Filtering, counting and paging run in the database: the cost depends on the page size,
+    not on the number of stored missions.
+
+    Parameters
+    ----------
+    status, mission_type
+        Keep only missions of this status / type.
+    bbox
+        ``(west, south, east, north)`` degrees, as :func:`missions_within_box` (edges
+        included; the box may cross the 180° meridian).
+    near, radius_m
+        ``(lat, lon)`` and a great-circle radius in metres, as
+        :func:`missions_within_distance`; the page is then nearest first. Give both or neither,
+        and not with ``bbox``.
+    limit, offset
+        Page size (1–10 000) and how many matching missions to skip.
+
+    Returns
+    -------
+    MissionPage
+        ``items``: oldest first (``created_at``, then id), or nearest first with ``near``;
+        ``total``: every matching mission, whatever the page.
+
+    Raises
+    ------
+    ValidationError, CoordinateError
+        A bad filter or page bound (the message names it).
+    """
+    if bbox is not None and near is not None:
+        raise ValidationError("give bbox or near, not both")
+    if (near is None) != (radius_m is None):
+        raise ValidationError("near and radius_m go together (near=(lat, lon), radius_m=metres)")
+    page_limit = _bounded_int(limit, "limit", 1, 10_000)
+    page_offset = _bounded_int(offset, "offset", 0, None)
+    where: list[sa.ColumnElement[bool]] = []
+    if status is not None:
+        where.append(missions.c.status == check.choice(status, "status", MISSION_STATUSES))
+    if mission_type is not None:
+        kind = check.choice(mission_type, "mission type", MISSION_TYPES)
+        where.append(missions.c.mission_type == kind)
+    if near is not None and radius_m is not None:
+        return _page_near(near, radius_m, where, limit=page_limit, offset=page_offset, db=db)
+    with transaction(db) as conn:
+        if bbox is not None:
+            where.append(_box_filter(conn, *bbox))
+        count = sa.select(sa.func.count()).select_from(missions).where(*where)
+        total = int(conn.execute(count).scalar_one())
+        if page_offset >= total:
+            return MissionPage([], total)
+        query = _select_missions().where(*where).order_by(*_ORDER)
+        rows = conn.execute(query.limit(page_limit).offset(page_offset)).mappings()
+        return MissionPage([_to_mission(row) for row in rows], total)
+
+
+def _bounded_int(value: Any, what: str, low: int, high: int | None) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        span = f"{low}..{high}" if high is not None else f">= {low}"
+        raise ValidationError(f"{what} {value!r} must be an integer {span}")
+    return value
+
+
+def _page_near(
+    near: tuple[float, float],
+    radius_m: float,
+    where: list[sa.ColumnElement[bool]],
+    *,
+    limit: int,
+    offset: int,
+    db: DatabaseLike,
+) -> MissionPage:
+    """Nearest first: candidates' coordinates from SQL, exact distances here, one page loaded."""
+    lat_f, lon_f, radius, south, north, intervals = _cap(near[0], near[1], radius_m)
+    c = missions.c
+    light = sa.select(
+        c.id,
+        sa.func.ST_Y(c.target, type_=sa.Float()).label("lat"),
+        sa.func.ST_X(c.target, type_=sa.Float()).label("lon"),
+        c.created_at,
+    )
+    with transaction(db) as conn:
+        rows = conn.execute(light.where(_within(conn, south, north, intervals), *where)).all()
+        hits = [
+            (d, row.created_at, str(row.id))
+            for row in rows
+            if (d := float(great_circle_m(lat_f, lon_f, float(row.lat), float(row.lon)))) <= radius
+        ]
+        hits.sort()
+        ids = [mission_id for _, _, mission_id in hits[offset : offset + limit]]
+        if not ids:
+            return MissionPage([], len(hits))
+        loaded = conn.execute(_select_missions().where(c.id.in_(ids))).mappings()
+        by_id = {m.id: m for m in (_to_mission(row) for row in loaded)}
+        return MissionPage([by_id[i] for i in ids], len(hits))

@@ -162,6 +162,7 @@ missions = sa.Table(
     sa.CheckConstraint("version >= 1", name="ck_missions_version"),
     sa.Index("ix_missions_status", "status"),
     sa.Index("ix_missions_mission_type", "mission_type"),
+    sa.Index("ix_missions_created_at_id", "created_at", "id"),
 )
 
 mission_status_history = sa.Table(

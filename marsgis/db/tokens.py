@@ -5,6 +5,11 @@ digest, the user it names and the role it carries (one of :data:`TOKEN_ROLES`; w
 may do is :mod:`marsgis.api.scopes`). A revoked token stays listed with its ``revoked_at`` and
 no longer authenticates.
 
+The API checks tokens through :class:`TokenCache` (:data:`TOKEN_CACHE`): a valid token is
+remembered in the process for :data:`TOKEN_CACHE_SECONDS` (5 s), so a token revoked by
+*another* process (``marsgis token revoke``, another API worker) is still accepted by this one
+for at most that long. :func:`revoke_token` clears every cache of its own process at once.
+
 Every function takes ``db``: a database URL, an engine, an open connection (the call joins its
 transaction), or None for the configured default (``MARSGIS_DATABASE_URL``).
 
@@ -20,6 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,14 +38,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from marsgis.db import _validation as check
-from marsgis.db.engine import DatabaseLike, transaction
+from marsgis.db.engine import DatabaseLike, Engine, transaction
 from marsgis.db.schema import TOKEN_ROLES, api_tokens
 from marsgis.exceptions import NotFoundError, ValidationError
 
 __all__ = [
+    "TOKEN_CACHE",
+    "TOKEN_CACHE_SECONDS",
     "TOKEN_PREFIX",
     "TOKEN_ROLES",
     "ApiToken",
+    "TokenCache",
     "authenticate",
     "create_token",
     "hash_secret",
@@ -169,8 +182,123 @@ def revoke_token(token_id: str, db: DatabaseLike = None) -> ApiToken:
         )
         row = conn.execute(sa.select(api_tokens).where(api_tokens.c.id == token_id))
         found = row.mappings().first()
-        if found is None:
-            raise NotFoundError(
-                f"no API token with id {token_id!r}; list them with `marsgis token list`"
-            )
-        return _to_token(found)
+    _clear_caches()  # after the commit: a request in between cannot cache the token again
+    if found is None:
+        raise NotFoundError(
+            f"no API token with id {token_id!r}; list them with `marsgis token list`"
+        )
+    return _to_token(found)
+
+
+#: How long a valid token is remembered in a process (seconds): the longest a token revoked by
+#: another process can still be accepted here.
+TOKEN_CACHE_SECONDS = 5.0
+_CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()
+_CACHES_LOCK = threading.Lock()
+#: Steps at every revocation: a lookup that began before one does not store its answer.
+_generation = [0]
+
+
+def _clear_caches() -> None:
+    with _CACHES_LOCK:
+        _generation[0] += 1
+        caches = list(_CACHES)
+    for cache in caches:
+        cache.clear()
+
+
+def _database_key(db: DatabaseLike) -> object | None:
+    """What a cached answer is keyed by besides the token; None: do not cache (a connection)."""
+    if db is None or isinstance(db, str):
+        return db
+    if isinstance(db, Engine):
+        return ("engine", id(db))
+    return None
+
+
+class TokenCache:
+    """:func:`authenticate` with its valid answers remembered briefly (bounded LRU).
+
+    Keys are the database and the token's sha256 digest (never the secret). Only valid tokens
+    are kept, each ``seconds`` after it was read from the database; unknown or revoked tokens
+    are looked up every time. :func:`revoke_token` clears every cache of the process.
+
+    Parameters
+    ----------
+    seconds
+        How long an answer is used: the bound on how late a revocation made by another
+        process takes effect here.
+    size
+        How many tokens are remembered (least recently used dropped first).
+    clock
+        Monotonic seconds (injectable for tests).
+
+    Examples
+    --------
+    >>> now = [0.0]
+    >>> cache = TokenCache(seconds=5.0, clock=lambda: now[0])
+    >>> cache.cached("mgs_unknown", "sqlite:///nowhere.sqlite")
+    (False, None)
+    """
+
+    def __init__(
+        self,
+        seconds: float = TOKEN_CACHE_SECONDS,
+        size: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = float(seconds)
+        self.size = int(size)
+        self.clock = clock
+        self._entries: OrderedDict[tuple[object, str], tuple[float, ApiToken]] = OrderedDict()
+        self._lock = threading.Lock()
+        with _CACHES_LOCK:
+            _CACHES.add(self)
+
+    def cached(self, secret: str, db: DatabaseLike = None) -> tuple[bool, ApiToken | None]:
+        """``(True, token)`` when a fresh answer is remembered, else ``(False, None)``.
+
+        Never touches the database: the API calls it on its event loop.
+        """
+        place = _database_key(db)
+        if place is None or not secret.startswith(TOKEN_PREFIX):
+            return False, None
+        key = (place, hash_secret(secret))
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return False, None
+            if entry[0] <= self.clock():
+                del self._entries[key]
+                return False, None
+            self._entries.move_to_end(key)
+            return True, entry[1]
+
+    def authenticate(self, secret: str, db: DatabaseLike = None) -> ApiToken | None:
+        """As :func:`authenticate`, answered from the cache while fresh."""
+        hit, token = self.cached(secret, db)
+        if hit:
+            return token
+        with _CACHES_LOCK:
+            generation = _generation[0]
+        found = authenticate(secret, db=db)
+        place = _database_key(db)
+        if found is not None and place is not None:
+            expires = self.clock() + self.seconds
+            with _CACHES_LOCK, self._lock:
+                if generation != _generation[0]:  # revoked meanwhile: the answer may be stale
+                    return found
+                self._entries[(place, hash_secret(secret))] = (expires, found)
+                self._entries.move_to_end((place, hash_secret(secret)))
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._entries.clear()
+
+
+#: The process's token cache, used by the API.
+TOKEN_CACHE = TokenCache()

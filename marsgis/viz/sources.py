@@ -29,6 +29,7 @@ from pyproj import CRS
 
 from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M, validate_latlon
 from marsgis.exceptions import ValidationError
+from marsgis.geo import Grid
 from marsgis.viz.tiling import resolution_deg, resolution_m
 
 __all__ = [
@@ -68,6 +69,7 @@ class DemSource:
     lonlat_box: tuple[float, float, float, float] = (-180.0, -90.0, 360.0, 90.0)
     _levels: dict[int, xr.DataArray] = field(default_factory=dict, repr=False)
     _shades: dict[tuple[int, float], xr.DataArray] = field(default_factory=dict, repr=False)
+    _grids: dict[tuple[int, float | None], Grid] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -140,6 +142,21 @@ class DemSource:
             if key not in self._shades:
                 self._shades[key] = hillshade(grid, z_factor=z_factor)
             return self._shades[key]
+
+    def grid(self, factor: int, z_factor: float | None = None) -> Grid:
+        """The :class:`~marsgis.geo.Grid` of :meth:`level`, or of :meth:`hillshade` if ``z_factor``.
+
+        Read once, then passed to :func:`marsgis.sample` as ``grid``.
+        """
+        key = (factor, z_factor)
+        with self._lock:
+            found = self._grids.get(key)
+        if found is None:
+            data = self.level(factor) if z_factor is None else self.hillshade(factor, z_factor)
+            found = Grid.of(data)
+            with self._lock:
+                self._grids[key] = found
+        return found
 
 
 class SourceStack:

@@ -8,7 +8,9 @@ that has a value there (:mod:`marsgis.viz.sources`), coloured with
 :func:`~marsgis.viz.colors.elevation_rgb` and shaded with the hillshade of the same DEM.
 :func:`tile_png` encodes it and keeps it in an on-disk cache,
 ``<MARSGIS_CACHE_DIR>/tiles/<TILE_VERSION>/z/x/y.png``, shared by every process of the user:
-a tile is rendered once, then read from disk. Besides the stacked basemap (``relief``), each
+a tile is rendered once, then read from disk. :func:`cached_tile` answers from that cache only
+(and keeps the most recent tiles' bytes in memory, :data:`TILE_MEMORY_BYTES`), and
+:func:`tile_etag` names a tile's content without reading it. Besides the stacked basemap (``relief``), each
 shipped DEM can be drawn alone (:data:`TILE_DATASETS`, :func:`tile_stack`).
 
 >>> from marsgis.viz.tiles import render_tile
@@ -18,9 +20,12 @@ shipped DEM can be drawn alone (:data:`TILE_DATASETS`, :func:`tile_stack`).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import threading
+from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,19 +35,23 @@ from marsgis.exceptions import NotFoundError, OutputError
 from marsgis.io.atomic import write_bytes
 from marsgis.viz.colors import FLAT_HILLSHADE, elevation_rgb, shade_rgb
 from marsgis.viz.sources import BASEMAP_DEMS, SourceStack, default_stack, exaggeration
-from marsgis.viz.tiling import TILE_SIZE, TileBounds, bounds_centres, tile_bounds
+from marsgis.viz.tiling import TILE_SIZE, TileBounds, bounds_centres, tile_bounds, tile_range
 
 _log = logging.getLogger(__name__)
 
 __all__ = [
     "RELIEF",
     "TILE_DATASETS",
+    "TILE_MEMORY_BYTES",
     "TILE_VERSION",
+    "cached_tile",
+    "dataset_digest",
     "elevation_bounds",
     "elevation_tile",
     "render_bounds",
     "render_tile",
     "tile_cache_dir",
+    "tile_etag",
     "tile_png",
     "tile_stack",
 ]
@@ -140,21 +149,34 @@ def elevation_bounds(
     shade = np.full(shape, np.nan)
     index = np.full(shape, -1, dtype=np.int64)
     ex = exaggeration(z)
-    for i, name in enumerate(stack.names):
-        src = stack.source(name)
+    # Finest DEM first; each coarser one is sampled only where no finer one gave a value
+    # (sampling is pointwise, so this equals drawing coarse to fine, finer on top).
+    todo = np.ones(shape, dtype=bool)
+    for i in reversed(range(len(stack.names))):
+        src = stack.source(stack.names[i])
         if not (src.visible_at(z) and src.overlaps(*bounds)):
             continue
+        where = np.flatnonzero(todo)
+        if where.size == 0:
+            break
+        lat_p, lon_p = lat2.ravel()[where], lon2.ravel()[where]
         factor = src.factor_for(z)
-        grid = src.level(factor)
-        value = np.asarray(sample(grid, lat2, lon2), dtype=np.float64)
-        hs = np.asarray(sample(src.hillshade(factor, ex), lat2, lon2), dtype=np.float64)
+        value = np.asarray(
+            sample(src.level(factor), lat_p, lon_p, grid=src.grid(factor)), dtype=np.float64
+        )
+        hs = np.asarray(
+            sample(src.hillshade(factor, ex), lat_p, lon_p, grid=src.grid(factor, ex)),
+            dtype=np.float64,
+        )
         if i == 0:  # the base DEM: no hillshade on its edge rows (the poles) means flat
             hs = np.where(np.isfinite(hs), hs, FLAT_HILLSHADE)
         # a finer DEM's edge cells have no hillshade: leave them to the coarser one
         ok = np.isfinite(value) & np.isfinite(hs)
-        elevation[ok] = value[ok]
-        shade[ok] = hs[ok]
-        index[ok] = i
+        done = where[ok]
+        elevation.ravel()[done] = value[ok]
+        shade.ravel()[done] = hs[ok]
+        index.ravel()[done] = i
+        todo.ravel()[done] = False
     return elevation, shade, index
 
 
@@ -203,8 +225,10 @@ def render_bounds(
         rgb = shade_rgb(rgb, hs)
     ok = np.isfinite(elevation)
     out = np.zeros((size[1], size[0], 4), dtype=np.uint8)
-    out[ok, :3] = np.rint(rgb[ok]).astype(np.uint8)
-    out[ok, 3] = 255
+    colour = np.rint(rgb)
+    colour[~ok] = 0.0  # no DEM value: NaN colour, left transparent black
+    out[..., :3] = colour
+    out[..., 3] = np.where(ok, 255, 0)
     return out
 
 
@@ -253,4 +277,118 @@ def tile_png(z: int, x: int, y: int, *, cache: bool = True, dataset: str = RELIE
             write_bytes(path, data)
         except OutputError as exc:  # a cache that cannot be written is slower, never wrong
             _log.warning("tile %s/%s/%s not cached: %s", z, x, y, exc)
+        else:
+            _MEMORY.put(str(path), data)
     return data
+
+
+#: Bytes of recently served tiles :func:`cached_tile` keeps in memory (per process).
+TILE_MEMORY_BYTES = 64 << 20
+
+
+class _Memory:
+    """Least-recently-used tile bytes by cache path, bounded in total bytes (thread-safe)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            data = self._items.get(key)
+            if data is not None:
+                self._items.move_to_end(key)
+            return data
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.budget:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size += len(data) - (0 if old is None else len(old))
+            self._items[key] = data
+            while self._size > self.budget:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+
+
+_MEMORY = _Memory(TILE_MEMORY_BYTES)
+
+
+def cached_tile(z: int, x: int, y: int, *, dataset: str = RELIEF) -> bytes | None:
+    """PNG bytes of tile ``z/x/y`` if :func:`tile_png` has cached it, else None (no rendering).
+
+    Recent tiles come from memory, others from the disk cache (:func:`tile_cache_dir`), which
+    is keyed by :data:`TILE_VERSION` like the memory: a cached tile is never stale. Cheap
+    enough for an event loop.
+
+    Raises
+    ------
+    ValidationError
+        The tile lies outside the grid of its zoom.
+    NotFoundError
+        ``dataset`` is not one of :data:`TILE_DATASETS`.
+    """
+    tile_stack(dataset)
+    _check_tile(z, x, y)
+    path = tile_cache_dir(dataset) / str(z) / str(x) / f"{y}.png"
+    key = str(path)
+    data = _MEMORY.get(key)
+    if data is not None:
+        return data
+    try:
+        data = path.read_bytes()
+    except OSError:  # not cached yet (or unreadable: render it again)
+        return None
+    _MEMORY.put(key, data)
+    return data
+
+
+def _check_tile(z: int, x: int, y: int) -> None:
+    cols, rows = tile_range(z)  # checks the zoom
+    if not (0 <= x < cols and 0 <= y < rows):
+        tile_bounds(z, x, y)  # raises the ValidationError that names the grid
+
+
+@lru_cache(maxsize=len(TILE_DATASETS))
+def dataset_digest(dataset: str = RELIEF) -> str:
+    """SHA-256 (hex) naming what the tiles of ``dataset`` are drawn from.
+
+    It covers :data:`TILE_VERSION`, the dataset name and, for each of its DEMs, the sha256 of
+    the shipped files the DEM is read from (``marsgis.data``'s registry). A change to any of
+    them changes it.
+
+    Raises
+    ------
+    NotFoundError
+        ``dataset`` is not one of :data:`TILE_DATASETS`.
+    """
+    from marsgis.data import FILES, raster_entry
+
+    digest = hashlib.sha256(f"marsgis tiles {TILE_VERSION} {dataset}".encode())
+    for name in tile_stack(dataset).names:
+        entry = Path(raster_entry(name).path)
+        for rel in sorted(FILES):
+            if Path(rel).parent == entry.parent and Path(rel).stem == entry.stem:
+                digest.update(f"\n{name} {rel} {FILES[rel]}".encode())
+    return digest.hexdigest()
+
+
+def tile_etag(z: int, x: int, y: int, *, dataset: str = RELIEF) -> str:
+    """The HTTP ``ETag`` of tile ``z/x/y`` (quoted): the tile's cache key, not a hash of bytes.
+
+    ``"<TILE_VERSION>-<first 24 hex of dataset_digest>-z-x-y"``: the same bytes for as long
+    as the data and the renderer version stay the same.
+
+    >>> tag = tile_etag(3, 1, 2, dataset="mola")
+    >>> tag[:4], len(tag), tag[-7:]
+    ('"v1-', 35, '-3-1-2"')
+    """
+    return f'"{TILE_VERSION}-{dataset_digest(dataset)[:24]}-{z}-{x}-{y}"'

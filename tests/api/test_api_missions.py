@@ -562,3 +562,40 @@ def test_a_malformed_request_id_is_replaced(service: Service) -> None:
         response = service.call("GET", "/api/v1/health", headers={"X-Request-ID": given})
         assert response.headers["x-request-id"] != given
         assert len(response.headers["x-request-id"]) == 32
+
+
+def test_list_pages_equal_the_full_list_sliced(service: Service) -> None:
+    url = service.url
+    rng = np.random.default_rng(7)
+    kinds = ("landing", "survey")
+    with db.transaction(url, write=True) as conn:
+        for i in range(180):
+            db.add_mission(
+                f"m{i}",
+                lat=float(rng.uniform(-20, 20)),
+                lon=float(rng.uniform(160, 200)),
+                mission_type=kinds[i % 2],
+                status="aborted" if i % 3 == 0 else "planned",
+                db=conn,
+            )
+    everything = db.list_missions(db=url)  # oldest first
+    for query, keep in (
+        ("", lambda m: True),
+        ("status=aborted", lambda m: m.status == "aborted"),
+        (
+            "mission_type=survey&status=planned",
+            lambda m: (m.mission_type, m.status) == ("survey", "planned"),
+        ),
+        ("bbox=175,-5,-175,10", lambda m: -5 <= m.lat <= 10 and (m.lon >= 175 or m.lon <= -175)),
+    ):
+        expected = [m.id for m in everything if keep(m)]
+        for limit, offset in ((25, 0), (25, 25), (1000, 0), (10, len(expected) - 3)):
+            response = service.call(
+                "GET", f"{MISSIONS}?{query}&limit={limit}&offset={offset}", role="viewer"
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert (page["total"], page["limit"], page["offset"]) == (len(expected), limit, offset)
+            assert [item["id"] for item in page["items"]] == expected[offset : offset + limit]
+    first = service.call("GET", f"{MISSIONS}?limit=1", role="viewer").json()["items"][0]
+    assert first == service.call("GET", f"{MISSIONS}/{first['id']}", role="viewer").json()

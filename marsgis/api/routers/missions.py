@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from shapely.geometry import mapping
+from starlette.concurrency import run_in_threadpool
 
 from marsgis import db
 from marsgis.api.auth import Principal, database, require
@@ -85,7 +86,7 @@ def _latlon(text: str) -> tuple[float, float]:
 
 
 @router.get("", response_model=Page[MissionOut])
-def list_missions(
+async def list_missions(
     store: Store,
     _: Reader,
     *,
@@ -96,30 +97,31 @@ def list_missions(
     radius_m: Annotated[float | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page[MissionOut]:
-    """Missions, oldest first (nearest first with ``near``), filtered and paged."""
+) -> Response:
+    """Missions, oldest first (nearest first with ``near``), filtered and paged.
+
+    Filters, count and page are computed by the database (:func:`marsgis.db.page_missions`),
+    in the thread pool; the page is serialized once, straight to JSON.
+    """
     if bbox is not None and near is not None:
         raise ValidationError("give bbox or near, not both")
     if (near is None) != (radius_m is None):
         raise ValidationError("near and radius_m go together (near=LAT,LON&radius_m=METRES)")
-    if bbox is not None:
-        found = db.missions_within_box(*parse_bbox(bbox), db=store)
-    elif near is not None and radius_m is not None:
-        found = [
-            hit.mission for hit in db.missions_within_distance(*_latlon(near), radius_m, db=store)
-        ]
-    else:
-        found = db.list_missions(status=status, mission_type=mission_type, db=store)
-    found = [
-        m
-        for m in found
-        if (status is None or m.status == status)
-        and (mission_type is None or m.mission_type == mission_type)
-    ]
-    page = found[offset : offset + limit]
-    return Page[MissionOut](
-        items=[MissionOut.of(m) for m in page], total=len(found), limit=limit, offset=offset
+    found = await run_in_threadpool(
+        db.page_missions,
+        status=status,
+        mission_type=mission_type,
+        bbox=None if bbox is None else parse_bbox(bbox),
+        near=None if near is None else _latlon(near),
+        radius_m=radius_m,
+        limit=limit,
+        offset=offset,
+        db=store,
     )
+    page = Page[MissionOut](
+        items=[MissionOut.of(m) for m in found.items], total=found.total, limit=limit, offset=offset
+    )
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.post("", status_code=201, response_model=MissionOut)

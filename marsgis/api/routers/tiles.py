@@ -5,16 +5,20 @@ Tiles are on planetcantile's ``MarsGeographicSphere`` tile matrix set
 :func:`marsgis.viz.tiles.tile_png`, the same function and disk cache as the dashboards' tile
 server. ``dataset`` is the stacked basemap ``relief`` or one shipped DEM
 (:data:`marsgis.viz.tiles.TILE_DATASETS`); anything else is a ``404`` — no route reaches
-outside the catalog. Responses carry an ``ETag`` (the content's SHA-256) and ``Cache-Control``.
+outside the catalog. Responses carry an ``ETag`` (:func:`marsgis.viz.tiles.tile_etag`: the
+tile's cache key — renderer version, the DEMs' content digest, z/x/y — so no bytes are hashed)
+and ``Cache-Control``. The tile route is async: a cached tile (memory or disk,
+:func:`marsgis.viz.tiles.cached_tile`) is answered on the event loop; only a tile that must be
+rendered goes to the thread pool.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from marsgis.api.auth import Principal, require
 from marsgis.api.models import Problem
@@ -51,12 +55,8 @@ def _check_tms(tms: str) -> None:
         raise NotFoundError(f"no tile matrix set {tms!r}; the Mars tiles are on {TMS_ID!r}")
 
 
-def _cached(body: bytes, media_type: str, if_none_match: str | None) -> Response:
-    tag = f'"{hashlib.sha256(body).hexdigest()}"'
-    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    if if_none_match is not None and tag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+def _matches(tag: str, if_none_match: str | None) -> bool:
+    return if_none_match is not None and tag in {t.strip() for t in if_none_match.split(",")}
 
 
 def _base(request: Request) -> str:
@@ -93,7 +93,7 @@ def lonlat_bounds(dataset: str) -> list[float]:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}, 304: {"description": "Not modified"}},
 )
-def tile(
+async def tile(
     dataset: str,
     tms: str,
     z: int,
@@ -104,11 +104,17 @@ def tile(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """One 256 × 256 PNG tile (row 0 north) of ``dataset`` on the tile matrix set ``tms``."""
-    from marsgis.viz.tiles import tile_png
+    from marsgis.viz.tiles import cached_tile, tile_etag, tile_png
 
     _check_dataset(dataset)
     _check_tms(tms)
-    return _cached(tile_png(z, x, y, dataset=dataset), "image/png", if_none_match)
+    body = cached_tile(z, x, y, dataset=dataset)  # checks the tile
+    headers = {"ETag": tile_etag(z, x, y, dataset=dataset), "Cache-Control": CACHE_CONTROL}
+    if _matches(headers["ETag"], if_none_match):
+        return Response(status_code=304, headers=headers)
+    if body is None:
+        body = await run_in_threadpool(tile_png, z, x, y, dataset=dataset)
+    return Response(body, media_type="image/png", headers=headers)
 
 
 @router.get("/{dataset}/{tms}/tilejson.json")
