@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import xarray as xr
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
 
@@ -228,15 +228,18 @@ def elevation_at_points(dataset: str, body: MultiPoint, _: Reader) -> Elevations
     return _points(dataset, lats, lons)
 
 
-def _remembered(namespace: str, dataset: str, params: Any, compute: Any) -> JSONResponse:
-    """``compute()``'s body, cached under the dataset's content hash and ``params``."""
+def _remembered(namespace: str, dataset: str, params: Any, compute: Any) -> Response:
+    """``compute()``'s JSON body, cached under the dataset's content hash and ``params``.
+
+    The cache holds the response's bytes, so a hit is served without decoding anything.
+    """
     key = [data.content_sha256(dataset), dataset, params, _TERRAIN_RESULT_VERSION]
     found = memo.cached(namespace, key, compute, ttl=TERRAIN_CACHE_TTL_S)
-    return JSONResponse(found)
+    return Response(found, media_type="application/json")
 
 
 @router.post("/terrain/{dataset}/profile", response_model=Profile)
-def profile(dataset: str, body: ProfileIn, _: Reader) -> JSONResponse:
+def profile(dataset: str, body: ProfileIn, _: Reader) -> Response:
     """Elevation at ``samples`` points evenly spaced along the line (2 or more vertices).
 
     Results are cached by the DEM's content hash and the request (:mod:`marsgis.memo`).
@@ -246,7 +249,7 @@ def profile(dataset: str, body: ProfileIn, _: Reader) -> JSONResponse:
         "terrain-profile",
         dataset,
         params,
-        lambda: _profile(dataset, body).model_dump(mode="json"),
+        lambda: _profile(dataset, body).model_dump_json().encode(),
     )
 
 
@@ -266,7 +269,7 @@ def _profile(dataset: str, body: ProfileIn) -> Profile:
 
 
 @router.post("/terrain/{dataset}/stats", response_model=Stats)
-def stats(dataset: str, body: StatsIn, _: Reader) -> JSONResponse:
+def stats(dataset: str, body: StatsIn, _: Reader) -> Response:
     """Statistics of ``product`` over the DEM cells whose centres lie inside the polygon.
 
     Results are cached by the DEM's content hash and the request (:mod:`marsgis.memo`).
@@ -275,7 +278,7 @@ def stats(dataset: str, body: StatsIn, _: Reader) -> JSONResponse:
         "terrain-stats",
         dataset,
         body.model_dump(mode="json"),
-        lambda: _stats(dataset, body).model_dump(mode="json"),
+        lambda: _stats(dataset, body).model_dump_json().encode(),
     )
 
 

@@ -268,18 +268,18 @@ def get_plan(
     mission_id: str,
     store: Store,
     _: Reader,
-) -> JSONResponse:
+) -> Response:
     """The stored plan: landing ellipses and traverses as GeoJSON, tasks, risk."""
     # the log position is read before the plan, so a cached body is never older than its key
     position = events.log_position(PLAN_TOPICS, db=store)
     body = memo.cached(
         f"mission-plan.{position.database}",
         [mission_id, _PLAN_BODY_VERSION],
-        lambda: _plan_out(mission_id, store).model_dump(mode="json"),
+        lambda: _plan_out(mission_id, store).model_dump_json().encode(),
         generation=position.event_id,
         ttl=PLAN_CACHE_TTL_S,
     )
-    return JSONResponse(body)
+    return Response(body, media_type="application/json")
 
 
 def _plan_out(mission_id: str, store: Any) -> PlanOut:
