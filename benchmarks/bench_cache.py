@@ -200,8 +200,9 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         f"Medians of {res['n']} requests each through the real app in process (FastAPI "
         "TestClient: routing, token check, JSON), SpatiaLite store, one worker thread. 'Miss' is "
         "the cache switched off (`Memo(max_bytes=0)`, no Redis): open the DEM, compute, "
-        "serialise. 'Redis only' turns the in-process tier off, so each hit is a round trip "
-        "to the local Redis and a JSON decode.",
+        "serialise. A hit returns the stored response bytes (no decode); 'Redis only' turns "
+        "the in-process tier off, so each hit is a round trip to the local Redis. A hit's "
+        "floor is the request itself (routing, token check: about 5 ms here).",
         "A plan hit still reads the log position of the plan topics (one indexed query, "
         "`events.log_position`) — that query is what makes a cached plan never stale.",
         f"Replay: {res['replay_requests']} requests drawn (seeded, Zipf-like) from 12 profiles "
