@@ -82,9 +82,9 @@ _JSON, _BYTES, _NPY = b"J", b"B", b"N"
 
 
 def _code_version() -> str:
-    from marsgis import __version__
+    import marsgis
 
-    return __version__
+    return str(marsgis.__version__)
 
 
 def key_digest(key_parts: Sequence[Any]) -> str:
