@@ -461,6 +461,9 @@ _register_dashboards(benchmark, Row, Section)
 from bench_api import register as _register_api  # noqa: E402  (api, benchmarks/bench_api.py)
 
 _register_api(benchmark, Row, Section)
+from bench_cache import register as _register_cache  # noqa: E402  (cache, benchmarks/bench_cache.py)
+
+_register_cache(benchmark, Row, Section)
 
 
 # ------------------------------------------------------------------------------------ doc

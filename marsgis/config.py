@@ -23,7 +23,11 @@ variable                       meaning (default)
                                ``N/minute``, ``N/hour`` or ``N/day``; ``off`` for none
                                (``600/minute``)
 ``MARSGIS_REDIS_URL``          Redis shared by API replicas for the rate limit buckets,
-                               e.g. ``redis://redis:6379/0`` (unset → each process its own)
+                               e.g. ``redis://redis:6379/0`` (unset → each process its own),
+                               and the second tier of the result cache (:mod:`marsgis.memo`)
+``MARSGIS_MEMO_PREFIX``        prefix of the result cache's Redis keys (``marsgis:memo:``)
+``MARSGIS_MEMO_MB``            megabytes of results each process keeps in memory; 0 for
+                               none (64)
 ``MARSGIS_USER``               who acts, recorded as the actor of the changes this process
                                makes (``JUPYTERHUB_USER`` on a hub server; else none)
 =============================  ==============================================================
@@ -105,6 +109,8 @@ class Settings:
     hub_api_token: str | None = field(default=None, repr=False)
     api_prefix: str = ""
     user: str | None = None
+    memo_prefix: str = "marsgis:memo:"
+    memo_max_bytes: int = 64 << 20
 
     @property
     def behind_hub(self) -> bool:
@@ -156,6 +162,8 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         redis_url=env.get("MARSGIS_REDIS_URL") or None,
         user=(env.get("MARSGIS_USER") or env.get("JUPYTERHUB_USER") or "").strip() or None,
+        memo_prefix=env.get("MARSGIS_MEMO_PREFIX") or "marsgis:memo:",
+        memo_max_bytes=_megabytes(env, "MARSGIS_MEMO_MB", 64.0),
     )
 
 
@@ -211,6 +219,17 @@ def _ttl_days(env: Mapping[str, str]) -> float:
             "a number of days >= 0, e.g. 30 (unset it for the default, 30)",
         )
     return days
+
+
+def _megabytes(env: Mapping[str, str], name: str, default: float) -> int:
+    text = (env.get(name) or "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise _refuse(name, env[name], "a number of megabytes >= 0, e.g. 64 (0 for none)")
+    return int(value * (1 << 20))
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

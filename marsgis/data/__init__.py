@@ -22,6 +22,7 @@ __all__ = [
     "VECTORS",
     "RasterEntry",
     "VectorEntry",
+    "content_sha256",
     "data_path",
     "list_datasets",
     "raster_entry",
@@ -87,6 +88,24 @@ def raster_entry(name: str) -> RasterEntry:
             f"unknown dataset {name!r}; shipped DEMs are {sorted(RASTERS)} "
             "(or give a path to a GeoTIFF/COG or a PDS3 .lbl/.img)"
         ) from None
+
+
+def content_sha256(name: str) -> str:
+    """A sha256 naming the content of the shipped DEM ``name`` (all the files it is read from).
+
+    Made from the registered sha256 of each of its files (the data file and its label or
+    sidecar, which share its stem); the files are checked against those on load, so equal
+    hashes mean equal data — a key for cached results (:mod:`marsgis.memo`).
+
+    >>> len(content_sha256("gale-1m"))
+    64
+    >>> content_sha256("mola") == content_sha256("gale-mola")
+    False
+    """
+    entry = raster_entry(name)
+    stem = entry.path.rsplit(".", 1)[0]
+    parts = sorted(f"{rel}={FILES[rel]}" for rel in FILES if rel.rsplit(".", 1)[0] == stem)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def vector_entry(name: str) -> VectorEntry:

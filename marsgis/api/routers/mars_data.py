@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
 
-from marsgis import catalog, data, sample, terrain
+from marsgis import catalog, data, memo, sample, terrain
 from marsgis.api.auth import Principal, require
 from marsgis.api.models import Page, Problem
 from marsgis.api.routers import API_PREFIX
@@ -40,6 +40,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
     for code in (401, 403, 404, 422)
 }
+#: Seconds a cached profile or statistics result lives (the key names the data's content, so
+#: this only bounds memory).
+TERRAIN_CACHE_TTL_S = 24 * 3600.0
+# bump when a profile's or statistics' computation or JSON changes, so no old result is served
+_TERRAIN_RESULT_VERSION = 1
 router = APIRouter(prefix=PREFIX, tags=["mars-data"], responses=_ERRORS)
 
 Reader = Annotated[Principal, Depends(require(DATA_READ))]
@@ -223,9 +228,32 @@ def elevation_at_points(dataset: str, body: MultiPoint, _: Reader) -> Elevations
     return _points(dataset, lats, lons)
 
 
+def _remembered(namespace: str, dataset: str, params: Any, compute: Any) -> Response:
+    """``compute()``'s JSON body, cached under the dataset's content hash and ``params``.
+
+    The cache holds the response's bytes, so a hit is served without decoding anything.
+    """
+    key = [data.content_sha256(dataset), dataset, params, _TERRAIN_RESULT_VERSION]
+    found = memo.cached(namespace, key, compute, ttl=TERRAIN_CACHE_TTL_S)
+    return Response(found, media_type="application/json")
+
+
 @router.post("/terrain/{dataset}/profile", response_model=Profile)
-def profile(dataset: str, body: ProfileIn, _: Reader) -> Profile:
-    """Elevation at ``samples`` points evenly spaced along the line (2 or more vertices)."""
+def profile(dataset: str, body: ProfileIn, _: Reader) -> Response:
+    """Elevation at ``samples`` points evenly spaced along the line (2 or more vertices).
+
+    Results are cached by the DEM's content hash and the request (:mod:`marsgis.memo`).
+    """
+    params = body.model_dump(mode="json")
+    return _remembered(
+        "terrain-profile",
+        dataset,
+        params,
+        lambda: _profile(dataset, body).model_dump_json().encode(),
+    )
+
+
+def _profile(dataset: str, body: ProfileIn) -> Profile:
     dem = _dem(dataset)
     lons = [p[0] for p in body.line.coordinates]
     lats = [p[1] for p in body.line.coordinates]
@@ -241,8 +269,20 @@ def profile(dataset: str, body: ProfileIn, _: Reader) -> Profile:
 
 
 @router.post("/terrain/{dataset}/stats", response_model=Stats)
-def stats(dataset: str, body: StatsIn, _: Reader) -> Stats:
-    """Statistics of ``product`` over the DEM cells whose centres lie inside the polygon."""
+def stats(dataset: str, body: StatsIn, _: Reader) -> Response:
+    """Statistics of ``product`` over the DEM cells whose centres lie inside the polygon.
+
+    Results are cached by the DEM's content hash and the request (:mod:`marsgis.memo`).
+    """
+    return _remembered(
+        "terrain-stats",
+        dataset,
+        body.model_dump(mode="json"),
+        lambda: _stats(dataset, body).model_dump_json().encode(),
+    )
+
+
+def _stats(dataset: str, body: StatsIn) -> Stats:
     dem = _dem(dataset)
     polygon = shape(body.polygon.model_dump())
     raster = terrain.terrain_product(dem, body.product)

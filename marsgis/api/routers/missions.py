@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from shapely.geometry import mapping
 from starlette.concurrency import run_in_threadpool
 
-from marsgis import db
+from marsgis import db, events, memo
 from marsgis.api.auth import Principal, database, require
 from marsgis.api.models import (
     FeatureCollection,
@@ -256,13 +256,35 @@ def _features(artefacts: list[db.Artefact]) -> FeatureCollection:
     )
 
 
+#: What a plan read depends on: every change to a mission, its tasks or its artefacts records
+#: an event of one of these topics in its own transaction (docs/cache.md).
+PLAN_TOPICS = ("missions", "plans", "tasks")
+#: Seconds a cached plan lives (it is dropped sooner once the log moves on).
+PLAN_CACHE_TTL_S = 600.0
+# bump when the plan's JSON changes shape, so no cached body of the old shape is served
+_PLAN_BODY_VERSION = 1
+
+
 @router.get("/{mission_id}/plan", response_model=PlanOut)
 def get_plan(
     mission_id: str,
     store: Store,
     _: Reader,
-) -> PlanOut:
+) -> Response:
     """The stored plan: landing ellipses and traverses as GeoJSON, tasks, risk."""
+    # the log position is read before the plan, so a cached body is never older than its key
+    position = events.log_position(PLAN_TOPICS, db=store)
+    body = memo.cached(
+        f"mission-plan.{position.database}",
+        [mission_id, _PLAN_BODY_VERSION],
+        lambda: _plan_out(mission_id, store).model_dump_json().encode(),
+        generation=position.event_id,
+        ttl=PLAN_CACHE_TTL_S,
+    )
+    return Response(body, media_type="application/json")
+
+
+def _plan_out(mission_id: str, store: Any) -> PlanOut:
     plan = db.load_plan(mission_id, db=store)
     mission = plan.mission
     return PlanOut(
