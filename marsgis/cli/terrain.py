@@ -30,8 +30,9 @@ def run_product(
     compress: str,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Run :func:`marsgis.terrain.stream.stream_to_file`: :func:`marsgis.terrain.to_file`'s
-    result, a GeoTIFF input streamed without xarray/dask (progress on stderr, not with --json).
+    """Run :func:`marsgis.terrain.stream.stream_to_file` (``to_file``'s result, lighter).
+
+    A GeoTIFF input is streamed without xarray/dask; progress on stderr, never with --json.
     """
     from marsgis._options import set_options
     from marsgis.terrain.stream import stream_to_file
