@@ -9,8 +9,11 @@
 42.0
 
 The entry points and the subpackages (``marsgis.terrain``, ``marsgis.planning``, …) are
-imported on first use (PEP 562), so ``import marsgis`` stays quick and never loads torch,
-SQLAlchemy or the map widgets; the ``.mars`` DataArray accessor is registered at import.
+imported on first use (PEP 562), so ``import marsgis`` stays quick: it loads neither xarray nor
+numpy, torch, SQLAlchemy or the map widgets (the ``marsgis`` command starts in a fraction of a
+second). The ``.mars`` DataArray accessor is registered as soon as xarray is imported — at once
+when it already is, otherwise by a one-shot import hook (:mod:`marsgis._accessor_hook`) — so
+``xr.DataArray(...).mars`` works after ``import marsgis`` whichever is imported first.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-import marsgis.accessor  # noqa: F401  (registers the .mars accessor)
+from marsgis._accessor_hook import register_accessor_when_xarray_loads
 from marsgis._options import get_option, set_options
 
 if TYPE_CHECKING:
@@ -104,3 +107,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
+
+register_accessor_when_xarray_loads()

@@ -26,6 +26,7 @@ __all__ = [
     "MARS_RADIUS_M",
     "crs_from_user_input",
     "is_mars_crs",
+    "is_mars_lonlat_sphere",
     "normalize_lon",
     "require_mars_crs",
     "require_projected",
@@ -76,6 +77,26 @@ def is_mars_crs(crs: CRS) -> bool:
         return False
     lo, hi = _MARS_AXIS_RANGE_M
     return bool(lo <= ellipsoid.semi_major_metre <= hi)
+
+
+def is_mars_lonlat_sphere(crs: CRS) -> bool:
+    """True when ``crs`` is lon/lat °E on a Mars sphere, so ``IAU_2015:49900`` names it exactly.
+
+    On a sphere planetocentric and planetographic latitudes coincide; on an ellipsoid
+    (``IAU_2015:49901`` planetographic, ``49902`` planetocentric) they do not, and such a CRS
+    is kept as the file gives it.
+    """
+    ellipsoid = crs.ellipsoid
+    if ellipsoid is None or ellipsoid.semi_minor_metre != ellipsoid.semi_major_metre:
+        return False
+    directions = [a.direction.lower() for a in crs.axis_info]
+    units = {a.unit_name.lower() for a in crs.axis_info}
+    meridian = crs.prime_meridian
+    return (
+        "west" not in directions
+        and units <= {"degree"}
+        and (meridian is None or meridian.longitude == 0.0)
+    )
 
 
 def require_mars_crs(crs: Any, *, what: str = "dataset") -> CRS:

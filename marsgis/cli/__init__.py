@@ -1,8 +1,20 @@
 """The ``marsgis`` command line. Every command takes ``--json`` and then prints one JSON document.
 
-Sub-commands live in one module each (``marsgis/cli/<name>.py``) exposing ``command``, a
-click command or group, registered here in ``_COMMANDS``. They are imported only when used,
-so ``marsgis sample`` does not pay for importing torch or the planning stack.
+Adding a command (the pattern every command follows):
+
+1. write ``marsgis/cli/<name>.py`` exposing ``command``, a click command or group, whose
+   options and help need only click and :mod:`marsgis.cli._common` at import: import the
+   library (``marsgis.<package>``, numpy, xarray, …) *inside* the callbacks, where the work
+   starts;
+2. add one line to ``_COMMANDS`` below: ``"<name>": ("<module>", "<one-line help>")``. The
+   one-line help is what ``marsgis --help`` prints, so listing the commands imports none of
+   their modules; ``marsgis <name> …`` imports ``marsgis.cli.<module>`` and nothing else.
+
+So ``marsgis --help`` loads click and this table only (no numpy), ``marsgis sample`` does not
+pay for torch or the planning stack, and ``marsgis terrain slope`` of a GeoTIFF loads rasterio,
+numpy and its cached numba kernel, not xarray or dask. ``tests/test_cli_startup.py`` holds the
+import lists (add a case for a new command whose start-up matters), and ``make bench``'s
+``cli_startup`` section the fixed cost of a call.
 
 Errors never print a traceback. Exit status 2 is bad input (``error: <message>`` on stderr:
 a :class:`~marsgis.exceptions.MarsGISError` from the command, or click's usage message for a

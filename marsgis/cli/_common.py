@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
-import numpy as np
 
 from marsgis.exceptions import MarsGISError
 
@@ -38,13 +37,15 @@ json_option = click.option(
 
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays, paths, NaN and nested containers to JSON-ready values."""
+    # numpy is not imported here (the CLI's start-up): a numpy value exists only once it is
+    np = sys.modules.get("numpy")
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
+    if np is not None and isinstance(obj, np.ndarray):
         return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
+    if np is not None and isinstance(obj, np.generic):
         return to_jsonable(obj.item())
     if isinstance(obj, float):
         return None if not math.isfinite(obj) else obj

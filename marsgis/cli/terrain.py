@@ -30,12 +30,15 @@ def run_product(
     compress: str,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Run :func:`marsgis.terrain.to_file`, with a progress bar on stderr for long runs."""
-    from marsgis.progress import dask_progress_bar
-    from marsgis.terrain import to_file
+    """Run :func:`marsgis.terrain.stream.stream_to_file` (``to_file``'s result, lighter).
 
-    with nullcontext() if as_json else dask_progress_bar(minimum=1.0):
-        return to_file(product, source, output, compress=compress, **kwargs)
+    A GeoTIFF input is streamed without xarray/dask; progress on stderr, never with --json.
+    """
+    from marsgis._options import set_options
+    from marsgis.terrain.stream import stream_to_file
+
+    with set_options(progress=False) if as_json else nullcontext():
+        return stream_to_file(product, source, output, compress=compress, **kwargs)
 
 
 def _common(func: Any) -> Any:

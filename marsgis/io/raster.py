@@ -33,7 +33,12 @@ from pyproj.exceptions import CRSError
 from rioxarray.exceptions import NoDataInBounds, OneDimensionalRaster, RioXarrayError
 
 from marsgis._options import get_option
-from marsgis.crs import MARS_GEOGRAPHIC, require_mars_crs, validate_latlon
+from marsgis.crs import (
+    MARS_GEOGRAPHIC,
+    is_mars_lonlat_sphere,
+    require_mars_crs,
+    validate_latlon,
+)
 from marsgis.data import RASTERS, data_path, raster_entry
 from marsgis.exceptions import (
     BodyMismatchError,
@@ -150,7 +155,7 @@ def dem_from_array(
         name=name,
         attrs={"units": "m", **(attrs or {})},
     )
-    if crs_obj.is_geographic and _is_mars_lonlat_sphere(crs_obj):
+    if crs_obj.is_geographic and is_mars_lonlat_sphere(crs_obj):
         crs_obj = CRS.from_user_input(MARS_GEOGRAPHIC)
     return _finish(da, crs_obj)
 
@@ -413,7 +418,7 @@ def _open_gdal(src: str, *, chunks: Chunks) -> xr.DataArray:
         None if file_crs is None else CRS.from_user_input(file_crs.to_wkt()),
         what=f"raster {src!r}",
     )
-    if crs.is_geographic and _is_mars_lonlat_sphere(crs):
+    if crs.is_geographic and is_mars_lonlat_sphere(crs):
         crs = CRS.from_user_input(MARS_GEOGRAPHIC)
     if transform == Affine.identity():
         raise ValidationError(
@@ -456,26 +461,6 @@ def _open_gdal(src: str, *, chunks: Chunks) -> xr.DataArray:
     if not planetary:
         da.attrs.update(scale_factor=scale, add_offset=offset)
     return _finish(da, crs, transform=transform)
-
-
-def _is_mars_lonlat_sphere(crs: CRS) -> bool:
-    """True when ``crs`` is lon/lat °E on a Mars sphere, so ``IAU_2015:49900`` names it exactly.
-
-    On a sphere planetocentric and planetographic latitudes coincide; on an ellipsoid
-    (``IAU_2015:49901`` planetographic, ``49902`` planetocentric) they do not, and such a CRS
-    is kept as the file gives it.
-    """
-    ellipsoid = crs.ellipsoid
-    if ellipsoid is None or ellipsoid.semi_minor_metre != ellipsoid.semi_major_metre:
-        return False
-    directions = [a.direction.lower() for a in crs.axis_info]
-    units = {a.unit_name.lower() for a in crs.axis_info}
-    meridian = crs.prime_meridian
-    return (
-        "west" not in directions
-        and units <= {"degree"}
-        and (meridian is None or meridian.longitude == 0.0)
-    )
 
 
 def _lonlat_bounds(dem: xr.DataArray) -> str:
@@ -535,7 +520,7 @@ def clip_lonlat(dem: xr.DataArray, bbox: tuple[float, float, float, float]) -> x
                 f"the DEM's CRS {crs.name!r} has west-positive longitudes; reproject it to "
                 f"{MARS_GEOGRAPHIC!r} before selecting a bbox"
             )
-        if not _is_mars_lonlat_sphere(crs) and "centric" not in " ".join(
+        if not is_mars_lonlat_sphere(crs) and "centric" not in " ".join(
             a.name.lower() for a in crs.axis_info
         ):
             south, north = _ographic_latitude(south, crs), _ographic_latitude(north, crs)

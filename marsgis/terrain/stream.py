@@ -1,0 +1,307 @@
+"""File to file without xarray or dask: the path ``marsgis terrain`` takes for GeoTIFF inputs.
+
+:func:`stream_to_file` gives the result of :func:`marsgis.terrain.to_file` — the same pixels,
+bit for bit, the same CRS, layout, metadata and summary — but for a plain single-band GeoTIFF
+(or COG) it needs only rasterio, numpy, pyproj and the cached numba kernel of
+:mod:`marsgis.terrain._kernels`: the DEM is read in row bands one output tile high with a one-row
+halo, each band goes through the kernel (its own numba threads) and is written at once, so
+memory stays bounded by a band whatever the size. Everything else — shipped dataset names,
+PDS3/PDS4/ISIS3 products, URLs, hillshade, and any file that :func:`marsgis.open_dem` would
+refuse (the refusal then comes from there, with its message) — goes to
+:func:`~marsgis.terrain.to_file`.
+
+The point is start-up: xarray, pandas, dask and rioxarray cost a command line call about a
+second before any work, against a few tenths for what this module imports.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M, crs_code
+
+__all__ = ["stream_to_file"]
+
+#: product -> (kernel in marsgis.terrain._kernels, units, long_name): the labels that the
+#: product functions give (tests/terrain/test_terrain_stream.py compares the files)
+_DIRECT = {
+    "slope": ("slope_kernel", "degrees", "slope"),
+    "aspect": (
+        "aspect_kernel",
+        "degrees",
+        "aspect (azimuth of the downslope direction, clockwise from north)",
+    ),
+    # open_dem's DEMs are in metres, and roughness keeps the DEM's units
+    "roughness": ("roughness_kernel", "m", "roughness (max - min elevation of the 3x3 window)"),
+}
+_PREDICTOR_CODECS = ("deflate", "zstd", "lzw", "lzma")
+_PDS3_SUFFIXES = {".lbl", ".img"}
+#: rasters from this many cells on show a progress bar (when bars are on)
+_BAR_CELLS = 1 << 24
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What the direct path needs of a GeoTIFF DEM, read from its header."""
+
+    path: str
+    label: str
+    shape: tuple[int, int]
+    nodata: float | None
+    crs_wkt: str
+    transform: Any
+    geographic: bool
+    kx: FloatArray
+    ky: FloatArray
+    wrap: bool
+
+
+def stream_to_file(
+    product: str,
+    source: str | Path,
+    out: str | Path,
+    *,
+    compress: str | None = "deflate",
+    tiled: bool = True,
+    blocksize: int = 512,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Compute a terrain product of the DEM file ``source`` into the GeoTIFF ``out``.
+
+    Same arguments, result and errors as :func:`marsgis.terrain.to_file` (which it calls for
+    any input it does not stream itself; see the module docstring). Progress is shown on
+    stderr as :mod:`marsgis.progress` decides: rows of a large streamed DEM, or dask's bar.
+
+    Examples
+    --------
+    >>> from marsgis.terrain.stream import stream_to_file
+    >>> summary = stream_to_file("slope", "gale-1m", "gale-slope.tif")
+    >>> summary["units"], summary["shape"], round(summary["max"], 1)
+    ('degrees', [337, 348], 39.7)
+    """
+    codec = "none" if compress is None else str(compress).lower()
+    target = Path(out).expanduser()
+    # anything to_file refuses goes there, so the error and its message are to_file's
+    layout_ok = (
+        codec in (*_PREDICTOR_CODECS, "packbits", "lerc", "none")
+        and blocksize >= 16
+        and blocksize % 16 == 0
+        and target.parent.is_dir()
+        and not target.is_dir()
+    )
+    src = _direct_source(product, source, kwargs) if layout_ok else None
+    if src is None:
+        from marsgis.progress import dask_progress_bar
+        from marsgis.terrain.files import to_file
+
+        with dask_progress_bar(minimum=1.0):
+            return to_file(
+                product, source, out, compress=compress, tiled=tiled, blocksize=blocksize, **kwargs
+            )
+    return _stream(product, src, target, codec=codec, tiled=tiled, blocksize=blocksize)
+
+
+def _direct_source(product: str, source: Any, kwargs: dict[str, Any]) -> _Source | None:
+    """The header of ``source`` when the direct path gives ``to_file``'s result, else None."""
+    if product not in _DIRECT or kwargs or not isinstance(source, (str, Path)):
+        return None
+    from marsgis.data import RASTERS
+
+    text = str(source)
+    if text in RASTERS or text.startswith(("http://", "https://", "s3://", "/vsi")):
+        return None
+    path = Path(text).expanduser()
+    if path.suffix.lower() in _PDS3_SUFFIXES or not path.is_file():
+        return None
+    import rasterio
+    from affine import Affine
+    from pyproj import CRS
+
+    from marsgis.crs import is_mars_crs, is_mars_lonlat_sphere
+
+    try:
+        with rasterio.open(path) as ds:
+            if ds.driver != "GTiff" or ds.count != 1 or ds.crs is None or ds.subdatasets:
+                return None
+            shape, transform, nodata = (ds.height, ds.width), ds.transform, ds.nodata
+            crs = CRS.from_user_input(ds.crs.to_wkt())
+    except Exception:  # open_dem names the file and the fix
+        return None
+    ny, nx = shape
+    if ny < 3 or nx < 3 or transform.b != 0 or transform.d != 0 or transform == Affine.identity():
+        return None
+    if not is_mars_crs(crs):
+        return None
+    if crs.is_geographic and is_mars_lonlat_sphere(crs):
+        crs = CRS.from_user_input(MARS_GEOGRAPHIC)
+    # the cell centres, computed as open_dem computes its coordinates
+    xs, _ = transform * (np.arange(nx) + 0.5, np.zeros(nx) + 0.5)
+    _, ys = transform * (np.zeros(ny) + 0.5, np.arange(ny) + 0.5)
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    dx = float((xs[-1] - xs[0]) / (nx - 1))
+    dy = float((ys[-1] - ys[0]) / (ny - 1))
+    if not (math.isfinite(dx) and math.isfinite(dy)) or dx == 0.0 or dy == 0.0:
+        return None
+    if crs.is_geographic and float(np.max(np.abs(ys))) > 90.0 + 1e-9:
+        return None
+    kx, ky = _coefficients(crs, ys, dx, dy)
+    return _Source(
+        path=str(path),
+        label=text,
+        shape=shape,
+        nodata=None if nodata is None or math.isnan(nodata) else float(nodata),
+        crs_wkt=crs.to_wkt(),
+        transform=transform,
+        geographic=bool(crs.is_geographic),
+        kx=kx,
+        ky=ky,
+        wrap=bool(crs.is_geographic and abs(abs(dx) * nx - 360.0) < 1e-6),
+    )
+
+
+def _coefficients(crs: Any, ys: FloatArray, dx: float, dy: float) -> tuple[FloatArray, FloatArray]:
+    """``1 / (8 dx)``, ``1 / (8 dy)`` per row in metres, as ``Grid.cell_size_m`` and the dispatcher."""
+    ny = ys.size
+    if crs.is_geographic:
+        rad = np.pi / 180.0
+        cos_lat = np.cos(ys * rad)
+        cos_lat = np.where(np.abs(ys) >= 90.0 - 1e-9, 0.0, np.clip(cos_lat, 0.0, 1.0))
+        dx_m = MARS_RADIUS_M * cos_lat * (dx * rad)
+        dy_m = np.full(ny, MARS_RADIUS_M * dy * rad)
+    else:
+        axes = crs.axis_info
+        ux = float(axes[0].unit_conversion_factor) if axes else 1.0
+        uy = float(axes[1].unit_conversion_factor) if len(axes) > 1 else ux
+        dx_m, dy_m = np.full(ny, dx * ux), np.full(ny, dy * uy)
+    with np.errstate(divide="ignore"):
+        kx = np.where(dx_m != 0.0, 1.0 / (8.0 * dx_m), np.nan)
+    return kx, 1.0 / (8.0 * dy_m)
+
+
+def _profile(src: _Source, *, codec: str, tiled: bool, blocksize: int) -> dict[str, Any]:
+    """The GeoTIFF profile ``write_raster`` gives a float32 product of ``src``."""
+    import rasterio.crs
+
+    ny, nx = src.shape
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "height": ny,
+        "width": nx,
+        "count": 1,
+        "dtype": "float32",
+        "crs": rasterio.crs.CRS.from_wkt(src.crs_wkt),
+        "transform": src.transform,
+        "nodata": math.nan,
+        "BIGTIFF": "IF_SAFER",
+    }
+    if tiled:
+        profile.update(tiled=True, blockxsize=blocksize, blockysize=blocksize)
+    else:
+        profile.update(tiled=False, blockysize=min(blocksize, ny))
+    if codec != "none":
+        profile.update(compress=codec, num_threads="ALL_CPUS")
+        if codec in _PREDICTOR_CODECS:
+            profile["predictor"] = 3
+        if codec == "deflate":
+            profile["zlevel"] = 1
+    return profile
+
+
+def _stream(
+    product: str, src: _Source, out: Path, *, codec: str, tiled: bool, blocksize: int
+) -> dict[str, Any]:
+    import rasterio
+    from rasterio.windows import Window
+
+    from marsgis.exceptions import DataReadError
+    from marsgis.io.atomic import atomic_path, check_geotiff
+    from marsgis.terrain import _kernels
+
+    kernel_name, units, long_name = _DIRECT[product]
+    kernel = getattr(_kernels, kernel_name)
+    ny, nx = src.shape
+    kx = np.concatenate(([np.nan], src.kx, [np.nan]))
+    ky = np.concatenate(([np.nan], src.ky, [np.nan]))
+    params = np.zeros(1, dtype=np.float64)
+    profile = _profile(src, codec=codec, tiled=tiled, blocksize=blocksize)
+    step = blocksize if tiled else profile["blockysize"]
+    lo, hi, total, count = math.inf, -math.inf, 0.0, 0
+    # each block is read and written once: a bigger GDAL block cache only grows memory
+    env = rasterio.Env() if "GDAL_CACHEMAX" in os.environ else rasterio.Env(GDAL_CACHEMAX=256 << 20)
+    with (
+        env,
+        rasterio.open(src.path) as ds,
+        atomic_path(out, check=check_geotiff) as tmp,
+        rasterio.open(tmp, "w", **profile) as dst,
+    ):
+        dst.update_tags(source=src.path)
+        dst.set_band_description(1, long_name)
+        dst.set_band_unit(1, units)
+        bar = _rows_bar(ny * nx, ny, product)
+        for r0 in range(0, ny, step):
+            r1 = min(ny, r0 + step)
+            # rows r0 - 1 .. r1 of the grid (NaN beyond its edges): the band and its halo
+            a, b = max(r0 - 1, 0), min(r1 + 1, ny)
+            try:
+                raw = ds.read(1, window=Window(0, a, nx, b - a))
+            except Exception as exc:
+                raise DataReadError(
+                    f"cannot read {src.path!r}: {exc}. The file is damaged, truncated or not a "
+                    "raster GDAL reads; download it again (or check it with `gdalinfo -checksum`)"
+                ) from exc
+            z = np.full((r1 - r0 + 2, nx), np.nan, dtype=np.float32)
+            values = raw.astype(np.promote_types(raw.dtype, np.float32))
+            if src.nodata is not None:
+                values[raw == src.nodata] = np.nan
+            z[a - (r0 - 1) : a - (r0 - 1) + (b - a)] = values
+            band = np.empty_like(z)
+            kernel(z, kx[r0 : r1 + 2], ky[r0 : r1 + 2], params, src.wrap, band)
+            part = band[1:-1]
+            valid = part[~np.isnan(part)]
+            if valid.size:
+                lo = min(lo, float(valid.min()))
+                hi = max(hi, float(valid.max()))
+                total += float(valid.sum(dtype=np.float64))
+                count += int(valid.size)
+            dst.write(part, 1, window=Window(0, r0, nx, r1 - r0))
+            bar.update(r1 - r0)
+        bar.close()
+    empty = count == 0
+    return {
+        "product": product,
+        "source": src.label,
+        "output": str(out),
+        "crs": crs_code(profile["crs"]),
+        "shape": [ny, nx],
+        "units": units,
+        "min": math.nan if empty else lo,
+        "max": math.nan if empty else hi,
+        "mean": math.nan if empty else total / count,
+        "valid_cells": count,
+    }
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _rows_bar(cells: int, rows: int, product: str) -> Any:
+    """A bar over the rows of a large DEM when :mod:`marsgis.progress` draws bars (tqdm then)."""
+    from marsgis.progress import enabled, progress_bar
+
+    if cells < _BAR_CELLS or not enabled():
+        return _NoBar()
+    return progress_bar(total=rows, desc=product, unit="rows")

@@ -1,0 +1,100 @@
+"""``marsgis.terrain.stream``: the xarray-free file→file path gives ``to_file``'s file, bit for bit."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+import marsgis
+from marsgis.io.writers import write_dem
+from marsgis.terrain import to_file
+from marsgis.terrain.stream import stream_to_file
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("stream")
+    gale = marsgis.open_dem("gale-mola")
+    out = {
+        "geographic": write_dem(gale, folder / "gale.tif", compress=None),
+        "global": write_dem(marsgis.open_dem("mola"), folder / "mola.tif"),
+        "projected": write_dem(marsgis.open_dem("gale-1m"), folder / "gale-1m.tif"),
+    }
+    # int16 with a nodata value (a hole in the middle), in strips
+    values = np.round(gale.values[:200, :300]).astype(np.int16)
+    values[90:110, 140:160] = -32768
+    path = folder / "int16.tif"
+    profile = {
+        "driver": "GTiff", "height": 200, "width": 300, "count": 1, "dtype": "int16",
+        "crs": rasterio.crs.CRS.from_wkt(gale.rio.crs.to_wkt()),
+        "transform": gale.isel(y=slice(0, 200), x=slice(0, 300)).rio.transform(recalc=True),
+        "nodata": -32768,
+    }  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values, 1)
+    out["int16-nodata"] = path
+    return out
+
+
+def _read(path: Path) -> tuple[np.ndarray, dict, dict, tuple, tuple]:
+    with rasterio.open(path) as ds:
+        profile = dict(ds.profile)
+        assert math.isnan(profile.pop("nodata"))
+        return ds.read(1), profile, ds.tags(), ds.descriptions, ds.units
+
+
+@pytest.mark.parametrize("kind", ["geographic", "global", "projected", "int16-nodata"])
+@pytest.mark.parametrize("product", ["slope", "aspect", "roughness"])
+@pytest.mark.parametrize(("compress", "blocksize"), [("deflate", 512), (None, 64)])
+def test_stream_writes_to_files_file(
+    tmp_path: Path,
+    inputs: dict[str, Path],
+    kind: str,
+    product: str,
+    compress: str | None,
+    blocksize: int,
+) -> None:
+    ref = to_file(
+        product, inputs[kind], tmp_path / "ref.tif", compress=compress, blocksize=blocksize
+    )
+    got = stream_to_file(
+        product, inputs[kind], tmp_path / "got.tif", compress=compress, blocksize=blocksize
+    )
+    ref_v, ref_p, ref_t, ref_d, ref_u = _read(tmp_path / "ref.tif")
+    got_v, got_p, got_t, got_d, got_u = _read(tmp_path / "got.tif")
+    np.testing.assert_array_equal(got_v, ref_v)  # bit for bit, NaN where NaN
+    assert (got_p, got_t, got_d, got_u) == (ref_p, ref_t, ref_d, ref_u)
+    assert got.pop("output") == str(tmp_path / "got.tif")
+    assert ref.pop("output") == str(tmp_path / "ref.tif")
+    assert got.pop("mean") == pytest.approx(ref.pop("mean"), rel=1e-12)  # summation order
+    assert got == ref
+    assert got["valid_cells"] == int(np.count_nonzero(~np.isnan(ref_v)))
+
+
+def test_stream_falls_back_for_what_it_does_not_stream(tmp_path: Path) -> None:
+    # a shipped name and hillshade go through to_file: same summary
+    got = stream_to_file("hillshade", "gale-mola", tmp_path / "hs.tif", azimuth=90.0)
+    ref = to_file("hillshade", "gale-mola", tmp_path / "ref.tif", azimuth=90.0)
+    assert {k: v for k, v in got.items() if k != "output"} == {
+        k: v for k, v in ref.items() if k != "output"
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"compress": "bogus"}, "compress='bogus'"),
+        ({"blocksize": 24}, "blocksize=24"),
+    ],
+)
+def test_stream_errors_are_to_files(
+    tmp_path: Path, inputs: dict[str, Path], kwargs: dict, match: str
+) -> None:
+    with pytest.raises(marsgis.exceptions.ValidationError, match=match):
+        stream_to_file("slope", inputs["geographic"], tmp_path / "x.tif", **kwargs)
+    with pytest.raises(marsgis.exceptions.ValidationError, match="unknown terrain product"):
+        stream_to_file("curvature", inputs["geographic"], tmp_path / "x.tif")
