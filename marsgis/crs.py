@@ -24,6 +24,7 @@ __all__ = [
     "MARS_EQC",
     "MARS_GEOGRAPHIC",
     "MARS_RADIUS_M",
+    "cell_sizes_m",
     "crs_from_user_input",
     "is_mars_crs",
     "is_mars_lonlat_sphere",
@@ -220,3 +221,39 @@ def crs_code(crs: Any) -> str:
 
 
 __all__ += ["crs_code"]
+
+
+def cell_sizes_m(
+    crs: CRS, y: npt.ArrayLike, dx: float, dy: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Signed east–west and north–south cell spacing of each row of a regular grid, metres.
+
+    The one formula behind :meth:`marsgis.geo.Grid.cell_size_m` and the streaming terrain CLI
+    (which must not import xarray). On a geographic grid ``dx = R cos φ Δλ`` (exactly 0 on a row
+    centred on a pole) and ``dy = R Δφ``; on a projected grid the pixel size in metres.
+
+    Parameters
+    ----------
+    crs
+        The grid's CRS.
+    y
+        Row centres (latitudes on a geographic grid), one per row.
+    dx, dy
+        The grid's steps in CRS units (signed).
+
+    >>> dx_m, dy_m = cell_sizes_m(CRS(MARS_GEOGRAPHIC), [0.0, 90.0], 1.0, -1.0)
+    >>> round(float(dx_m[0]), 1), float(dx_m[1]), round(float(dy_m[0]), 1)
+    (59274.7, 0.0, -59274.7)
+    """
+    ys = np.asarray(y, dtype=float)
+    ny = ys.size
+    if crs.is_geographic:
+        rad = np.pi / 180.0
+        cos_lat = np.cos(ys * rad)
+        # a row centred on a pole has no east-west extent (cos 90° is 6e-17, not 0)
+        cos_lat = np.where(np.abs(ys) >= 90.0 - 1e-9, 0.0, np.clip(cos_lat, 0.0, 1.0))
+        return MARS_RADIUS_M * cos_lat * (dx * rad), np.full(ny, MARS_RADIUS_M * dy * rad)
+    axes = crs.axis_info
+    ux = float(axes[0].unit_conversion_factor) if axes else 1.0
+    uy = float(axes[1].unit_conversion_factor) if len(axes) > 1 else ux
+    return np.full(ny, dx * ux), np.full(ny, dy * uy)

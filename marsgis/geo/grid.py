@@ -18,7 +18,13 @@ import numpy.typing as npt
 import xarray as xr
 from pyproj import CRS, Proj, Transformer
 
-from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M, require_mars_crs, validate_latlon
+from marsgis.crs import (
+    MARS_GEOGRAPHIC,
+    MARS_RADIUS_M,
+    cell_sizes_m,
+    require_mars_crs,
+    validate_latlon,
+)
 from marsgis.exceptions import ValidationError
 from marsgis.geo.lon import lon180, normalize_lon
 
@@ -145,18 +151,7 @@ class Grid:
         On a geographic grid ``dx = R cos φ Δλ`` (exactly 0 on a row centred on a pole) and
         ``dy = R Δφ``; on a projected grid the pixel size in metres. Both per row (``ny``).
         """
-        ny = self.y.size
-        if self.geographic:
-            rad = np.pi / 180.0
-            cos_lat = np.cos(self.y * rad)
-            # a row centred on a pole has no east-west extent (cos 90° is 6e-17, not 0)
-            cos_lat = np.where(np.abs(self.y) >= 90.0 - 1e-9, 0.0, np.clip(cos_lat, 0.0, 1.0))
-            dx_m = MARS_RADIUS_M * cos_lat * (self.dx * rad)
-            return dx_m, np.full(ny, MARS_RADIUS_M * self.dy * rad)
-        axes = self.crs.axis_info
-        ux = float(axes[0].unit_conversion_factor) if axes else 1.0
-        uy = float(axes[1].unit_conversion_factor) if len(axes) > 1 else ux
-        return np.full(ny, self.dx * ux), np.full(ny, self.dy * uy)
+        return cell_sizes_m(self.crs, self.y, self.dx, self.dy)
 
     def require_regular(self) -> None:
         """Raise :class:`ValidationError` unless both axes advance in even steps."""

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from marsgis.crs import MARS_GEOGRAPHIC, MARS_RADIUS_M, crs_code
+from marsgis.crs import MARS_GEOGRAPHIC, cell_sizes_m, crs_code
 
 __all__ = ["stream_to_file"]
 
@@ -169,19 +169,8 @@ def _direct_source(product: str, source: Any, kwargs: dict[str, Any]) -> _Source
 
 
 def _coefficients(crs: Any, ys: FloatArray, dx: float, dy: float) -> tuple[FloatArray, FloatArray]:
-    """``1 / (8 dx)``, ``1 / (8 dy)`` per row in metres, as ``Grid.cell_size_m`` and the dispatcher."""
-    ny = ys.size
-    if crs.is_geographic:
-        rad = np.pi / 180.0
-        cos_lat = np.cos(ys * rad)
-        cos_lat = np.where(np.abs(ys) >= 90.0 - 1e-9, 0.0, np.clip(cos_lat, 0.0, 1.0))
-        dx_m = MARS_RADIUS_M * cos_lat * (dx * rad)
-        dy_m = np.full(ny, MARS_RADIUS_M * dy * rad)
-    else:
-        axes = crs.axis_info
-        ux = float(axes[0].unit_conversion_factor) if axes else 1.0
-        uy = float(axes[1].unit_conversion_factor) if len(axes) > 1 else ux
-        dx_m, dy_m = np.full(ny, dx * ux), np.full(ny, dy * uy)
+    """``1 / (8 dx)``, ``1 / (8 dy)`` per row in metres (:func:`marsgis.crs.cell_sizes_m`)."""
+    dx_m, dy_m = cell_sizes_m(crs, ys, dx, dy)
     with np.errstate(divide="ignore"):
         kx = np.where(dx_m != 0.0, 1.0 / (8.0 * dx_m), np.nan)
     return kx, 1.0 / (8.0 * dy_m)
