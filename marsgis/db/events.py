@@ -92,6 +92,22 @@ EVENT_TYPES: Mapping[str, str] = {
     "schedule.deleted": "schedules",
     "schedule.fired": "schedules",
     "model.registered": "models",
+    "station.colony_created": "station",
+    "station.station_created": "station",
+    "station.bay_created": "station",
+    "station.vessel_created": "station",
+    "station.voyage_created": "station",
+    "station.bay_booked": "station",
+    "station.manifest_filed": "station",
+    "station.passenger_registered": "station",
+    "station.application_created": "station",
+    "station.application_changed": "station",
+    "station.visa_issued": "station",
+    "station.visa_revocation_proposed": "station",
+    "station.visa_revoked": "station",
+    "station.visa_expired": "station",
+    "station.entry_recorded": "station",
+    "station.colony_capacity_changed": "station",
 }
 
 #: The PostgreSQL NOTIFY channel; the payload is the highest event id of the transaction.
