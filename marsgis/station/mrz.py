@@ -17,6 +17,7 @@ L898902C36UTO7408122F1204159ZE184226B<<<<<10
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import date
 
 from marsgis.exceptions import DependencyNotFoundError, ValidationError
@@ -43,7 +44,7 @@ class MRZData:
     optional_data: str
 
 
-def _library() -> tuple[type, type, type]:
+def _library() -> tuple[Any, Any, type[Exception]]:
     try:
         from mrz.base.errors import FieldError
         from mrz.checker.td3 import TD3CodeChecker
