@@ -108,6 +108,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "station.visa_expired": "station",
     "station.entry_recorded": "station",
     "station.colony_capacity_changed": "station",
+    "station.seeded": "station",
 }
 
 #: The PostgreSQL NOTIFY channel; the payload is the highest event id of the transaction.
