@@ -53,14 +53,20 @@ def verify(url: str | None, as_json: bool) -> None:
 @click.option("--url", default=None, help=_URL_HELP)
 @click.option("--seed", "seed", default=2031, show_default=True, help="Random seed.")
 @click.option(
-    "--passengers", default=3000, show_default=True, type=click.IntRange(0, 100_000),
+    "--passengers",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
     help="Passengers to generate.",
 )
 @json_option
 @handle_errors
 def seed(url: str | None, seed: int, passengers: int, as_json: bool) -> None:
-    """Build the demo station: colonies at Jezero, Gale and Arcadia Planitia, bays, voyages,
-    passengers with valid MRZs, visas and admissions (deterministic for a seed)."""
+    """Build the seeded demo station (deterministic for a seed).
+
+    Colonies at Jezero, Gale and Arcadia Planitia, bays, voyages, passengers with valid MRZs,
+    visas and admissions; see marsgis.station.seed.
+    """
     from marsgis.db.station.seed import store_station
     from marsgis.station.seed import generate_station
 
@@ -69,6 +75,7 @@ def seed(url: str | None, seed: int, passengers: int, as_json: bool) -> None:
     emit(
         summary,
         as_json,
-        lambda r: "seeded station: "
-        + ", ".join(f"{k} {v}" for k, v in r.items() if isinstance(v, int)),
+        lambda r: (
+            "seeded station: " + ", ".join(f"{k} {v}" for k, v in r.items() if isinstance(v, int))
+        ),
     )

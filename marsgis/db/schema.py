@@ -430,9 +430,7 @@ station_colonies = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("site", sa.String(200), nullable=False),
-    sa.Column(
-        "boundary", Geometry("POLYGON", srid=MARS_SRID, spatial_index=True), nullable=False
-    ),
+    sa.Column("boundary", Geometry("POLYGON", srid=MARS_SRID, spatial_index=True), nullable=False),
     sa.Column("capacity", sa.Integer(), nullable=False),
     sa.Column("population", sa.Integer(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
@@ -591,9 +589,7 @@ station_manifest_entries = sa.Table(
     sa.Column(
         "document_id",
         sa.Integer(),
-        sa.ForeignKey(
-            "station_travel_documents.id", name="fk_station_manifest_entries_document"
-        ),
+        sa.ForeignKey("station_travel_documents.id", name="fk_station_manifest_entries_document"),
         nullable=False,
     ),
     sa.UniqueConstraint("manifest_id", "passenger_id", name="uq_station_manifest_entries"),

@@ -17,8 +17,8 @@ L898902C36UTO7408122F1204159ZE184226B<<<<<10
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from datetime import date
+from typing import Any
 
 from marsgis.exceptions import DependencyNotFoundError, ValidationError
 

@@ -52,9 +52,7 @@ def admission_refusals(
         if visa.passenger_id != passenger_id:
             reasons.append(f"visa {visa.id} belongs to passenger {visa.passenger_id}")
         if visa.colony_id != colony_id:
-            reasons.append(
-                f"visa {visa.id} is for colony {visa.colony_id}, not colony {colony_id}"
-            )
+            reasons.append(f"visa {visa.id} is for colony {visa.colony_id}, not colony {colony_id}")
         if visa.revoked_at is not None and arrival >= visa.revoked_at:
             reasons.append(f"visa {visa.id} was revoked at {visa.revoked_at.isoformat()}")
         elif visa.status == "revoked" and visa.revoked_at is None:  # pragma: no cover
@@ -74,13 +72,11 @@ def admission_refusals(
     else:
         if document.passenger_id != passenger_id:
             reasons.append(
-                f"document {document.document_number} belongs to passenger "
-                f"{document.passenger_id}"
+                f"document {document.document_number} belongs to passenger {document.passenger_id}"
             )
         if document.expires_on < arrival.date():
             reasons.append(
-                f"document {document.document_number} expired on "
-                f"{document.expires_on.isoformat()}"
+                f"document {document.document_number} expired on {document.expires_on.isoformat()}"
             )
     return reasons
 

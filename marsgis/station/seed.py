@@ -62,20 +62,68 @@ _VESSELS = (
 )
 _ORIGINS = ("Earth L1", "Luna Gateway", "Phobos Yard", "Ceres Relay")
 _SURNAMES = (
-    "OKAFOR", "LINDQVIST", "TANAKA", "MORENO", "IVANOVA", "SINGH", "MBEKI", "DUBOIS",
-    "KOWALSKA", "HASSAN", "NGUYEN", "SILVA", "MULLER", "ROSSI", "KIM", "ODUYA",
+    "OKAFOR",
+    "LINDQVIST",
+    "TANAKA",
+    "MORENO",
+    "IVANOVA",
+    "SINGH",
+    "MBEKI",
+    "DUBOIS",
+    "KOWALSKA",
+    "HASSAN",
+    "NGUYEN",
+    "SILVA",
+    "MULLER",
+    "ROSSI",
+    "KIM",
+    "ODUYA",
 )
 _GIVEN = (
-    "AMARA", "JONAS", "YUKI", "LUCIA", "MARINA", "ARJUN", "THABO", "CLAIRE", "ZOFIA",
-    "OMAR", "LINH", "RAFAEL", "LENA", "MARCO", "JIWOO", "ADE",
+    "AMARA",
+    "JONAS",
+    "YUKI",
+    "LUCIA",
+    "MARINA",
+    "ARJUN",
+    "THABO",
+    "CLAIRE",
+    "ZOFIA",
+    "OMAR",
+    "LINH",
+    "RAFAEL",
+    "LENA",
+    "MARCO",
+    "JIWOO",
+    "ADE",
 )
-_STATES = ("NGA", "SWE", "JPN", "ESP", "UKR", "IND", "ZAF", "FRA", "POL", "EGY", "VNM", "BRA",
-           "CHE", "ITA", "KOR", "KEN")
+_STATES = (
+    "NGA",
+    "SWE",
+    "JPN",
+    "ESP",
+    "UKR",
+    "IND",
+    "ZAF",
+    "FRA",
+    "POL",
+    "EGY",
+    "VNM",
+    "BRA",
+    "CHE",
+    "ITA",
+    "KOR",
+    "KEN",
+)
 _OFFICERS = ("officer.osei", "officer.lind", "officer.park")
 #: Lifecycle end states of the generated applications, with their weights.
 _STATUS_WEIGHTS = (
-    ("approved", 70), ("under_review", 10), ("submitted", 8), ("info_requested", 5),
-    ("rejected", 4), ("draft", 3),
+    ("approved", 70),
+    ("under_review", 10),
+    ("submitted", 8),
+    ("info_requested", 5),
+    ("rejected", 4),
+    ("draft", 3),
 )
 
 
@@ -116,8 +164,8 @@ def generate_station(*, seed: int = 2031, passengers: int = 3000) -> StationPlan
     rng = random.Random(seed)
     plan = StationPlan(seed=seed)
     plan.colonies.extend(dict(c) for c in _COLONIES)
-    for ci, colony in enumerate(_COLONIES):
-        plan.stations.append({"name": f"{colony['site']} Port", "colony": ci})
+    for ci, spec in enumerate(_COLONIES):
+        plan.stations.append({"name": f"{spec['site']} Port", "colony": ci})
         for code, classes in _BAYS:
             plan.bays.append({"station": ci, "code": code, "vessel_classes": list(classes)})
     plan.vessels.extend({"name": n, "vessel_class": c} for n, c in _VESSELS)

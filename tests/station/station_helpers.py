@@ -44,8 +44,12 @@ def passenger_mrz(i: int, *, expires_on: date = date(2040, 1, 1)) -> str:
 
 def small_station(url: str, *, capacity: int = 10, population: int = 0) -> SmallStation:
     colony = st.add_colony(
-        "Jezero Base", site="Jezero", capacity=capacity, population=population,
-        actor="manager.mae", db=url,
+        "Jezero Base",
+        site="Jezero",
+        capacity=capacity,
+        population=population,
+        actor="manager.mae",
+        db=url,
     )
     station = st.add_station("Jezero Port", colony_id=colony.id, actor="manager.mae", db=url)
     bay = st.add_bay(
@@ -53,8 +57,12 @@ def small_station(url: str, *, capacity: int = 10, population: int = 0) -> Small
     )
     vessel = st.add_vessel("Ares Dawn", vessel_class="liner", actor="dispatch.dee", db=url)
     voyage = st.add_voyage(
-        vessel.id, origin="Earth L1", arrival_start=T0, arrival_end=T0 + timedelta(days=2),
-        actor="dispatch.dee", db=url,
+        vessel.id,
+        origin="Earth L1",
+        arrival_start=T0,
+        arrival_end=T0 + timedelta(days=2),
+        actor="dispatch.dee",
+        db=url,
     )
     return SmallStation(url, colony.id, station.id, bay.id, vessel.id, voyage.id)
 
@@ -71,7 +79,10 @@ def visa_holder(
         app.id, "approved", actor=OFFICER, reason="papers in order", expected_version=3, db=conn
     )
     visa = st.issue_visa(
-        app.id, officer=OFFICER, valid_from=T0 - timedelta(days=30), valid_until=valid_until,
+        app.id,
+        officer=OFFICER,
+        valid_from=T0 - timedelta(days=30),
+        valid_until=valid_until,
         db=conn,
     )
     return passenger.id, document.id, visa.id

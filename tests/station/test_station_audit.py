@@ -23,8 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "marsgis", *args], capture_output=True, text=True, env=env,
-        timeout=300, check=False,
+        [sys.executable, "-m", "marsgis", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
 
 
@@ -34,9 +38,20 @@ def test_chain_recomputed_independently(db_url: str) -> None:
     small_station(db_url)
     prev = GENESIS
     for record in st.list_audit(db=db_url):
-        fields = {k: getattr(record, k) for k in (
-            "id", "at", "actor", "role", "action", "subject_type", "subject_id", "reason",
-            "details")}
+        fields = {
+            k: getattr(record, k)
+            for k in (
+                "id",
+                "at",
+                "actor",
+                "role",
+                "action",
+                "subject_type",
+                "subject_id",
+                "reason",
+                "details",
+            )
+        }
         assert record.prev_hash == prev
         assert record.hash == hashlib.sha256((prev + canonical_json(fields)).encode()).hexdigest()
         prev = record.hash
@@ -45,8 +60,10 @@ def test_chain_recomputed_independently(db_url: str) -> None:
 def test_update_and_delete_refused_by_triggers(db_url: str) -> None:
     small_station(db_url)
     engine = get_engine(db_url)
-    for sql in ("UPDATE station_audit_log SET reason = 'x' WHERE id = 2",
-                "DELETE FROM station_audit_log WHERE id = 5"):
+    for sql in (
+        "UPDATE station_audit_log SET reason = 'x' WHERE id = 2",
+        "DELETE FROM station_audit_log WHERE id = 5",
+    ):
         with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError, match="append-only"):
             conn.execute(sa.text(sql))
     assert len(st.list_audit(db=db_url)) == 5

@@ -8,6 +8,7 @@ independent interval computation.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
@@ -28,7 +29,9 @@ def _pool() -> ProcessPoolExecutor:
 def test_fifty_processes_never_double_book_a_bay(db_url: str) -> None:
     s = small_station(db_url)
     # 50 windows of 2 h starting every 15 min: each overlaps its 7 neighbours on both sides
-    windows = [(T0 + timedelta(minutes=15 * i), T0 + timedelta(minutes=15 * i + 120)) for i in range(50)]
+    windows = [
+        (T0 + timedelta(minutes=15 * i), T0 + timedelta(minutes=15 * i + 120)) for i in range(50)
+    ]
     with _pool() as pool:
         list(pool.map(warm, [db_url] * WORKERS))
         futures = [
@@ -44,7 +47,7 @@ def test_fifty_processes_never_double_book_a_bay(db_url: str) -> None:
     # one booking at most
     stored = sorted((b.starts_at, b.ends_at) for b in st.list_bookings(s.bay_id, db=db_url))
     assert stored == sorted(booked)
-    for (_, end), (start, _) in zip(stored, stored[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(stored):
         assert end <= start
     # and every refusal was for a real overlap with an accepted booking
     for a, b in refused:

@@ -21,7 +21,13 @@ from marsgis.db import station as st
 from marsgis.exceptions import MarsGISError
 
 STATUSES = [
-    "draft", "submitted", "under_review", "info_requested", "approved", "rejected", "withdrawn",
+    "draft",
+    "submitted",
+    "under_review",
+    "info_requested",
+    "approved",
+    "rejected",
+    "withdrawn",
 ]
 # the issue: draft → submitted → under_review ⇄ info_requested → approved | rejected,
 # withdrawn from submitted/under_review; applicant's steps vs the officer's
@@ -38,7 +44,6 @@ ALLOWED = {
 NEEDS_REASON = {"approved", "rejected", "info_requested"}
 APPLICANT, SPONSOR = "pax", "boss"
 ACTORS = [APPLICANT, SPONSOR, "officer.omar", "officer.lind"]
-
 
 
 def _expected_ok(current: str, target: str, actor: str, reason: bool, stale: bool) -> bool:
@@ -68,7 +73,8 @@ def test_visa_application_lifecycle_properties(db_url: str) -> None:
     counter = iter(range(10_000))
 
     @settings(
-        max_examples=30, deadline=None,
+        max_examples=30,
+        deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(data=hst.data(), n=hst.integers(1, 12))
@@ -88,10 +94,14 @@ def test_visa_application_lifecycle_properties(db_url: str) -> None:
             ok = _expected_ok(status, target, actor, reason, stale)
             try:
                 changed = st.move_application(
-                    app.id, target, actor=actor,
-                    expected_version=version - 1 if stale and version > 1 else
-                    (version + 1 if stale else version),
-                    reason="because" if reason else None, db=db_url,
+                    app.id,
+                    target,
+                    actor=actor,
+                    expected_version=version - 1
+                    if stale and version > 1
+                    else (version + 1 if stale else version),
+                    reason="because" if reason else None,
+                    db=db_url,
                 )
             except MarsGISError:
                 assert not ok, (status, target, actor, reason, stale)
@@ -99,7 +109,7 @@ def test_visa_application_lifecycle_properties(db_url: str) -> None:
                 continue
             assert ok, (status, target, actor, reason, stale)
             assert (changed.status, changed.version) == (target, version + 1)
-            row, audit, events = _snapshot(engine, app.id)
+            _row, audit, events = _snapshot(engine, app.id)
             assert (audit, events) == (before[1] + 1, before[2] + 1)
             if target in ("approved", "rejected"):
                 assert changed.decided_by == actor not in (APPLICANT, SPONSOR)

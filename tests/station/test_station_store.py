@@ -54,8 +54,11 @@ def test_overlapping_booking_refused_and_adjacent_allowed(db_url: str) -> None:
         )
     # [start, end) periods: back to back is fine
     st.book_bay(
-        s.bay_id, starts_at=T0 + timedelta(hours=2), ends_at=T0 + timedelta(hours=3),
-        actor="d", db=db_url,
+        s.bay_id,
+        starts_at=T0 + timedelta(hours=2),
+        ends_at=T0 + timedelta(hours=3),
+        actor="d",
+        db=db_url,
     )
     assert len(st.list_bookings(s.bay_id, db=db_url)) == 2
 
@@ -93,20 +96,28 @@ def test_admission_rule_and_capacity(db_url: str) -> None:
         p3, d3, _v3 = visa_holder(conn, s.colony_id, 3, valid_until=T0 - timedelta(days=1))
     # an expired visa at arrival
     with pytest.raises(AdmissionRefusedError, match="expired at"):
-        st.admit_passenger(p3, s.colony_id, document_id=d3, arrival_at=T0, officer=OFFICER,
-                           db=db_url)
+        st.admit_passenger(
+            p3, s.colony_id, document_id=d3, arrival_at=T0, officer=OFFICER, db=db_url
+        )
     # another passenger's document
     with pytest.raises(AdmissionRefusedError, match="belongs to passenger"):
-        st.admit_passenger(p1, s.colony_id, document_id=d2, arrival_at=T0, officer=OFFICER,
-                           db=db_url)
+        st.admit_passenger(
+            p1, s.colony_id, document_id=d2, arrival_at=T0, officer=OFFICER, db=db_url
+        )
     event = st.admit_passenger(
-        p1, s.colony_id, document_id=d1, arrival_at=T0, officer=OFFICER, voyage_id=s.voyage_id,
+        p1,
+        s.colony_id,
+        document_id=d1,
+        arrival_at=T0,
+        officer=OFFICER,
+        voyage_id=s.voyage_id,
         db=db_url,
     )
     assert event.outcome == "admitted" and event.visa_id == v1
     with pytest.raises(CapacityExceededError, match="is full"):
-        st.admit_passenger(p2, s.colony_id, document_id=d2, arrival_at=T0, officer=OFFICER,
-                           db=db_url)
+        st.admit_passenger(
+            p2, s.colony_id, document_id=d2, arrival_at=T0, officer=OFFICER, db=db_url
+        )
     colony = st.get_colony(s.colony_id, db=db_url)
     assert (colony.population, colony.capacity) == (1, 1)
     outcomes = [e.outcome for e in st.list_entry_events(colony_id=s.colony_id, db=db_url)]
@@ -123,45 +134,69 @@ def test_expired_document_refused(db_url: str) -> None:
         passenger_mrz(77, expires_on=date(2030, 1, 1)), actor="d", db=db_url
     )
     with pytest.raises(AdmissionRefusedError, match="expired on 2030-01-01"):
-        st.admit_passenger(p, s.colony_id, document_id=old_doc.id, arrival_at=T0,
-                           officer=OFFICER, db=db_url)
+        st.admit_passenger(
+            p, s.colony_id, document_id=old_doc.id, arrival_at=T0, officer=OFFICER, db=db_url
+        )
 
 
 def test_revocation_needs_second_officer_and_refuses_from_its_time(db_url: str) -> None:
     s = small_station(db_url)
     with transaction(db_url, write=True) as conn:
         p, d, v = visa_holder(conn, s.colony_id, 9)
-    visa = st.propose_revocation(v, officer=OFFICER, reason="forged sponsor letter",
-                                 expected_version=1, db=db_url)
+    visa = st.propose_revocation(
+        v, officer=OFFICER, reason="forged sponsor letter", expected_version=1, db=db_url
+    )
     with pytest.raises(SeparationOfDutiesError, match="second immigration officer"):
         st.revoke_visa(v, officer=OFFICER, reason="x", expected_version=visa.version, db=db_url)
-    revoked = st.revoke_visa(v, officer=SECOND_OFFICER, reason="confirmed",
-                             expected_version=visa.version, at=T0, db=db_url)
-    assert (revoked.status, revoked.revoked_by, revoked.revoked_at) == ("revoked", SECOND_OFFICER, T0)
+    revoked = st.revoke_visa(
+        v,
+        officer=SECOND_OFFICER,
+        reason="confirmed",
+        expected_version=visa.version,
+        at=T0,
+        db=db_url,
+    )
+    assert (revoked.status, revoked.revoked_by, revoked.revoked_at) == (
+        "revoked",
+        SECOND_OFFICER,
+        T0,
+    )
     with pytest.raises(AdmissionRefusedError, match="was revoked at"):
-        st.admit_passenger(p, s.colony_id, document_id=d, arrival_at=T0 + timedelta(hours=1),
-                           officer=OFFICER, db=db_url)
+        st.admit_passenger(
+            p,
+            s.colony_id,
+            document_id=d,
+            arrival_at=T0 + timedelta(hours=1),
+            officer=OFFICER,
+            db=db_url,
+        )
     # an arrival before the revocation time was allowed by the visa
-    st.admit_passenger(p, s.colony_id, document_id=d, arrival_at=T0 - timedelta(hours=1),
-                       officer=OFFICER, db=db_url)
+    st.admit_passenger(
+        p,
+        s.colony_id,
+        document_id=d,
+        arrival_at=T0 - timedelta(hours=1),
+        officer=OFFICER,
+        db=db_url,
+    )
 
 
 def test_officer_is_never_applicant_or_sponsor(db_url: str) -> None:
     s = small_station(db_url)
     passenger, _ = st.register_passenger(passenger_mrz(11), actor="d", db=db_url)
-    app = st.create_application(passenger.id, s.colony_id, applicant="pax", sponsor="boss",
-                                db=db_url)
+    app = st.create_application(
+        passenger.id, s.colony_id, applicant="pax", sponsor="boss", db=db_url
+    )
     app = st.move_application(app.id, "submitted", actor="pax", expected_version=1, db=db_url)
     for who in ("pax", "boss"):
         with pytest.raises(SeparationOfDutiesError):
-            st.move_application(app.id, "under_review", actor=who, expected_version=2,
-                                db=db_url)
+            st.move_application(app.id, "under_review", actor=who, expected_version=2, db=db_url)
     with pytest.raises(ConcurrencyError, match="version 2, not 1"):
-        st.move_application(app.id, "under_review", actor=OFFICER, expected_version=1,
-                            db=db_url)
+        st.move_application(app.id, "under_review", actor=OFFICER, expected_version=1, db=db_url)
     with pytest.raises(StateTransitionError, match="only from an approved"):
-        st.issue_visa(app.id, officer=OFFICER, valid_from=T0, valid_until=T0 + timedelta(1),
-                      db=db_url)
+        st.issue_visa(
+            app.id, officer=OFFICER, valid_from=T0, valid_until=T0 + timedelta(1), db=db_url
+        )
     # the database's own CHECK holds even against direct SQL
     with get_engine(db_url).connect() as conn, pytest.raises(sa.exc.IntegrityError):
         conn.execute(

@@ -45,9 +45,7 @@ _ARRIVED_VOYAGES = 4
 def _insert_many(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
-    result = conn.execute(
-        table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
-    )
+    result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
     return [int(i) for i in result.scalars()]
 
 
@@ -61,8 +59,14 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
                 "SpatiaLite file: marsgis station seed --url sqlite:////path/new.sqlite)"
             )
         colony_ids = [
-            add_colony(c["name"], site=c["site"], capacity=c["capacity"],
-                       radius_km=c["radius_km"], actor=_SEEDER, db=conn).id
+            add_colony(
+                c["name"],
+                site=c["site"],
+                capacity=c["capacity"],
+                radius_km=c["radius_km"],
+                actor=_SEEDER,
+                db=conn,
+            ).id
             for c in plan.colonies
         ]
         station_ids = [
@@ -70,8 +74,13 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
             for s in plan.stations
         ]
         bay_ids = [
-            add_bay(station_ids[b["station"]], b["code"], vessel_classes=b["vessel_classes"],
-                    actor=_SEEDER, db=conn).id
+            add_bay(
+                station_ids[b["station"]],
+                b["code"],
+                vessel_classes=b["vessel_classes"],
+                actor=_SEEDER,
+                db=conn,
+            ).id
             for b in plan.bays
         ]
         vessel_ids = [
@@ -79,28 +88,50 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
             for v in plan.vessels
         ]
         voyage_ids = [
-            add_voyage(vessel_ids[v["vessel"]], origin=v["origin"],
-                       arrival_start=v["arrival_start"], arrival_end=v["arrival_end"],
-                       actor=_SEEDER, db=conn).id
+            add_voyage(
+                vessel_ids[v["vessel"]],
+                origin=v["origin"],
+                arrival_start=v["arrival_start"],
+                arrival_end=v["arrival_end"],
+                actor=_SEEDER,
+                db=conn,
+            ).id
             for v in plan.voyages
         ]
         for b in plan.bookings:
-            book_bay(bay_ids[b["bay"]], starts_at=b["starts_at"], ends_at=b["ends_at"],
-                     voyage_id=voyage_ids[b["voyage"]], actor=_SEEDER, db=conn)
+            book_bay(
+                bay_ids[b["bay"]],
+                starts_at=b["starts_at"],
+                ends_at=b["ends_at"],
+                voyage_id=voyage_ids[b["voyage"]],
+                actor=_SEEDER,
+                db=conn,
+            )
 
         parsed = [parse_td3(p["mrz"]) for p in plan.passengers]
         passenger_ids = _insert_many(
             conn,
             station_passengers,
             [
-                {"surname": m.surname, "given_names": m.given_names, "nationality": m.nationality,
-                 "birth_date": m.birth_date, "sex": m.sex, "created_at": at}
+                {
+                    "surname": m.surname,
+                    "given_names": m.given_names,
+                    "nationality": m.nationality,
+                    "birth_date": m.birth_date,
+                    "sex": m.sex,
+                    "created_at": at,
+                }
                 for m in parsed
             ],
         )
         document_rows = [
-            {"passenger_id": pid, "document_number": m.document_number,
-             "issuing_state": m.issuing_state, "expires_on": m.expires_on, "mrz": p["mrz"]}
+            {
+                "passenger_id": pid,
+                "document_number": m.document_number,
+                "issuing_state": m.issuing_state,
+                "expires_on": m.expires_on,
+                "mrz": p["mrz"],
+            }
             for pid, m, p in zip(passenger_ids, parsed, plan.passengers, strict=True)
         ]
         document_ids = _insert_many(conn, station_travel_documents, document_rows)
@@ -109,21 +140,33 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
             conn,
             station_visa_applications,
             [
-                {"passenger_id": pid, "colony_id": colony_ids[p["colony"]],
-                 "applicant": p["applicant"], "sponsor": p["sponsor"], "status": p["status"],
-                 "decided_by": p["officer"] if p["status"] in decided else None,
-                 "reason": "seeded decision" if p["status"] in decided else None,
-                 "version": 1, "created_at": at, "updated_at": at}
+                {
+                    "passenger_id": pid,
+                    "colony_id": colony_ids[p["colony"]],
+                    "applicant": p["applicant"],
+                    "sponsor": p["sponsor"],
+                    "status": p["status"],
+                    "decided_by": p["officer"] if p["status"] in decided else None,
+                    "reason": "seeded decision" if p["status"] in decided else None,
+                    "version": 1,
+                    "created_at": at,
+                    "updated_at": at,
+                }
                 for pid, p in zip(passenger_ids, plan.passengers, strict=True)
             ],
         )
         approved = [i for i, p in enumerate(plan.passengers) if p["status"] == "approved"]
         visa_rows = [
-            {"application_id": application_ids[i], "passenger_id": passenger_ids[i],
-             "colony_id": colony_ids[plan.passengers[i]["colony"]], "status": "issued",
-             "valid_from": plan.passengers[i]["valid_from"],
-             "valid_until": plan.passengers[i]["valid_until"],
-             "issued_by": plan.passengers[i]["officer"], "version": 1}
+            {
+                "application_id": application_ids[i],
+                "passenger_id": passenger_ids[i],
+                "colony_id": colony_ids[plan.passengers[i]["colony"]],
+                "status": "issued",
+                "valid_from": plan.passengers[i]["valid_from"],
+                "valid_until": plan.passengers[i]["valid_until"],
+                "issued_by": plan.passengers[i]["officer"],
+                "version": 1,
+            }
             for i in approved
         ]
         visa_ids = dict(zip(approved, _insert_many(conn, station_visas, visa_rows), strict=True))
@@ -140,34 +183,64 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
             visa = None
             if i in visa_ids:
                 row = visa_rows[approved.index(i)]
-                visa = Visa(id=visa_ids[i], application_id=row["application_id"],
-                            passenger_id=row["passenger_id"], colony_id=row["colony_id"],
-                            status="issued", valid_from=row["valid_from"],
-                            valid_until=row["valid_until"], issued_by=row["issued_by"],
-                            revocation_proposed_by=None, revoked_by=None, revoked_at=None,
-                            version=1)
+                visa = Visa(
+                    id=visa_ids[i],
+                    application_id=row["application_id"],
+                    passenger_id=row["passenger_id"],
+                    colony_id=row["colony_id"],
+                    status="issued",
+                    valid_from=row["valid_from"],
+                    valid_until=row["valid_until"],
+                    issued_by=row["issued_by"],
+                    revocation_proposed_by=None,
+                    revoked_by=None,
+                    revoked_at=None,
+                    version=1,
+                )
             d = document_rows[i]
-            document = TravelDocument(id=document_ids[i], passenger_id=d["passenger_id"],
-                                      document_number=d["document_number"],
-                                      issuing_state=d["issuing_state"],
-                                      expires_on=d["expires_on"], mrz=d["mrz"])
-            reasons = admission_refusals(passenger_id=passenger_ids[i], colony_id=colony,
-                                         arrival_at=arrival, visa=visa, document=document)
+            document = TravelDocument(
+                id=document_ids[i],
+                passenger_id=d["passenger_id"],
+                document_number=d["document_number"],
+                issuing_state=d["issuing_state"],
+                expires_on=d["expires_on"],
+                mrz=d["mrz"],
+            )
+            reasons = admission_refusals(
+                passenger_id=passenger_ids[i],
+                colony_id=colony,
+                arrival_at=arrival,
+                visa=visa,
+                document=document,
+            )
             if not reasons and room[colony] <= 0:
                 reasons = [f"colony {colony} is full"]
             outcome = "refused" if reasons else "admitted"
             entries.append(
-                {"passenger_id": passenger_ids[i], "colony_id": colony,
-                 "visa_id": None if visa is None else visa.id, "document_id": document.id,
-                 "voyage_id": voyage_ids[p["voyage"]], "outcome": outcome,
-                 "officer": p["officer"], "reason": "; ".join(reasons) or None,
-                 "arrival_at": arrival, "at": arrival}
+                {
+                    "passenger_id": passenger_ids[i],
+                    "colony_id": colony,
+                    "visa_id": None if visa is None else visa.id,
+                    "document_id": document.id,
+                    "voyage_id": voyage_ids[p["voyage"]],
+                    "outcome": outcome,
+                    "officer": p["officer"],
+                    "reason": "; ".join(reasons) or None,
+                    "arrival_at": arrival,
+                    "at": arrival,
+                }
             )
             if outcome == "admitted":
                 assert visa is not None
                 room[colony] -= 1
-                residents.append({"passenger_id": passenger_ids[i], "colony_id": colony,
-                                  "visa_id": visa.id, "since": arrival})
+                residents.append(
+                    {
+                        "passenger_id": passenger_ids[i],
+                        "colony_id": colony,
+                        "visa_id": visa.id,
+                        "since": arrival,
+                    }
+                )
         _insert_many(conn, station_entry_events, entries)
         _insert_many(conn, station_residents, residents)
         population = Counter(r["colony_id"] for r in residents)

@@ -220,9 +220,7 @@ def upgrade() -> None:
         _pk(),
         _fk("manifest_id", "station_manifests.id", "fk_station_manifest_entries_manifest"),
         _fk("passenger_id", "station_passengers.id", "fk_station_manifest_entries_passenger"),
-        _fk(
-            "document_id", "station_travel_documents.id", "fk_station_manifest_entries_document"
-        ),
+        _fk("document_id", "station_travel_documents.id", "fk_station_manifest_entries_document"),
         sa.UniqueConstraint("manifest_id", "passenger_id", name="uq_station_manifest_entries"),
     )
     op.create_table(
@@ -248,9 +246,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("version >= 1", name="ck_station_visa_applications_version"),
     )
-    op.create_index(
-        "ix_station_visa_applications_status", "station_visa_applications", ["status"]
-    )
+    op.create_index("ix_station_visa_applications_status", "station_visa_applications", ["status"])
     op.create_table(
         "station_visas",
         _pk(),
@@ -296,9 +292,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("arrival_at", _ts(), nullable=False),
         sa.Column("at", _ts(), nullable=False),
-        sa.CheckConstraint(
-            _in("outcome", ENTRY_OUTCOMES), name="ck_station_entry_events_outcome"
-        ),
+        sa.CheckConstraint(_in("outcome", ENTRY_OUTCOMES), name="ck_station_entry_events_outcome"),
         sa.CheckConstraint(
             "outcome <> 'admitted' OR visa_id IS NOT NULL", name="ck_station_entry_events_visa"
         ),
@@ -378,9 +372,7 @@ def downgrade() -> None:
     op.drop_table("station_visa_applications")
     op.drop_table("station_manifest_entries")
     op.drop_table("station_manifests")
-    op.drop_index(
-        "ix_station_travel_documents_passenger_id", table_name="station_travel_documents"
-    )
+    op.drop_index("ix_station_travel_documents_passenger_id", table_name="station_travel_documents")
     op.drop_table("station_travel_documents")
     op.drop_table("station_passengers")
     op.drop_index("ix_station_bay_bookings_bay_starts", table_name="station_bay_bookings")
