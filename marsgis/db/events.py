@@ -57,6 +57,7 @@ from marsgis.db.schema import EVENT_TOPICS, events
 from marsgis.exceptions import DatabaseError, ValidationError
 
 __all__ = [
+    "APPEND_LOCK_KEY",
     "EVENT_TOPICS",
     "EVENT_TYPES",
     "NOTIFY_CHANNEL",
@@ -117,6 +118,9 @@ NOTIFY_CHANNEL = "marsgis_events"
 READ_LIMIT_MAX = 10_000
 # Key of the PostgreSQL advisory lock that serialises event appends (see the module docs).
 _APPEND_LOCK_KEY = 949_900_008
+#: The same key, for stores whose own append locks must be taken after it (one lock order,
+#: no deadlock between them: :mod:`marsgis.db.station.audit`).
+APPEND_LOCK_KEY = _APPEND_LOCK_KEY
 _ACTOR_MAX = 200
 _STATE_KEY = "events"
 

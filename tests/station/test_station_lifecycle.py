@@ -118,3 +118,83 @@ def test_visa_application_lifecycle_properties(db_url: str) -> None:
 
     run()
     assert st.verify_audit(db=db_url).intact
+
+
+# visa: issued → expired | revoked; a revocation is proposed by one officer, confirmed by another
+OFFICERS = ["officer.omar", "officer.lind", "officer.park"]
+
+
+def _visa_row(engine: sa.Engine, visa_id: int) -> tuple[Any, int]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT * FROM station_visas WHERE id = :i"), {"i": visa_id}
+        ).one()
+        audit = conn.execute(sa.text("SELECT count(*) FROM station_audit_log")).scalar_one()
+    return tuple(row), audit
+
+
+def test_visa_lifecycle_properties(db_url: str) -> None:
+    from datetime import timedelta
+
+    from station_helpers import T0, visa_holder
+
+    from marsgis.db import transaction
+
+    colony = st.add_colony("Jezero Colony", site="Jezero", capacity=5, actor="m", db=db_url)
+    engine = get_engine(db_url)
+    counter = iter(range(20_000, 30_000))
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=hst.data(), n=hst.integers(1, 6))
+    def run(data: hst.DataObject, n: int) -> None:
+        with transaction(db_url, write=True) as conn:
+            _, _, visa_id = visa_holder(conn, colony.id, next(counter))
+        status, proposer, version = "issued", None, 1
+        for _ in range(n):
+            op = data.draw(hst.sampled_from(["propose", "revoke", "expire"]))
+            officer = data.draw(hst.sampled_from(OFFICERS))
+            before = _visa_row(engine, visa_id)
+            try:
+                if op == "propose":
+                    visa = st.propose_revocation(
+                        visa_id, officer=officer, reason="r", expected_version=version, db=db_url
+                    )
+                elif op == "revoke":
+                    visa = st.revoke_visa(
+                        visa_id, officer=officer, reason="r", expected_version=version, db=db_url
+                    )
+                else:
+                    st.expire_visas(at=T0 + timedelta(days=400), actor="clock", db=db_url)
+                    visa = st.get_visa(visa_id, db=db_url)
+            except MarsGISError:
+                ok = False
+            else:
+                ok = True
+            # the model: only an issued visa changes; revoking needs a proposal by another
+            # officer; expiring is a sweep over all visas, a no-op for one no longer issued
+            if op == "expire" and status != "issued":
+                assert ok and _visa_row(engine, visa_id)[0] == before[0]
+                continue
+            expected_ok = status == "issued" and (
+                op in ("propose", "expire") or (op == "revoke" and proposer not in (None, officer))
+            )
+            assert ok == expected_ok, (status, proposer, op, officer)
+            if not ok:
+                assert _visa_row(engine, visa_id) == before
+                continue
+            if op == "propose":
+                proposer = officer
+            elif op == "revoke":
+                status = "revoked"
+            else:
+                status = "expired"
+            assert visa.status == status and visa.status in ("issued", "expired", "revoked")
+            version = visa.version
+        assert st.get_visa(visa_id, db=db_url).status == status
+
+    run()
+    assert st.verify_audit(db=db_url).intact

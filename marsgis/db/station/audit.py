@@ -4,8 +4,8 @@ Every station decision appends one record (actor, role, action, subject, reason,
 details) in the decision's own transaction. The record's ``hash`` is
 ``sha256(prev_hash + canonical JSON)`` (:mod:`marsgis.station.audit`); ids run 1, 2, 3, ...
 without gaps. Appends are serialised so the chain never forks: on PostGIS by
-``pg_advisory_xact_lock`` on one key, taken as one of the transaction's last statements (like
-the event log's, :mod:`marsgis.db.events`); on SpatiaLite by the write lock every writer takes
+``pg_advisory_xact_lock`` on one key, taken as one of the transaction's last statements, after
+the event log's lock (:mod:`marsgis.db.events`; always in that order, so the two never deadlock); on SpatiaLite by the write lock every writer takes
 at ``BEGIN IMMEDIATE``. Triggers refuse ``UPDATE`` and ``DELETE`` of audit rows on both
 backends (and ``TRUNCATE`` on PostGIS). :func:`verify_audit` re-computes the chain and names
 the first record that does not verify.
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from marsgis.db.engine import DatabaseLike, before_commit, transaction, transaction_state
+from marsgis.db.events import APPEND_LOCK_KEY
 from marsgis.db.schema import station_audit_log
 from marsgis.station.audit import GENESIS, AuditVerification, chain_hash, verify_chain
 from marsgis.station.records import AuditRecord
@@ -69,7 +70,10 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        # one lock order whichever hook runs first: the event log's lock, then the audit's
+        # (advisory locks are re-entrant within a transaction)
+        for key in (APPEND_LOCK_KEY, _LOCK_KEY):
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     a = station_audit_log.c
     last = conn.execute(sa.select(a.id, a.hash).order_by(a.id.desc()).limit(1)).first()
     last_id, prev = (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
