@@ -28,6 +28,12 @@ __all__ = [
     "PlanningError",
     "RemoteCatalogError",
     "StateTransitionError",
+    "StationError",
+    "AdmissionRefusedError",
+    "AuditIntegrityError",
+    "BookingConflictError",
+    "CapacityExceededError",
+    "SeparationOfDutiesError",
     "ValidationError",
 ]
 
@@ -132,3 +138,31 @@ class PlanningError(MarsGISError):
 
 class ConfigurationError(InvalidOptionError):
     """A ``MARSGIS_*`` environment variable has a bad value (see :mod:`marsgis.config`)."""
+
+
+class StationError(MarsGISError):
+    """A station rule refused an operation (admission, capacity, bay booking, duties).
+
+    Nothing was changed by the refused operation (a refused admission is itself recorded as an
+    entry event and an audit record).
+    """
+
+
+class AdmissionRefusedError(StationError):
+    """An admission's preconditions do not hold (no valid visa, expired document, wrong colony)."""
+
+
+class CapacityExceededError(AdmissionRefusedError):
+    """A colony is full: admitting one more would exceed its capacity."""
+
+
+class BookingConflictError(StationError):
+    """A docking bay booking overlaps another booking of the same bay."""
+
+
+class SeparationOfDutiesError(StationError):
+    """The same person may not hold both roles (officer and applicant, or both revoking officers)."""
+
+
+class AuditIntegrityError(StationError):
+    """The station audit log's hash chain is broken (a record was altered, removed or inserted)."""

@@ -74,6 +74,8 @@ BAD: dict[str, tuple[list[str], str]] = {
     "sites check": (["--preset", "viking", "--lat", "0", "--lon", "0"], "ValidationError"),
     "sites map": (["--preset", "viking", "--dem", "mola", "-o", "{tmp}/m.tif"], "ValidationError"),
     "sites search": (["--preset", "msl", "--bbox", "x"], "CoordinateError"),
+    "station audit verify": (["--url", "mysql://u@host/db"], "ValidationError"),
+    "station seed": (["--passengers", "-1"], "BadParameter"),
     "terrain aspect": (["olympus", "-o", "{tmp}/a.tif"], "DataNotFoundError"),
     "terrain hillshade": (["olympus", "-o", "{tmp}/h.tif"], "DataNotFoundError"),
     "terrain roughness": (["olympus", "-o", "{tmp}/r.tif"], "DataNotFoundError"),

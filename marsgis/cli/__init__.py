@@ -57,6 +57,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "sites",
         "Landing-site constraints: check a point, map eligibility, search ellipses.",
     ),
+    "station": ("station", "The station: audit log verification and the seeded demo station."),
     "terrain": ("terrain", "Slope, aspect, roughness and hillshade to GeoTIFF."),
     "token": ("token", "Create, revoke and list the service API's bearer tokens."),
     "traverse": ("traverse", "Plan a rover traverse on a DEM."),

@@ -58,6 +58,7 @@ from marsgis.db.schema import EVENT_TOPICS, events
 from marsgis.exceptions import DatabaseError, ValidationError
 
 __all__ = [
+    "APPEND_LOCK_KEY",
     "EVENT_TOPICS",
     "EVENT_TYPES",
     "NOTIFY_CHANNEL",
@@ -95,6 +96,23 @@ EVENT_TYPES: Mapping[str, str] = {
     "schedule.deleted": "schedules",
     "schedule.fired": "schedules",
     "model.registered": "models",
+    "station.colony_created": "station",
+    "station.station_created": "station",
+    "station.bay_created": "station",
+    "station.vessel_created": "station",
+    "station.voyage_created": "station",
+    "station.bay_booked": "station",
+    "station.manifest_filed": "station",
+    "station.passenger_registered": "station",
+    "station.application_created": "station",
+    "station.application_changed": "station",
+    "station.visa_issued": "station",
+    "station.visa_revocation_proposed": "station",
+    "station.visa_revoked": "station",
+    "station.visa_expired": "station",
+    "station.entry_recorded": "station",
+    "station.colony_capacity_changed": "station",
+    "station.seeded": "station",
 }
 
 #: The PostgreSQL NOTIFY channel; the payload is the highest event id of the transaction.
@@ -103,6 +121,9 @@ NOTIFY_CHANNEL = "marsgis_events"
 READ_LIMIT_MAX = 10_000
 # Key of the PostgreSQL advisory lock that serialises event appends (see the module docs).
 _APPEND_LOCK_KEY = 949_900_008
+#: The same key, for stores whose own append locks must be taken after it (one lock order,
+#: no deadlock between them: :mod:`marsgis.db.station.audit`).
+APPEND_LOCK_KEY = _APPEND_LOCK_KEY
 _ACTOR_MAX = 200
 _STATE_KEY = "events"
 

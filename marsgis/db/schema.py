@@ -59,6 +59,24 @@ __all__ = [
     "ml_models",
     "report_runs",
     "report_schedules",
+    "STATION_APPLICATION_STATUSES",
+    "STATION_ENTRY_OUTCOMES",
+    "STATION_VISA_STATUSES",
+    "station_audit_log",
+    "station_bay_bookings",
+    "station_bays",
+    "station_colonies",
+    "station_entry_events",
+    "station_manifest_entries",
+    "station_manifests",
+    "station_passengers",
+    "station_residents",
+    "station_travel_documents",
+    "station_visa_applications",
+    "station_visas",
+    "station_vessels",
+    "station_voyages",
+    "stations",
 ]
 
 #: SRID of the Mars geographic CRS ``IAU_2015:49900`` in PostGIS and SpatiaLite
@@ -363,7 +381,7 @@ api_jobs = sa.Table(
 )
 
 #: Topics of the event log (what a subscriber filters on; see :mod:`marsgis.db.events`).
-EVENT_TOPICS = ("missions", "plans", "tasks", "reports", "schedules", "models")
+EVENT_TOPICS = ("missions", "plans", "tasks", "reports", "schedules", "models", "station")
 
 events = sa.Table(
     "events",
@@ -383,4 +401,368 @@ events = sa.Table(
     sa.CheckConstraint(_in("topic", EVENT_TOPICS), name="ck_events_topic"),
     sa.Index("ix_events_topic_id", "topic", "id"),
     sqlite_autoincrement=True,
+)
+
+# ----------------------------------------------------------------------------- the station
+# Revision 0010. Invariants the tables carry themselves (see docs/station.md): the lifecycle
+# CHECKs, population <= capacity, a bay never double-booked (PostGIS: an exclusion constraint
+# over tstzrange, created by the migration; SpatiaLite: a check under BEGIN IMMEDIATE in
+# marsgis.db.station.bays), and an append-only, hash-chained audit log (triggers refuse UPDATE
+# and DELETE on both backends).
+
+#: States of a visa application (transitions: :mod:`marsgis.station.lifecycle`).
+STATION_APPLICATION_STATUSES = (
+    "draft",
+    "submitted",
+    "under_review",
+    "info_requested",
+    "approved",
+    "rejected",
+    "withdrawn",
+)
+#: States of a visa.
+STATION_VISA_STATUSES = ("issued", "expired", "revoked")
+#: Outcomes of an entry event.
+STATION_ENTRY_OUTCOMES = ("admitted", "refused", "secondary_inspection")
+
+station_colonies = sa.Table(
+    "station_colonies",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("site", sa.String(200), nullable=False),
+    sa.Column("boundary", Geometry("POLYGON", srid=MARS_SRID, spatial_index=True), nullable=False),
+    sa.Column("capacity", sa.Integer(), nullable=False),
+    sa.Column("population", sa.Integer(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("capacity >= 0", name="ck_station_colonies_capacity"),
+    sa.CheckConstraint(
+        "population >= 0 AND population <= capacity", name="ck_station_colonies_population"
+    ),
+    sa.CheckConstraint("version >= 1", name="ck_station_colonies_version"),
+    sa.UniqueConstraint("name", name="uq_station_colonies_name"),
+)
+
+stations = sa.Table(
+    "stations",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column(
+        "colony_id",
+        sa.Integer(),
+        sa.ForeignKey("station_colonies.id", name="fk_stations_colony"),
+        nullable=False,
+    ),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("name", name="uq_stations_name"),
+)
+
+station_bays = sa.Table(
+    "station_bays",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "station_id",
+        sa.Integer(),
+        sa.ForeignKey("stations.id", name="fk_station_bays_station"),
+        nullable=False,
+    ),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("vessel_classes", JSONDocument, nullable=False, server_default=sa.text("'[]'")),
+    sa.UniqueConstraint("station_id", "code", name="uq_station_bays_code"),
+)
+
+station_vessels = sa.Table(
+    "station_vessels",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("vessel_class", sa.String(32), nullable=False),
+    sa.UniqueConstraint("name", name="uq_station_vessels_name"),
+)
+
+station_voyages = sa.Table(
+    "station_voyages",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "vessel_id",
+        sa.Integer(),
+        sa.ForeignKey("station_vessels.id", name="fk_station_voyages_vessel"),
+        nullable=False,
+    ),
+    sa.Column("origin", sa.String(200), nullable=False),
+    sa.Column("arrival_start", UTCDateTime(), nullable=False),
+    sa.Column("arrival_end", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("arrival_end > arrival_start", name="ck_station_voyages_window"),
+    sa.Index("ix_station_voyages_arrival_start", "arrival_start"),
+)
+
+station_bay_bookings = sa.Table(
+    "station_bay_bookings",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "bay_id",
+        sa.Integer(),
+        sa.ForeignKey("station_bays.id", name="fk_station_bay_bookings_bay"),
+        nullable=False,
+    ),
+    sa.Column(
+        "voyage_id",
+        sa.Integer(),
+        sa.ForeignKey("station_voyages.id", name="fk_station_bay_bookings_voyage"),
+        nullable=True,
+    ),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("ends_at", UTCDateTime(), nullable=False),
+    sa.Column("booked_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("ends_at > starts_at", name="ck_station_bay_bookings_period"),
+    sa.Index("ix_station_bay_bookings_bay_starts", "bay_id", "starts_at"),
+)
+
+station_passengers = sa.Table(
+    "station_passengers",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("surname", sa.String(200), nullable=False),
+    sa.Column("given_names", sa.String(200), nullable=False),
+    sa.Column("nationality", sa.String(3), nullable=False),
+    sa.Column("birth_date", sa.Date(), nullable=False),
+    sa.Column("sex", sa.String(1), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+station_travel_documents = sa.Table(
+    "station_travel_documents",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "passenger_id",
+        sa.Integer(),
+        sa.ForeignKey("station_passengers.id", name="fk_station_travel_documents_passenger"),
+        nullable=False,
+    ),
+    sa.Column("document_number", sa.String(9), nullable=False),
+    sa.Column("issuing_state", sa.String(3), nullable=False),
+    sa.Column("expires_on", sa.Date(), nullable=False),
+    sa.Column("mrz", sa.String(89), nullable=False),
+    sa.UniqueConstraint(
+        "issuing_state", "document_number", name="uq_station_travel_documents_number"
+    ),
+    sa.Index("ix_station_travel_documents_passenger_id", "passenger_id"),
+)
+
+station_manifests = sa.Table(
+    "station_manifests",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "voyage_id",
+        sa.Integer(),
+        sa.ForeignKey("station_voyages.id", name="fk_station_manifests_voyage"),
+        nullable=False,
+    ),
+    sa.Column("submitted_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("voyage_id", name="uq_station_manifests_voyage"),
+)
+
+station_manifest_entries = sa.Table(
+    "station_manifest_entries",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "manifest_id",
+        sa.Integer(),
+        sa.ForeignKey("station_manifests.id", name="fk_station_manifest_entries_manifest"),
+        nullable=False,
+    ),
+    sa.Column(
+        "passenger_id",
+        sa.Integer(),
+        sa.ForeignKey("station_passengers.id", name="fk_station_manifest_entries_passenger"),
+        nullable=False,
+    ),
+    sa.Column(
+        "document_id",
+        sa.Integer(),
+        sa.ForeignKey("station_travel_documents.id", name="fk_station_manifest_entries_document"),
+        nullable=False,
+    ),
+    sa.UniqueConstraint("manifest_id", "passenger_id", name="uq_station_manifest_entries"),
+)
+
+station_visa_applications = sa.Table(
+    "station_visa_applications",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "passenger_id",
+        sa.Integer(),
+        sa.ForeignKey("station_passengers.id", name="fk_station_visa_applications_passenger"),
+        nullable=False,
+    ),
+    sa.Column(
+        "colony_id",
+        sa.Integer(),
+        sa.ForeignKey("station_colonies.id", name="fk_station_visa_applications_colony"),
+        nullable=False,
+    ),
+    sa.Column("applicant", sa.String(200), nullable=False),
+    sa.Column("sponsor", sa.String(200), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("decided_by", sa.String(200), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(
+        _in("status", STATION_APPLICATION_STATUSES), name="ck_station_visa_applications_status"
+    ),
+    sa.CheckConstraint(
+        "decided_by IS NULL OR (decided_by <> applicant AND "
+        "(sponsor IS NULL OR decided_by <> sponsor))",
+        name="ck_station_visa_applications_duties",
+    ),
+    sa.CheckConstraint("version >= 1", name="ck_station_visa_applications_version"),
+    sa.Index("ix_station_visa_applications_status", "status"),
+)
+
+station_visas = sa.Table(
+    "station_visas",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "application_id",
+        sa.Integer(),
+        sa.ForeignKey("station_visa_applications.id", name="fk_station_visas_application"),
+        nullable=False,
+    ),
+    sa.Column(
+        "passenger_id",
+        sa.Integer(),
+        sa.ForeignKey("station_passengers.id", name="fk_station_visas_passenger"),
+        nullable=False,
+    ),
+    sa.Column(
+        "colony_id",
+        sa.Integer(),
+        sa.ForeignKey("station_colonies.id", name="fk_station_visas_colony"),
+        nullable=False,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("valid_from", UTCDateTime(), nullable=False),
+    sa.Column("valid_until", UTCDateTime(), nullable=False),
+    sa.Column("issued_by", sa.String(200), nullable=False),
+    sa.Column("revocation_proposed_by", sa.String(200), nullable=True),
+    sa.Column("revoked_by", sa.String(200), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.CheckConstraint(_in("status", STATION_VISA_STATUSES), name="ck_station_visas_status"),
+    sa.CheckConstraint("valid_until > valid_from", name="ck_station_visas_validity"),
+    sa.CheckConstraint(
+        "(status = 'revoked') = (revoked_at IS NOT NULL AND revoked_by IS NOT NULL "
+        "AND revocation_proposed_by IS NOT NULL AND revoked_by <> revocation_proposed_by)",
+        name="ck_station_visas_revocation",
+    ),
+    sa.CheckConstraint("version >= 1", name="ck_station_visas_version"),
+    sa.UniqueConstraint("application_id", name="uq_station_visas_application"),
+    sa.Index("ix_station_visas_passenger_colony", "passenger_id", "colony_id"),
+)
+
+station_entry_events = sa.Table(
+    "station_entry_events",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "passenger_id",
+        sa.Integer(),
+        sa.ForeignKey("station_passengers.id", name="fk_station_entry_events_passenger"),
+        nullable=False,
+    ),
+    sa.Column(
+        "colony_id",
+        sa.Integer(),
+        sa.ForeignKey("station_colonies.id", name="fk_station_entry_events_colony"),
+        nullable=False,
+    ),
+    sa.Column(
+        "visa_id",
+        sa.Integer(),
+        sa.ForeignKey("station_visas.id", name="fk_station_entry_events_visa"),
+        nullable=True,
+    ),
+    sa.Column(
+        "document_id",
+        sa.Integer(),
+        sa.ForeignKey("station_travel_documents.id", name="fk_station_entry_events_document"),
+        nullable=True,
+    ),
+    sa.Column(
+        "voyage_id",
+        sa.Integer(),
+        sa.ForeignKey("station_voyages.id", name="fk_station_entry_events_voyage"),
+        nullable=True,
+    ),
+    sa.Column("outcome", sa.String(24), nullable=False),
+    sa.Column("officer", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("arrival_at", UTCDateTime(), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(
+        _in("outcome", STATION_ENTRY_OUTCOMES), name="ck_station_entry_events_outcome"
+    ),
+    sa.CheckConstraint(
+        "outcome <> 'admitted' OR visa_id IS NOT NULL", name="ck_station_entry_events_visa"
+    ),
+    sa.Index("ix_station_entry_events_colony_outcome", "colony_id", "outcome"),
+)
+
+station_residents = sa.Table(
+    "station_residents",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "passenger_id",
+        sa.Integer(),
+        sa.ForeignKey("station_passengers.id", name="fk_station_residents_passenger"),
+        nullable=False,
+    ),
+    sa.Column(
+        "colony_id",
+        sa.Integer(),
+        sa.ForeignKey("station_colonies.id", name="fk_station_residents_colony"),
+        nullable=False,
+    ),
+    sa.Column(
+        "visa_id",
+        sa.Integer(),
+        sa.ForeignKey("station_visas.id", name="fk_station_residents_visa"),
+        nullable=False,
+    ),
+    sa.Column("since", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("passenger_id", name="uq_station_residents_passenger"),
+    sa.Index("ix_station_residents_colony_id", "colony_id"),
+)
+
+station_audit_log = sa.Table(
+    "station_audit_log",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject_type", sa.String(32), nullable=False),
+    sa.Column("subject_id", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("details", JSONDocument, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.CheckConstraint("id >= 1", name="ck_station_audit_log_id"),
+    sa.UniqueConstraint("hash", name="uq_station_audit_log_hash"),
 )
