@@ -3,7 +3,7 @@ travel documents, visa applications, visas, entry events, residents and the audi
 event topic ``station``.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 
 Invariants created here (docs/station.md): on PostGIS an exclusion constraint keeps the bookings
 of one bay from overlapping (``btree_gist``); on both backends triggers refuse UPDATE and DELETE
@@ -27,7 +27,7 @@ from marsgis.db.migrations._ddl import (
 )
 
 revision = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels = None
 depends_on = None
 
