@@ -65,7 +65,9 @@ def test_invalid_worker_counts_and_memory_are_refused(monkeypatch) -> None:
 
 
 def _resources(c) -> dict[str, dict]:
-    return {w["name"]: dict(w.get("resources") or {}) for w in c.scheduler_info()["workers"].values()}
+    return {
+        w["name"]: dict(w.get("resources") or {}) for w in c.scheduler_info()["workers"].values()
+    }
 
 
 def test_gpu_client_without_cuda_declares_no_gpu_and_falls_back_to_cpu(monkeypatch) -> None:

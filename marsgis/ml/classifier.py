@@ -59,7 +59,10 @@ def _tf32_switches() -> dict[str, Any]:
     matmul = torch.backends.cuda.matmul
     conv = getattr(torch.backends.cudnn, "conv", None)
     if hasattr(matmul, "fp32_precision") and conv is not None:
-        return {"matmul": (matmul, "fp32_precision", "ieee"), "conv": (conv, "fp32_precision", "ieee")}
+        return {
+            "matmul": (matmul, "fp32_precision", "ieee"),
+            "conv": (conv, "fp32_precision", "ieee"),
+        }
     return {
         "matmul": (matmul, "allow_tf32", False),
         "conv": (torch.backends.cudnn, "allow_tf32", False),
@@ -78,7 +81,7 @@ def ieee_float32(device: str | torch.device) -> Iterator[None]:
     >>> with ieee_float32("cpu"):
     ...     pass
     """
-    global _tf32_users
+    global _tf32_users  # noqa: PLW0603 (one process-wide count, guarded by the lock)
     if torch.device(device).type != "cuda":
         yield
         return

@@ -358,7 +358,9 @@ def _dask_stack(data: Any, p: _Params, layers: int, gpu_resources: bool | None) 
         data = data.rechunk(chunks)
     offsets = [np.concatenate([[0], np.cumsum(c)]) for c in data.chunks]
 
-    def classify_block(window: npt.NDArray[Any], block_info: dict[Any, Any] | None = None) -> FloatArray:
+    def classify_block(
+        window: npt.NDArray[Any], block_info: dict[Any, Any] | None = None
+    ) -> FloatArray:
         assert block_info is not None
         bi, bj = block_info[0]["chunk-location"]
         r0, r1 = int(offsets[0][bi]), int(offsets[0][bi + 1])

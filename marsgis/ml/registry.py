@@ -41,9 +41,9 @@ from marsgis.data import DATA_DIR, sha256_file
 from marsgis.exceptions import (
     DatabaseError,
     DataNotFoundError,
-    DependencyNotFoundError,
     DataReadError,
     DatasetIntegrityError,
+    DependencyNotFoundError,
     ValidationError,
 )
 from marsgis.io.atomic import atomic_path, check_json, write_text

@@ -27,7 +27,7 @@ def is_cupy(data: Any) -> bool:
 def cupy_module() -> Any:
     """The ``cupy`` module, or a DependencyNotFoundError saying how to install it."""
     try:
-        import cupy
+        import cupy  # type: ignore[import-not-found, unused-ignore]
     except ImportError as exc:
         raise DependencyNotFoundError(
             f"CuPy-backed DEMs need CuPy, which is not installed ({exc}); install the wheel "
@@ -85,7 +85,11 @@ def _hillshade(xp: Any, w: tuple[Any, ...], kx: Any, ky: Any, params: Any) -> An
     p, q = _horn(xp, w, kx, ky)
     e = w[4]
     s0, s1, s2 = (np.float32(v) for v in params[:3])
-    v = np.float32(254.0) * (s0 - (q * s1 + p * s2)) / xp.sqrt(np.float32(1.0) + p * p + q * q + (e - e))
+    v = (
+        np.float32(254.0)
+        * (s0 - (q * s1 + p * s2))
+        / xp.sqrt(np.float32(1.0) + p * p + q * q + (e - e))
+    )
     return xp.where(v <= 0, np.float32(1.0), np.float32(1.0) + v).astype(xp.float32)
 
 
