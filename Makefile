@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.marsgis-installed
 
-.PHONY: setup demo api test test-slow test-hub test-ml lint typecheck bench dashboards hub clean
+.PHONY: setup demo api test test-slow test-hub test-gpu test-ml lint typecheck bench dashboards hub clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ test-slow: setup
 # the JupyterHub integration test (starts a real hub, proxy, dask-gateway; CI runs it too)
 test-hub: setup
 	$(PY) -m pytest -m hub
+
+# CUDA and CuPy paths (needs a GPU; deselected by default, never skipped in the default run)
+test-gpu: setup
+	$(PY) -m pytest -m gpu
 
 # the full training run of the shipped terrain classifier (a slow test)
 test-ml: setup

@@ -6,7 +6,12 @@
   asking for GPU workers when ``gpu=True`` (or ``MARSGIS_GPU=1``) and the gateway offers a GPU
   option — falling back to CPU workers, with a warning, when it does not;
 - otherwise a :class:`distributed.LocalCluster` sized to this machine (one worker per core,
-  one thread each, memory split evenly).
+  one thread each, memory split evenly). With ``gpu=True`` (or ``MARSGIS_GPU=1``) and CUDA
+  devices that PyTorch sees (``torch.cuda.device_count()``), one worker per device declares
+  the resource ``GPU: 1`` (worker processes are pinned to their device with
+  ``CUDA_VISIBLE_DEVICES``) and the others declare none, so GPU-annotated work
+  (:func:`marsgis.ml.classify_raster`) runs only on those; without a CUDA device (or
+  without PyTorch) no worker declares a GPU and that work runs on the CPU workers.
 
 Scripts without ``if __name__ == "__main__":``
 -----------------------------------------------
@@ -38,7 +43,14 @@ from typing import Any
 from marsgis.config import settings
 from marsgis.exceptions import DependencyNotFoundError, MarsGISError, ValidationError
 
-__all__ = ["ClusterPlan", "client", "local_cluster_plan", "main_reruns_in_workers"]
+__all__ = [
+    "ClusterPlan",
+    "add_gpu_workers",
+    "client",
+    "cuda_device_count",
+    "local_cluster_plan",
+    "main_reruns_in_workers",
+]
 
 
 @dataclass(frozen=True)
@@ -183,8 +195,9 @@ def client(
     address
         dask-gateway address; default ``MARSGIS_GATEWAY_ADDRESS``. Unset → LocalCluster.
     gpu
-        Ask the gateway for GPU workers (default ``MARSGIS_GPU``). On a LocalCluster GPU
-        work falls back to the CPU.
+        Ask for GPU workers (default ``MARSGIS_GPU``): from the gateway when it offers them;
+        on a LocalCluster one worker per CUDA device declares ``GPU: 1`` (of the
+        ``n_workers``), and with no CUDA device GPU work falls back to the CPU workers.
     n_workers
         LocalCluster workers, or the gateway cluster's initial scale; a whole number ≥ 1.
     worker_cores, worker_memory_gb
@@ -228,15 +241,47 @@ def client(
             set_as_default=set_as_default,
         )
     plan = local_cluster_plan(n_workers)
+    gpus = min(cuda_device_count(), plan.n_workers) if want_gpu else 0
+    use_processes = (not main_reruns_in_workers()) if processes is None else processes
     # The client owns the LocalCluster it starts, so closing the client closes the cluster.
-    return Client(
-        n_workers=plan.n_workers,
+    local = Client(
+        n_workers=plan.n_workers - gpus,
         threads_per_worker=plan.threads_per_worker,
         memory_limit=plan.memory_limit,
-        processes=(not main_reruns_in_workers()) if processes is None else processes,
+        processes=use_processes,
         dashboard_address=None,
         set_as_default=set_as_default,
     )
+    if gpus:
+        add_gpu_workers(local, gpus)
+    return local
+
+
+def cuda_device_count() -> int:
+    """CUDA devices PyTorch sees here; 0 without PyTorch or a GPU."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return int(torch.cuda.device_count())
+
+
+def add_gpu_workers(local: Any, count: int) -> None:
+    """Add ``count`` workers declaring ``GPU: 1`` to the LocalCluster of client ``local``.
+
+    Each is built like the cluster's other workers; worker processes see only their own
+    device (``CUDA_VISIBLE_DEVICES``). Waits until they have joined.
+    """
+    cluster = local.cluster
+    base = cluster.new_spec
+    for index in range(count):
+        options = {**base["options"], "resources": {"GPU": 1}, "name": f"gpu-{index}"}
+        if "env" in options or base["cls"].__name__ == "Nanny":
+            options["env"] = {**(options.get("env") or {}), "CUDA_VISIBLE_DEVICES": str(index)}
+        cluster.worker_spec[f"gpu-{index}"] = {"cls": base["cls"], "options": options}
+    total = len(cluster.worker_spec)
+    cluster.scale(total)
+    local.wait_for_workers(total)
 
 
 def _gateway_client(

@@ -30,6 +30,8 @@ variable                       meaning (default)
                                none (64)
 ``MARSGIS_USER``               who acts, recorded as the actor of the changes this process
                                makes (``JUPYTERHUB_USER`` on a hub server; else none)
+``MARSGIS_SPATIALITE``         the SpatiaLite extension SQLite loads: a name on the library
+                               path or a file path (``mod_spatialite``)
 =============================  ==============================================================
 
 Run as a JupyterHub service, the API finds what the hub sets for its services:
@@ -111,6 +113,7 @@ class Settings:
     user: str | None = None
     memo_prefix: str = "marsgis:memo:"
     memo_max_bytes: int = 64 << 20
+    spatialite: str = "mod_spatialite"
 
     @property
     def behind_hub(self) -> bool:
@@ -164,6 +167,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         user=(env.get("MARSGIS_USER") or env.get("JUPYTERHUB_USER") or "").strip() or None,
         memo_prefix=env.get("MARSGIS_MEMO_PREFIX") or "marsgis:memo:",
         memo_max_bytes=_megabytes(env, "MARSGIS_MEMO_MB", 64.0),
+        spatialite=(env.get("MARSGIS_SPATIALITE") or "").strip() or "mod_spatialite",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 
 import marsgis
 from marsgis.compute import client, local_cluster_plan
@@ -61,3 +62,51 @@ def test_invalid_worker_counts_and_memory_are_refused(monkeypatch) -> None:
     plan = local_cluster_plan(3, 0.5, threads_per_worker=2)
     assert (plan.n_workers, plan.threads_per_worker) == (3, 2)
     assert abs(plan.memory_limit * 3 - 0.5 * total) < 0.01 * total
+
+
+def _resources(c) -> dict[str, dict]:
+    return {
+        w["name"]: dict(w.get("resources") or {}) for w in c.scheduler_info()["workers"].values()
+    }
+
+
+def test_gpu_client_without_cuda_declares_no_gpu_and_falls_back_to_cpu(monkeypatch) -> None:
+    import torch
+
+    from marsgis.compute import cuda_device_count
+
+    monkeypatch.delenv("MARSGIS_GATEWAY_ADDRESS", raising=False)
+    assert cuda_device_count() == torch.cuda.device_count()  # 0 in CI
+    expected = min(cuda_device_count(), 2)
+    with client(gpu=True, n_workers=2, processes=False) as c:
+        res = list(_resources(c).values())
+        assert len(res) == 2 and res.count({"GPU": 1.0}) == expected
+        assert res.count({}) == 2 - expected
+        assert float(c.submit(lambda: 2.0 + 2.0).result()) == 4.0
+
+
+def test_gpu_workers_declare_the_resource_and_see_only_their_device(monkeypatch) -> None:
+    from marsgis.compute import add_gpu_workers
+
+    monkeypatch.delenv("MARSGIS_GATEWAY_ADDRESS", raising=False)
+    with client(n_workers=1, processes=True) as c:
+        add_gpu_workers(c, 2)
+        res = _resources(c)
+        assert sorted(res.items(), key=lambda kv: str(kv[0])) == sorted(
+            {0: {}, "gpu-0": {"GPU": 1.0}, "gpu-1": {"GPU": 1.0}}.items(), key=lambda kv: str(kv[0])
+        )
+        seen = c.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
+        by_name = {c.scheduler_info()["workers"][a]["name"]: v for a, v in seen.items()}
+        assert by_name["gpu-0"] == "0" and by_name["gpu-1"] == "1"
+        assert by_name[0] != "0" or os.environ.get("CUDA_VISIBLE_DEVICES") == "0"
+
+
+@pytest.mark.gpu
+def test_gpu_client_declares_one_gpu_worker_per_device(monkeypatch) -> None:
+    import torch
+
+    monkeypatch.delenv("MARSGIS_GATEWAY_ADDRESS", raising=False)
+    n = torch.cuda.device_count()
+    with client(gpu=True, n_workers=n + 1, processes=True) as c:
+        gpu = [r for r in _resources(c).values() if r == {"GPU": 1.0}]
+        assert len(gpu) == n and len(_resources(c)) == n + 1

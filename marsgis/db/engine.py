@@ -190,6 +190,7 @@ def _make_sqlite_engine(url: URL) -> Engine:
     module = _sqlite_dbapi()
     kwargs: dict[str, Any] = {} if module is None else {"module": module}
     engine = sa.create_engine(url, **kwargs)
+    extension = settings().spatialite
     operational_error: type[Exception] = engine.dialect.loaded_dbapi.OperationalError
 
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -197,12 +198,13 @@ def _make_sqlite_engine(url: URL) -> Engine:
         dbapi_conn.isolation_level = None
         try:
             dbapi_conn.enable_load_extension(True)
-            dbapi_conn.load_extension("mod_spatialite")
+            dbapi_conn.load_extension(extension)
         except (AttributeError, operational_error) as exc:
             raise DependencyNotFoundError(
-                f"SpatiaLite (mod_spatialite) could not be loaded into SQLite: {exc}; install "
+                f"SpatiaLite ({extension}) could not be loaded into SQLite: {exc}; install "
                 "it (Debian/Ubuntu: apt-get install libsqlite3-mod-spatialite; conda: conda "
-                "install -c conda-forge libspatialite; macOS: brew install libspatialite)"
+                "install -c conda-forge libspatialite; macOS: brew install libspatialite) or "
+                "point MARSGIS_SPATIALITE at the mod_spatialite library"
             ) from exc
         finally:
             with suppress(AttributeError, operational_error):

@@ -9,13 +9,21 @@ Input convention: greyscale images in [0, 1] (8-bit images are divided by 255), 
 each is resized to the network's ``input_size`` × ``input_size`` with antialiased bilinear
 resampling (:func:`marsgis.ml.datasets.resize_images`, the same as in training), then
 normalised with the training mean and standard deviation.
+
+Float32 on CUDA: PyTorch lets cuDNN convolutions use TF32 (10-bit mantissa) by default,
+which moves probabilities by ~1e-3 and can flip near-ties. Every forward pass of a
+:class:`Classifier` on CUDA runs in IEEE float32 instead (:func:`ieee_float32`: the TF32
+switches are turned off for the pass and restored afterwards), so CUDA and CPU give the same
+classes and probabilities within float32 rounding.
 """
 
 from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +39,7 @@ from marsgis.ml.metrics import ClassificationMetrics
 from marsgis.ml.models import build_model
 from marsgis.ml.transforms import normalize
 
-__all__ = ["Classifier", "Prediction", "default_device"]
+__all__ = ["Classifier", "Prediction", "default_device", "ieee_float32"]
 
 ImageInput = Any  # a path, a Pillow image, a sequence of those or of arrays, an array, a tensor
 
@@ -39,6 +47,59 @@ ImageInput = Any  # a path, a Pillow image, a sequence of those or of arrays, an
 def default_device() -> str:
     """``"cuda"`` when PyTorch sees a CUDA GPU, else ``"cpu"``."""
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+_TF32_LOCK = threading.Lock()
+_tf32_users = 0
+_tf32_saved: dict[str, Any] = {}
+
+
+def _tf32_switches() -> dict[str, Any]:
+    """The TF32 switches of this torch: the ``fp32_precision`` API (torch >= 2.9) or legacy."""
+    matmul = torch.backends.cuda.matmul
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if hasattr(matmul, "fp32_precision") and conv is not None:
+        return {
+            "matmul": (matmul, "fp32_precision", "ieee"),
+            "conv": (conv, "fp32_precision", "ieee"),
+        }
+    return {
+        "matmul": (matmul, "allow_tf32", False),
+        "conv": (torch.backends.cudnn, "allow_tf32", False),
+    }
+
+
+@contextmanager
+def ieee_float32(device: str | torch.device) -> Iterator[None]:
+    """Run float32 matmuls and convolutions on ``device`` in IEEE float32, not TF32.
+
+    On CUDA the process-wide TF32 switches are turned off while at least one thread is inside
+    the context and restored when the last one leaves; on other devices nothing changes.
+
+    Examples
+    --------
+    >>> with ieee_float32("cpu"):
+    ...     pass
+    """
+    global _tf32_users  # noqa: PLW0603 (one process-wide count, guarded by the lock)
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    switches = _tf32_switches()
+    with _TF32_LOCK:
+        if _tf32_users == 0:
+            for key, (owner, attr, exact) in switches.items():
+                _tf32_saved[key] = getattr(owner, attr)
+                setattr(owner, attr, exact)
+        _tf32_users += 1
+    try:
+        yield
+    finally:
+        with _TF32_LOCK:
+            _tf32_users -= 1
+            if _tf32_users == 0:
+                for key, (owner, attr, _exact) in switches.items():
+                    setattr(owner, attr, _tf32_saved.pop(key))
 
 
 @dataclass(frozen=True)
@@ -194,6 +255,14 @@ class Classifier:
         self.model.to(self.device)
         return self
 
+    def copy_to(self, device: str | torch.device | None = None) -> Classifier:
+        """A new classifier with a copy of the network on ``device``; self is left as it is.
+
+        ``device=None`` picks CUDA when present (on a dask worker: that worker's device).
+        """
+        model = copy.deepcopy(self.model)
+        return Classifier(model, self._metadata, device=device)
+
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """Resize and normalise a ``(N, 1, H, W)`` batch in [0, 1]; result on :attr:`device`."""
         if images.ndim != 4 or images.shape[1] != 1:
@@ -207,7 +276,7 @@ class Classifier:
 
     def logits(self, prepared: torch.Tensor) -> torch.Tensor:
         """The network's class logits of a batch from :meth:`prepare` (no gradients)."""
-        with torch.inference_mode():
+        with torch.inference_mode(), ieee_float32(self.device):
             out: torch.Tensor = self.model(prepared)
         return out
 

@@ -13,10 +13,21 @@ touching a chunk are evaluated for it (tiles straddling chunk edges are evaluate
 chunk they touch, a ``~2·tile/chunk`` overhead).
 
 Devices: the classifier runs where it lives (:func:`marsgis.ml.load` puts it on CUDA when
-PyTorch sees a GPU, else on the CPU; ``device=`` overrides). On a dask-gateway cluster whose
-workers advertise a ``GPU`` resource, the tasks are annotated with
-``dask.annotate(resources={"GPU": 1})`` so that the scheduler places them on GPU workers, and
-each worker moves its copy of the model to its own GPU.
+PyTorch sees a GPU, else on the CPU). ``device=`` runs a *copy* of it on that device
+(:meth:`~marsgis.ml.Classifier.copy_to`): the caller's classifier is never moved. On CUDA the
+forward passes run in IEEE float32, not TF32 (:func:`marsgis.ml.classifier.ieee_float32`),
+so the classes and probabilities equal the CPU's within float32 rounding.
+
+GPU workers: when a dask.distributed client is active and one of its workers declares a
+``GPU`` resource (a dask-gateway GPU worker, or a GPU LocalCluster from
+:func:`marsgis.compute.client`), the classification tasks are annotated with
+``resources={"GPU": 1}`` and *submitted at once* (``client.persist(..., optimize_graph=False)``):
+dask's default graph optimisation turns the graph into plain tasks and drops every annotation,
+so an annotation left for a later ``.compute()`` would let classification land on CPU-only
+workers. The returned Dataset is still dask-backed; its classification chunks are computed
+on the GPU workers (and kept in the cluster's memory until released). Each worker's copy of
+the classifier is unpickled onto that worker's own device (CUDA when it has one) unless
+``device=`` names one.
 """
 
 from __future__ import annotations
@@ -61,11 +72,8 @@ def tile_starts(n: int, tile: int, stride: int) -> npt.NDArray[np.int64]:
 
 def gpu_workers_available() -> bool:
     """Whether a dask.distributed client is active and one of its workers has a ``GPU`` resource."""
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
+    client = _distributed_client()
+    if client is None:
         return False
     workers = client.scheduler_info().get("workers", {})
     return any("GPU" in (w.get("resources") or {}) for w in workers.values())
@@ -109,10 +117,13 @@ def classify_raster(
         Also return the per-class mean probabilities (``probability``, dims
         ``("class_name", y, x)``).
     device
-        Move the classifier to this device first (``"cpu"``, ``"cuda"``).
+        Run a copy of the classifier on this device (``"cpu"``, ``"cuda"``); the given
+        classifier stays where it is.
     gpu_resources
         Annotate the dask tasks with ``resources={"GPU": 1}``; default: when a distributed
-        client with GPU workers is active (:func:`gpu_workers_available`).
+        client with GPU workers is active (:func:`gpu_workers_available`). With an active
+        distributed client the annotated tasks are submitted at once, so that they keep
+        their annotation (see the module docstring).
 
     Returns
     -------
@@ -133,7 +144,7 @@ def classify_raster(
     image = _as_image(image)
     clf = model if isinstance(model, Classifier) else load(model)
     if device is not None:
-        clf.to(device)
+        clf = clf.copy_to(device)
     side = clf.tile_size if tile is None else int(tile)
     step = max(1, side // 2) if stride is None else int(stride)
     if side < 8:
@@ -347,7 +358,9 @@ def _dask_stack(data: Any, p: _Params, layers: int, gpu_resources: bool | None) 
         data = data.rechunk(chunks)
     offsets = [np.concatenate([[0], np.cumsum(c)]) for c in data.chunks]
 
-    def block(window: npt.NDArray[Any], block_info: dict[Any, Any] | None = None) -> FloatArray:
+    def classify_block(
+        window: npt.NDArray[Any], block_info: dict[Any, Any] | None = None
+    ) -> FloatArray:
         assert block_info is not None
         bi, bj = block_info[0]["chunk-location"]
         r0, r1 = int(offsets[0][bi]), int(offsets[0][bi + 1])
@@ -360,8 +373,8 @@ def _dask_stack(data: Any, p: _Params, layers: int, gpu_resources: bool | None) 
     use_gpu = gpu_workers_available() if gpu_resources is None else gpu_resources
     context = annotate(resources={"GPU": 1}) if use_gpu else contextlib.nullcontext()
     with context:
-        return da.map_overlap(
-            block,
+        stack = da.map_overlap(
+            classify_block,
             data,
             depth={0: depth, 1: depth},
             boundary="none",
@@ -372,6 +385,22 @@ def _dask_stack(data: Any, p: _Params, layers: int, gpu_resources: bool | None) 
             meta=np.empty((0, 0, 0), dtype=np.float32),
             allow_rechunk=False,
         )
+    client = _distributed_client() if use_gpu else None
+    if client is None:
+        return stack
+    # Submit now, unoptimised: dask's default optimisation (low-level fusion) flattens the
+    # graph and drops the annotation, so a later .compute() would ignore the GPU resource.
+    return client.persist(stack, optimize_graph=False)
+
+
+def _distributed_client() -> Any:
+    """The active dask.distributed client, or None."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
 
 
 def _even_chunks(n: int, size: int) -> tuple[int, ...]:

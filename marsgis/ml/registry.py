@@ -43,6 +43,7 @@ from marsgis.exceptions import (
     DataNotFoundError,
     DataReadError,
     DatasetIntegrityError,
+    DependencyNotFoundError,
     ValidationError,
 )
 from marsgis.io.atomic import atomic_path, check_json, write_text
@@ -316,11 +317,12 @@ def list_models(db: DatabaseLike = None, *, name: str | None = None) -> list[Mod
 def model_info(name: str, version: int | None = None, *, db: DatabaseLike = None) -> ModelInfo:
     """The registry entry of ``name`` (newest version, or ``version``).
 
-    If the database cannot be reached, shipped models are still found (with a warning).
+    If the database cannot be opened — unreachable, or SpatiaLite (or the database driver)
+    missing — shipped models are still found (with a warning naming the reason).
     """
     try:
         candidates = list_models(db, name=name)
-    except DatabaseError as exc:
+    except (DatabaseError, DependencyNotFoundError) as exc:
         if name not in SHIPPED_MODELS:
             raise
         warnings.warn(
@@ -349,7 +351,7 @@ def model_info(name: str, version: int | None = None, *, db: DatabaseLike = None
 def _safe_list(db: DatabaseLike) -> list[ModelInfo]:
     try:
         return list_models(db)
-    except DatabaseError:
+    except (DatabaseError, DependencyNotFoundError):
         return [_shipped_info(n) for n in SHIPPED_MODELS]
 
 

@@ -6,6 +6,10 @@ Both paths call the same compiled kernel on the same float32 values with the sam
 cell sizes, so their results are bit-identical: on a dask block the kernel sees a 1-cell halo
 (the neighbouring blocks, NaN beyond the grid edge, or the opposite longitude edge on global
 grids) and the block's own rows of the per-row coefficients, picked with ``block_id``.
+
+CuPy-backed DEMs (in memory, or as the blocks of a dask array) run the CuPy counterpart of
+the kernel (:mod:`marsgis.terrain._cupy`) on the GPU and stay on it; equal to the CPU result
+within float32 rounding. Without CuPy installed they raise DependencyNotFoundError.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import xarray as xr
 from marsgis.crs import require_mars_crs
 from marsgis.exceptions import ValidationError
 from marsgis.geo import Grid
+from marsgis.terrain._cupy import cupy_module, is_cupy, run_array
 
 __all__ = ["kernel_coefficients", "kernel_grid", "run_kernel"]
 
@@ -156,6 +161,36 @@ def _run_dask(
     )
 
 
+def _run_cupy(
+    data: Any, *, kernel: Kernel, kx: FloatArray, ky: FloatArray, params: FloatArray, wrap: bool
+) -> Any:
+    cp = cupy_module()
+    if not (hasattr(data, "map_overlap") and hasattr(data, "chunks")):
+        return run_array(cp, data, kernel=kernel, kx=kx, ky=ky, params=params, wrap=wrap)
+    kx_ext = np.concatenate(([np.nan], kx, [np.nan]))
+    ky_ext = np.concatenate(([np.nan], ky, [np.nan]))
+    row_starts = np.concatenate(([0], np.cumsum(data.chunks[0]))).astype(np.int64)
+
+    def block(x: Any, block_id: tuple[int, ...] | None = None) -> Any:
+        if block_id is None:
+            return cp.empty(x.shape, dtype=cp.float32)
+        r0 = int(row_starts[block_id[0]])
+        n = x.shape[0]
+        return run_array(
+            cp, x, kernel=kernel, kx=kx_ext[r0 : r0 + n], ky=ky_ext[r0 : r0 + n],
+            params=params, wrap=False,
+        )  # fmt: skip
+
+    return data.astype(np.float32).map_overlap(
+        block,
+        depth={0: 1, 1: 1},
+        boundary={0: np.nan, 1: "periodic" if wrap else np.nan},
+        trim=True,
+        dtype=np.float32,
+        meta=cp.empty((0, 0), dtype=cp.float32),
+    )
+
+
 def run_kernel(
     dem: xr.DataArray,
     kernel: Kernel,
@@ -180,7 +215,9 @@ def run_kernel(
         kx, ky = kx * gradient_scale, ky * gradient_scale
     p = np.asarray(params, dtype=np.float64) if params else np.zeros(1, dtype=np.float64)
     data = dem.data
-    if hasattr(data, "map_overlap") and hasattr(data, "chunks"):
+    if is_cupy(data) or is_cupy(getattr(data, "_meta", None)):
+        out = _run_cupy(data, kernel=kernel, kx=kx, ky=ky, params=p, wrap=grid.is_global)
+    elif hasattr(data, "map_overlap") and hasattr(data, "chunks"):
         out = _run_dask(data, kernel=kernel, kx=kx, ky=ky, params=p, wrap=grid.is_global)
     else:
         out = _run_numpy(

@@ -125,3 +125,30 @@ def test_damaged_metadata_is_our_error(tmp_path: Path) -> None:
     (copy / "model.json").write_text("[1, 2]")
     with pytest.raises(ValidationError, match="has format 'list', expected"):
         marsgis.ml.load(copy, device="cpu")
+
+
+def test_shipped_model_loads_when_spatialite_cannot_be_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped: Any
+) -> None:
+    import sqlite3
+
+    import torch
+
+    from marsgis.exceptions import DependencyNotFoundError
+    from marsgis.ml.registry import list_models, load
+
+    path = tmp_path / "registry.sqlite"
+    with sqlite3.connect(path) as conn:  # a real SQLite file, so only the extension is missing
+        conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.close()
+    missing = tmp_path / "no-such-dir" / "mod_spatialite"
+    monkeypatch.setenv("MARSGIS_SPATIALITE", str(missing))
+    url = f"sqlite:///{path}"
+    # the real failure: SQLite cannot load the named extension
+    with pytest.raises(DependencyNotFoundError, match="no-such-dir"):
+        list_models(url)
+    with pytest.warns(RuntimeWarning, match=r"registry database unavailable.*SpatiaLite"):
+        clf = load("terrain-classifier", db=url, device="cpu")
+    assert (clf.name, clf.version) == ("terrain-classifier", 1)
+    for key, value in shipped.model.state_dict().items():
+        assert torch.equal(clf.model.state_dict()[key], value)
