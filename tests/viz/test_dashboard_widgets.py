@@ -201,3 +201,62 @@ def test_traverse_planner_failed_replan_leaves_nothing_savable(seeded: dict[str,
     assert planner.save_to_mission(seeded["gale"]) is None
     assert "is aborted" in planner.status.message
     assert len(db.load_plan(seeded["gale"], db=url).traverses()) == 1  # the seeded one only
+
+
+@pytest.mark.postgis
+def test_dashboards_follow_the_database_role(postgis_url: str, gale_landing_plan: Any) -> None:
+    import uuid
+
+    from marsgis.db import roles
+
+    prefix = f"mgd{uuid.uuid4().hex[:8]}"
+    roles.ensure_roles(postgis_url, prefix=prefix)
+    try:
+        urls = {}
+        for level in roles.LEVELS:
+            password = roles.derive_password("test-secret", level)
+            name = roles.grant_user(
+                postgis_url, f"dash_{level}", level, password=password, prefix=prefix
+            )
+            urls[level] = roles.user_database_url(postgis_url, name, password)
+        gale = db.save_plan(gale_landing_plan, db=urls["scientist"]).mission
+
+        viewer = MissionBoard(db=urls["viewer"], operator="vera")
+        assert (viewer.who.person, viewer.who.level) == ("vera", "viewer")
+        header_html = viewer.widget.children[0].value
+        assert "Signed in: vera · viewer (read-only)" in header_html
+        viewer.select(gale.id)
+        assert viewer.apply.disabled and viewer.apply.layout.display == "none"
+        assert viewer.new_status.layout.display == "none"
+        assert "needs the operator or scientist role" in viewer.readonly.value
+        # even asked directly, the database refuses: one line, no URL, no role, nothing written
+        assert viewer.change_status("active") is None
+        message = viewer.status.message
+        assert message == "Changing status: not allowed for your role; nothing was written"
+        assert db.get_mission(gale.id, db=postgis_url).version == 1
+
+        operator = MissionBoard(db=urls["operator"], operator="olga")
+        assert "olga · operator" in operator.widget.children[0].value
+        operator.select(gale.id)
+        assert not operator.apply.disabled and operator.new_status.value == "active"
+        operator.apply.click()
+        stored = db.get_mission(gale.id, db=postgis_url)
+        assert (stored.status, stored.version) == ("active", 2)
+        assert db.status_history(gale.id, db=postgis_url)[-1].changed_by == "olga"
+
+        planner = TraversePlanner(db=urls["operator"])
+        assert planner.who.level == "operator"
+        assert planner.plan((-4.5895, 137.4417), (-4.82, 137.39)) is not None
+        assert planner.save.disabled and planner.save_new.disabled
+        assert "Saving a route needs the scientist role" in planner.save_note.value
+        assert planner.save_to_mission(gale.id) is None
+        assert len(db.load_plan(gale.id, db=postgis_url).traverses()) == 1
+
+        scientist = TraversePlanner(db=urls["scientist"])
+        assert scientist.plan((-4.5895, 137.4417), (-4.82, 137.39)) is not None
+        assert not scientist.save.disabled
+        assert scientist.save_to_mission(gale.id) is not None
+        assert len(db.load_plan(gale.id, db=postgis_url).traverses()) == 2
+    finally:
+        db.dispose_engines()
+        roles.drop_roles(postgis_url, prefix=prefix)
