@@ -95,7 +95,9 @@ def test_mission_board_shows_refused_changes_as_text(seeded: dict[str, str]) -> 
     assert board.status.state == "error"
     assert "bob moved it planned → aborted" in board.status.message
     assert "version 2" in board.status.message
-    assert "get_mission" not in board.status.message and "marsgis mission" not in board.status.message
+    assert (
+        "get_mission" not in board.status.message and "marsgis mission" not in board.status.message
+    )
     assert board.selected.status == "aborted" and board.selected.version == 2
     assert "data-status='aborted'" in board.details.value
     assert list(board.new_status.options) == [] and board.apply.disabled
