@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from marsgis.planning import EllipseEvaluation, RiskAssessment
 
 __all__ = [
+    "format_lat_lon",
     "MissionReport",
     "ellipse_evaluation_from_artefact",
     "mission_report",
@@ -38,6 +39,19 @@ _ELLIPSE_COLUMNS = (
     "name", "semi-axes (km)", "azimuth (°)", "constraints", "cells", "safety", "slope p95 (°)",
     "not evaluated", "warning",
 )  # fmt: skip
+
+
+def format_lat_lon(lat: float, lon: float, digits: int = 4) -> str:
+    """A position as people read it: hemisphere letters, no signs.
+
+    >>> format_lat_lon(-4.5895, 137.4417)
+    '4.5895° S, 137.4417° E'
+    >>> format_lat_lon(18.4447, -77.45)
+    '18.4447° N, 77.4500° W'
+    """
+    ns = "S" if lat < 0 else "N"
+    ew = "W" if lon < 0 else "E"
+    return f"{abs(lat):.{digits}f}° {ns}, {abs(lon):.{digits}f}° {ew}"
 
 
 def ellipse_evaluation_from_artefact(artefact: Any) -> EllipseEvaluation | None:
@@ -140,7 +154,7 @@ class MissionReport:
             "id": m.id,
             "type": m.mission_type,
             "status": m.status,
-            "target": f"{m.lat:.4f}° N, {m.lon:.4f}° E",
+            "target": format_lat_lon(m.lat, m.lon),
             "safety score": "—" if m.safety_score is None else f"{m.safety_score:.3f}",
             "science priority": (
                 "—" if m.scientific_priority is None else f"{m.scientific_priority:.3f}"
@@ -403,7 +417,15 @@ def plan_figure(
     ax.plot(m.lon + shift, m.lat, marker="*", ms=16, color="white", mec="black", label="target")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize="small")
+    # outside the map, to its right: the legend never covers the terrain or the plan
+    ax.legend(
+        unique.values(),
+        unique.keys(),
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+        fontsize="small",
+    )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect(1.0 / max(math.cos(math.radians(m.lat)), 0.05))

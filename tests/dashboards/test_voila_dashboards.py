@@ -142,6 +142,18 @@ def test_mission_board_status_change_reaches_the_database(
     page.wait_for_selector(".marsgis-status [data-state='ok']")
     wait_for_tiles(page, settle_ms=1500)
     screenshot(page, "mission-board")
+
+    # a final status is never pre-selected, and choosing one asks for a confirmation first
+    assert page.locator(".marsgis-new-status select").input_value() == ""
+    page.locator(".marsgis-new-status select").select_option("completed")
+    page.locator(".marsgis-apply-status").click()
+    page.wait_for_selector(".marsgis-confirm-status:visible")
+    page.wait_for_selector(".marsgis-status [data-state='confirm']")
+    screenshot(page, "mission-board-confirm")
+    assert db.get_mission(gale, db=dash_env["db"]).status == "active"  # nothing written yet
+    page.locator(".marsgis-confirm-status").click()
+    page.wait_for_selector(".marsgis-badge[data-status='completed']")
+    assert db.get_mission(gale, db=dash_env["db"]).status == "completed"
     assert tab.non_local() == []
     assert_dom_local(page)
 

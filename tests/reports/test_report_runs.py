@@ -90,6 +90,10 @@ def test_mission_report_shows_terrain_risk_not_evaluated(
         lon=137.4417,
         dem=marsgis.open_dem("gale-mola"),
         when="2026-03-01",
+        objectives=(
+            "Characterise the sulfate-bearing unit on the lower slopes of Aeolis Mons",
+            "Image the Vera Rubin ridge at every stop",
+        ),
     )
     assert plan.risk is not None and plan.risk.not_evaluated == {
         "terrain": "no traverse or ellipse evaluation given"
@@ -117,6 +121,10 @@ def test_mission_report_shows_terrain_risk_not_evaluated(
     assert "<strong>Terrain risk not evaluated</strong>" in html
     assert f"Risk <strong>{expected.score:.4f} ({expected.level})</strong>" in html
     assert "<td>not evaluated; not evaluated at planning</td>" in html
+    # people's notation for the position, and the objectives in full (no "…")
+    assert "<td>4.5895° S, 137.4417° E</td>" in html and "° N" not in html.split("<h2")[1]
+    full = "; ".join(plan.objectives)
+    assert f"<td>{full}</td>" in html
 
 
 def test_failing_report_is_recorded(spatialite_url: str, tiny_report: Path) -> None:

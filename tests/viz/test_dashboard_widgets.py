@@ -6,6 +6,7 @@ The browser tests (tests/dashboards) drive the same classes through Voila and Ch
 from __future__ import annotations
 
 import dataclasses
+import html
 from typing import Any
 
 import pytest
@@ -54,6 +55,21 @@ def test_mission_board_filters_selects_and_changes_status(seeded: dict[str, str]
     )
     assert board.status.state == "ok" and "planned → active" in board.status.message
     assert list(board.new_status.options) == ["completed", "aborted"]
+    assert board.new_status.value is None and board.apply.disabled  # no final pre-selected
+
+    # a final status asks first: cancel leaves it, confirm writes it
+    board.new_status.value = "completed"
+    board.apply.click()
+    assert board.status.state == "confirm" and board.confirm_box.layout.display == ""
+    assert db.get_mission(seeded["gale"], db=url).status == "active"
+    board.cancel.click()
+    assert board.confirm_box.layout.display == "none" and board.pending is None
+    assert db.get_mission(seeded["gale"], db=url).status == "active"
+    board.new_status.value = "aborted"
+    board.apply.click()
+    board.confirm.click()
+    assert db.get_mission(seeded["gale"], db=url).status == "aborted"
+    assert list(board.new_status.options) == [] and board.apply.disabled
 
     board.status_filter.value = "planned"
     assert [m.id for m in board.missions] == [seeded["jezero"]]
@@ -70,10 +86,21 @@ def test_mission_board_shows_refused_changes_as_text(seeded: dict[str, str]) -> 
 
     # someone else changed it meanwhile: a concurrency error, nothing written
     m = db.get_mission(seeded["gale"], db=url)
-    db.set_status(m.id, "aborted", expected_version=m.version, db=url)
+    db.set_status(m.id, "aborted", expected_version=m.version, changed_by="bob", db=url)
+    m2 = db.get_mission(seeded["gale"], db=url)
+    assert board.selected.version == 1 and m2.version == 2
     assert board.change_status("active") is None
-    assert "reload it" in board.status.message
     assert db.get_mission(seeded["gale"], db=url).status == "aborted"
+    # the board reloaded the record and says what changed, in words, without internals
+    assert board.status.state == "error"
+    assert "bob moved it planned → aborted" in board.status.message
+    assert "version 2" in board.status.message
+    assert (
+        "get_mission" not in board.status.message and "marsgis mission" not in board.status.message
+    )
+    assert board.selected.status == "aborted" and board.selected.version == 2
+    assert "data-status='aborted'" in board.details.value
+    assert list(board.new_status.options) == [] and board.apply.disabled
 
 
 def test_mission_board_empty_state(spatialite_url: str) -> None:
@@ -137,4 +164,101 @@ def test_traverse_planner_plans_and_saves(seeded: dict[str, str]) -> None:
     assert planner.plan((-4.5895, 137.4417), (-4.82, 10.0)) is None  # goal outside gale-mola
     assert planner.status.state == "error" and "outside DEM 'gale-mola'" in planner.status.message
     assert planner.save_as_new_mission("  ") is None
-    assert planner.status.message == "give the new mission a name"
+    assert planner.status.message.startswith("Nothing to save")
+
+
+def test_traverse_planner_failed_replan_leaves_nothing_savable(seeded: dict[str, str]) -> None:
+    url = seeded["url"]
+    db.set_status(seeded["gale"], "aborted", expected_version=1, db=url)
+    planner = TraversePlanner(db=url)
+    # only missions that can take a route are offered: not the aborted Gale landing
+    assert [v for _, v in planner.mission.options] == [seeded["jezero"]]
+    assert planner.save.disabled and planner.save_new.disabled  # nothing planned yet
+
+    start, goal = (-4.5895, 137.4417), (-4.82, 137.39)
+    assert planner.plan(start, goal) is not None
+    assert not planner.save.disabled and not planner.save_new.disabled
+    planner.max_slope.value = 5  # the route on screen no longer matches the controls
+    assert planner.save.disabled and "re-plan" in planner.save_note.value
+    planner.replan.click()  # 5° is impossible here: the re-plan fails
+    with pytest.raises(marsgis.exceptions.PlanningError) as direct:
+        planning.plan_traverse(marsgis.open_dem("gale-mola"), start, goal, max_slope=5.0)
+    assert planner.status.state == "error"
+    assert planner.route is None and planner.risk_assessment is None
+    assert "route" not in {layer.name for layer in planner.map.layers}
+    assert planner.profile_image.layout.display == "none" and planner.risk.value == ""
+    assert "data-failed='1'" in planner.stats.value
+    assert planner.status.message == str(direct.value)
+    assert html.escape(str(direct.value)) in planner.stats.value
+    assert planner.save.disabled and planner.save_new.disabled
+    before = db.load_plan(seeded["jezero"], db=url).artefacts
+    assert planner.save_to_mission(seeded["jezero"]) is None
+    assert planner.save_as_new_mission("Stale route") is None
+    assert db.load_plan(seeded["jezero"], db=url).artefacts == before
+    assert {m.id for m in db.list_missions(db=url)} == {seeded["gale"], seeded["jezero"]}
+
+    # a completed/aborted mission refuses a route even when asked directly
+    planner.max_slope.value = 25
+    assert planner.plan(start, goal) is not None
+    assert planner.save_to_mission(seeded["gale"]) is None
+    assert "is aborted" in planner.status.message
+    assert len(db.load_plan(seeded["gale"], db=url).traverses()) == 1  # the seeded one only
+
+
+@pytest.mark.postgis
+def test_dashboards_follow_the_database_role(postgis_url: str, gale_landing_plan: Any) -> None:
+    import uuid
+
+    from marsgis.db import roles
+
+    prefix = f"mgd{uuid.uuid4().hex[:8]}"
+    roles.ensure_roles(postgis_url, prefix=prefix)
+    try:
+        urls = {}
+        for level in roles.LEVELS:
+            password = roles.derive_password("test-secret", level)
+            name = roles.grant_user(
+                postgis_url, f"dash_{level}", level, password=password, prefix=prefix
+            )
+            urls[level] = roles.user_database_url(postgis_url, name, password)
+        gale = db.save_plan(gale_landing_plan, db=urls["scientist"]).mission
+
+        viewer = MissionBoard(db=urls["viewer"], operator="vera")
+        assert (viewer.who.person, viewer.who.level) == ("vera", "viewer")
+        header_html = viewer.widget.children[0].value
+        assert "Signed in: vera · viewer (read-only)" in header_html
+        viewer.select(gale.id)
+        assert viewer.apply.disabled and viewer.apply.layout.display == "none"
+        assert viewer.new_status.layout.display == "none"
+        assert "needs the operator or scientist role" in viewer.readonly.value
+        # even asked directly, the database refuses: one line, no URL, no role, nothing written
+        assert viewer.change_status("active") is None
+        message = viewer.status.message
+        assert message == "Changing status: not allowed for your role; nothing was written"
+        assert db.get_mission(gale.id, db=postgis_url).version == 1
+
+        operator = MissionBoard(db=urls["operator"], operator="olga")
+        assert "olga · operator" in operator.widget.children[0].value
+        operator.select(gale.id)
+        assert not operator.apply.disabled and operator.new_status.value == "active"
+        operator.apply.click()
+        stored = db.get_mission(gale.id, db=postgis_url)
+        assert (stored.status, stored.version) == ("active", 2)
+        assert db.status_history(gale.id, db=postgis_url)[-1].changed_by == "olga"
+
+        planner = TraversePlanner(db=urls["operator"])
+        assert planner.who.level == "operator"
+        assert planner.plan((-4.5895, 137.4417), (-4.82, 137.39)) is not None
+        assert planner.save.disabled and planner.save_new.disabled
+        assert "Saving a route needs the scientist role" in planner.save_note.value
+        assert planner.save_to_mission(gale.id) is None
+        assert len(db.load_plan(gale.id, db=postgis_url).traverses()) == 1
+
+        scientist = TraversePlanner(db=urls["scientist"])
+        assert scientist.plan((-4.5895, 137.4417), (-4.82, 137.39)) is not None
+        assert not scientist.save.disabled
+        assert scientist.save_to_mission(gale.id) is not None
+        assert len(db.load_plan(gale.id, db=postgis_url).traverses()) == 2
+    finally:
+        db.dispose_engines()
+        roles.drop_roles(postgis_url, prefix=prefix)

@@ -7,11 +7,33 @@ import html
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from marsgis.exceptions import MarsGISError
 
-__all__ = ["STYLE", "StatusLine", "header", "operator_name", "table_html"]
+__all__ = [
+    "STYLE",
+    "TERMINAL_STATUSES",
+    "StatusLine",
+    "Viewer",
+    "header",
+    "operator_name",
+    "plain_error",
+    "table_html",
+    "viewer",
+]
+
+#: Mission statuses that are final: moving a mission there asks for a confirmation.
+TERMINAL_STATUSES = ("completed", "aborted")
+#: What each privilege level may do, in the operator's words.
+_LEVEL_WORDS = {
+    "owner": "owner (full access)",
+    "scientist": "scientist (plans and edits missions)",
+    "operator": "operator (changes mission status)",
+    "viewer": "viewer (read-only)",
+    "none": "no access",
+}
 
 log = logging.getLogger("marsgis.viz.dashboards")
 T = TypeVar("T")
@@ -36,6 +58,8 @@ STYLE = """<style>
 .marsgis-badge { padding: 1px 8px; border-radius: 9px; color: white; font-size: 12px; }
 .marsgis-readout-box { background: rgba(255,255,255,0.9); padding: 2px 6px; }
 .marsgis-empty { padding: 16px; background: #fffaf0; border: 1px solid #fbd38d; }
+.marsgis-readonly { color: #744210; background: #fffff0; padding: 2px 6px; }
+.marsgis-confirm { border: 2px solid #c53030; padding: 6px; margin: 4px 0; }
 </style>"""
 
 
@@ -50,12 +74,97 @@ def operator_name() -> str:
         return "unknown"
 
 
-def header(title: str, subtitle: str = "") -> Any:
-    """The title block of a dashboard, with the shared styles."""
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at a dashboard and what their database role lets them do (read once).
+
+    Attributes
+    ----------
+    person
+        The person (``JUPYTERHUB_USER`` or the OS user, or the name given).
+    level
+        ``owner``, ``scientist``, ``operator``, ``viewer`` or ``none``
+        (:func:`marsgis.db.roles.current_access`); ``unknown`` when it could not be read.
+    role
+        The database role (None on SpatiaLite).
+    change_status, edit_missions
+        Whether status changes, and creating or editing missions (saving plans), are allowed.
+    """
+
+    person: str
+    level: str
+    role: str | None
+    change_status: bool
+    edit_missions: bool
+
+    @property
+    def label(self) -> str:
+        """``"vera · viewer (read-only)"``: the header's line."""
+        return f"{self.person} · {_LEVEL_WORDS.get(self.level, self.level)}"
+
+    def refusal(self, action: str, needs: str) -> str:
+        """Why ``action`` is not offered, e.g. "Changing status needs the operator role"."""
+        return f"{action} needs the {needs} role; you are signed in as {self.label}"
+
+
+def viewer(db: Any = None, person: str | None = None) -> Viewer:
+    """The :class:`Viewer` of a dashboard on ``db``: its access is read once, here."""
+    from marsgis.db.roles import current_access
+
+    name = person or operator_name()
+    try:
+        access = current_access(db)
+    except MarsGISError:
+        log.exception("could not read the access of the database role")
+        return Viewer(name, "unknown", None, change_status=False, edit_missions=False)
+    return Viewer(
+        name,
+        access.level,
+        access.role,
+        change_status=access.change_status,
+        edit_missions=access.edit_missions,
+    )
+
+
+def plain_error(label: str, exc: BaseException) -> str:
+    """One line for the operator: marsgis' own message, without database internals.
+
+    A refusal for the role, a stale record or any other database failure becomes a sentence
+    that says what happened and that nothing was written; the full error goes to the log.
+    """
+    from marsgis.exceptions import (
+        ConcurrencyError,
+        DatabaseError,
+        NotFoundError,
+        PermissionDeniedError,
+    )
+
+    if isinstance(exc, NotFoundError):
+        return f"{label}: it no longer exists (deleted elsewhere); nothing was written"
+    if isinstance(exc, PermissionDeniedError):
+        return f"{label}: not allowed for your role; nothing was written"
+    if isinstance(exc, ConcurrencyError):
+        return (
+            f"{label}: someone else changed this record meanwhile; nothing was written. "
+            "Review the current record and try again"
+        )
+    if isinstance(exc, DatabaseError):
+        return f"{label}: the database did not accept it; nothing was written (details in the log)"
+    return str(exc)
+
+
+def header(title: str, subtitle: str = "", who: Viewer | None = None) -> Any:
+    """The title block of a dashboard, with the shared styles and who is signed in."""
     import ipywidgets as w
 
     sub = f"<div style='color:#4a5568'>{html.escape(subtitle)}</div>" if subtitle else ""
-    return w.HTML(f"{STYLE}<h2>{html.escape(title)}</h2>{sub}")
+    person = (
+        f"<div class='marsgis-who' data-person='{html.escape(who.person)}' "
+        f"data-level='{html.escape(who.level)}'>Signed in: {html.escape(who.label)}</div>"
+        if who is not None
+        else ""
+    )
+    return w.HTML(f"{STYLE}<h2>{html.escape(title)}</h2>{sub}{person}")
 
 
 def table_html(rows: Sequence[Sequence[Any]], head: Sequence[str] = ()) -> str:
@@ -74,8 +183,9 @@ class StatusLine:
 
     :meth:`run` wraps every interaction: it shows the busy state, disables the given widgets
     and marks the dashboard busy while the work runs, then shows the result or the error.
-    marsgis errors are shown as their message (they say what to change); anything else is
-    logged with its traceback and shown as one line, never as a traceback.
+    marsgis errors are shown as their message (they say what to change), database refusals
+    as one line without internals (:func:`plain_error`); anything else is logged with its
+    traceback and shown as one line, never as a traceback.
     The state is also in the widget's ``data-state`` attribute (``busy``, ``ok``, ``error``).
     """
 
@@ -87,6 +197,8 @@ class StatusLine:
         self.state = "idle"
         self.message = ""
         self.container: Any = None
+        #: The error of the last :meth:`run` that failed (None after a success).
+        self.last_error: BaseException | None = None
 
     def _set(self, state: str, text: str) -> None:
         self.state = state
@@ -108,6 +220,10 @@ class StatusLine:
         """Show an error message."""
         self._set("error", text)
 
+    def ask(self, text: str) -> None:
+        """Show a question waiting for the operator (state ``confirm``)."""
+        self._set("confirm", text)
+
     def run(
         self,
         label: str,
@@ -123,14 +239,21 @@ class StatusLine:
             wd.disabled = True
         if self.container is not None:
             self.container.add_class("marsgis-busy")
+        self.last_error = None
         try:
             result = func()
         except MarsGISError as exc:
-            self.error(str(exc))
+            from marsgis.exceptions import DatabaseError
+
+            self.last_error = exc
+            if isinstance(exc, DatabaseError):
+                log.warning("%s refused: %s", label, exc)
+            self.error(plain_error(label, exc))
             return None
         except Exception as exc:  # the UI boundary: log it, show one line, keep running
+            self.last_error = exc
             log.exception("%s failed", label)
-            self.error(f"{label} failed unexpectedly ({type(exc).__name__}: {exc}); see the log")
+            self.error(f"{label} failed unexpectedly ({type(exc).__name__}); see the log")
             return None
         finally:
             for wd, was in states:

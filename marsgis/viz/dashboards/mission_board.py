@@ -10,20 +10,35 @@ its marker) shows its plan (landing ellipses and traverses on the map, from
 An operator moves it along the lifecycle (:data:`marsgis.db.TRANSITIONS`: only the allowed
 next statuses are offered) with :func:`marsgis.db.set_status`, recorded under
 ``JUPYTERHUB_USER`` or the OS user.
+
+The board acts only on what it shows: a change names the version on screen, and when someone
+else changed the mission meanwhile the board reloads it and says what changed and by whom.
+A final status (completed, aborted) is never pre-selected and asks for a confirmation.
+The caller's access is read once (:func:`marsgis.db.roles.current_access`): roles that may
+not change a status (viewers) see the board without the status controls, and why.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from marsgis.viz.dashboards._ui import StatusLine, header, operator_name, table_html
+from marsgis.viz.dashboards._ui import (
+    TERMINAL_STATUSES,
+    StatusLine,
+    header,
+    table_html,
+    viewer,
+)
 
 if TYPE_CHECKING:
     from marsgis.db import Engine
 
 __all__ = ["MissionBoard"]
+
+log_board = logging.getLogger("marsgis.viz.dashboards.mission_board")
 
 _ALL = "all"
 
@@ -42,7 +57,7 @@ class MissionBoard:
     db
         Database URL or engine; default the configured one.
     operator
-        Name recorded with status changes; default :func:`operator_name`.
+        Name recorded with status changes; default :func:`~._ui.operator_name`.
     """
 
     def __init__(self, db: str | Engine | None = None, *, operator: str | None = None) -> None:
@@ -52,7 +67,9 @@ class MissionBoard:
         from marsgis.viz.maps import mars_map
 
         self.db = db
-        self.operator = operator or operator_name()
+        self.who = viewer(db, operator)
+        self.operator = self.who.person
+        self.can_change = self.who.change_status
         self.status = StatusLine()
         self.status_filter = w.ToggleButtons(
             options=[_ALL, *MISSION_STATUSES], value=_ALL, description="Status"
@@ -69,6 +86,20 @@ class MissionBoard:
         self.note = w.Text(placeholder="note (optional)", description="Note")
         self.apply = w.Button(description="Change status", button_style="warning", icon="")
         self.apply.add_class("marsgis-apply-status")
+        self.readonly = w.HTML("")
+        self.readonly.add_class("marsgis-readonly")
+        self.confirm_text = w.HTML("")
+        self.confirm = w.Button(description="Confirm", button_style="danger", icon="")
+        self.confirm.add_class("marsgis-confirm-status")
+        self.cancel = w.Button(description="Cancel", icon="")
+        self.cancel.add_class("marsgis-cancel-status")
+        self.confirm_box = w.VBox(
+            [self.confirm_text, w.HBox([self.confirm, self.cancel])],
+            layout=w.Layout(display="none"),
+        )
+        self.confirm_box.add_class("marsgis-confirm")
+        #: The final status waiting for the operator's confirmation, and its note.
+        self.pending: tuple[str, str] | None = None
         self.details = w.HTML("")
         self.empty = w.HTML("")
         self.map = mars_map(center=(0.0, 0.0), zoom=1, height="460px")
@@ -79,16 +110,26 @@ class MissionBoard:
         self.type_filter.observe(lambda _: self.refresh(), names="value")
         self.missions_list.observe(self._on_list, names="value")
         self.apply.on_click(lambda _: self._on_apply())
+        self.confirm.on_click(lambda _: self._on_confirm())
+        self.cancel.on_click(lambda _: self.cancel_pending())
+        self.new_status.observe(lambda _: self._sync_apply(), names="value")
 
         change = w.VBox(
-            [w.HTML("<b>Change status</b>"), self.new_status, self.note, self.apply],
+            [
+                w.HTML("<b>Change status</b>"),
+                self.readonly,
+                self.new_status,
+                self.note,
+                self.apply,
+                self.confirm_box,
+            ],
             layout=w.Layout(border="1px solid #e2e8f0", padding="6px", margin="6px 0"),
         )
         left = w.VBox([self.type_filter, self.missions_list, change], layout=w.Layout(width="36%"))
         right = w.VBox([self.map], layout=w.Layout(width="64%"))
         self.widget = w.VBox(
             [
-                header("Mission board", f"Database: {_safe_url(db)} · operator: {self.operator}"),
+                header("Mission board", f"Database: {_safe_url(db)}", who=self.who),
                 self.status_filter,
                 self.status.html,
                 self.empty,
@@ -98,6 +139,13 @@ class MissionBoard:
         )
         self.widget.add_class("marsgis-dashboard")
         self.status.container = self.widget
+        if not self.can_change:
+            self.readonly.value = html.escape(
+                self.who.refusal("Changing a mission's status", "operator or scientist")
+            )
+            for control in (self.new_status, self.note, self.apply):
+                control.disabled = True
+                control.layout.display = "none"
         self.refresh()
 
     # ------------------------------------------------------------------------- actions
@@ -190,9 +238,17 @@ class MissionBoard:
                 db=self.db,
             )
 
-        old = self.selected.status if self.selected is not None else None
+        shown = self.selected
+        old = shown.status if shown is not None else None
+        self.cancel_pending()
         mission = self.status.run("Changing status", write, disable=[self.apply, self.new_status])
         if mission is None:
+            from marsgis.exceptions import ConcurrencyError, NotFoundError
+
+            if shown is not None and isinstance(
+                self.status.last_error, ConcurrencyError | NotFoundError
+            ):
+                self._reload_after_conflict(shown, status)
             return None
         self.note.value = ""
         self.selected = mission
@@ -201,9 +257,81 @@ class MissionBoard:
         self.status.ok(f"{mission.name}: {old} → {mission.status} (by {self.operator}, saved)")
         return mission
 
+    def _reload_after_conflict(self, shown: Any, wanted: str) -> None:
+        """Reload the mission the operator acted on and say what changed, by whom."""
+        message = self.status.message
+        self.refresh()
+        plan = self.select(shown.id)
+        if plan is None:  # deleted meanwhile: the list no longer has it
+            self.selected = None
+            self._show(None)
+            self.status.error(f"Not changed: {shown.name!r} was deleted meanwhile")
+            return
+        from marsgis.db import status_history
+
+        now = plan.mission
+        changes = []
+        if now.status != shown.status:
+            last = status_history(now.id, db=self.db)[-1]
+            who = last.changed_by or "someone"
+            when = last.changed_at.strftime("%Y-%m-%d %H:%M UTC")
+            changes.append(f"{who} moved it {shown.status} → {now.status} at {when}")
+        fields = [
+            f
+            for f in ("name", "description", "mission_type", "objectives", "lat", "lon")
+            if getattr(now, f) != getattr(shown, f)
+        ]
+        if fields:
+            changes.append(f"its {', '.join(fields)} changed")
+        what = "; ".join(changes) or "it was edited elsewhere"
+        log_line = f"change to {wanted!r} refused ({message})"
+        log_board.info(log_line)
+        self.status.error(
+            f"Not changed: {now.name!r} was changed meanwhile ({what}). The board now shows "
+            f"the current record (version {now.version}); choose again"
+        )
+
+    def _sync_apply(self) -> None:
+        """The button acts only on a chosen status, for a role that may change it."""
+        self.apply.disabled = not (self.can_change and self.new_status.value)
+        self.cancel_pending()
+
+    def request_status(self, status: str, note: str = "") -> Any:
+        """What "Change status" does: a final status first asks for a confirmation."""
+        if status in TERMINAL_STATUSES:
+            name = self.selected.name if self.selected is not None else "the mission"
+            self.pending = (status, note)
+            self.confirm.description = f"Yes, mark {status}"
+            self.confirm_text.value = (
+                f"<b>Mark {html.escape(name)} as <i>{html.escape(status)}</i>?</b> "
+                "This is final: the status cannot change again."
+            )
+            self.confirm_box.layout.display = ""
+            self.status.ask(f"Confirm below: mark {name!r} {status}? This is final")
+            return None
+        return self.change_status(status, note)
+
+    def _on_confirm(self) -> None:
+        if self.pending is not None:
+            status, note = self.pending
+            self.change_status(status, note)
+
+    def cancel_pending(self) -> None:
+        """Forget a final status waiting for confirmation."""
+        if self.pending is not None:
+            self.pending = None
+            self.confirm_box.layout.display = "none"
+            self.status.ok("Not changed")
+
     def _on_apply(self) -> None:
-        if self.new_status.value:
-            self.change_status(self.new_status.value, self.note.value)
+        if not self.can_change:
+            self.status.error(
+                self.who.refusal("Changing a mission's status", "operator or scientist")
+            )
+        elif self.new_status.value:
+            self.request_status(self.new_status.value, self.note.value)
+        elif self.new_status.options:
+            self.status.error("choose the new status first")
         else:
             self.status.error("this mission's status is final: nothing to change")
 
@@ -212,6 +340,7 @@ class MissionBoard:
     def _show(self, plan: Any, history: list[Any] | None = None) -> None:
         """Show ``plan`` (or the empty prompt for None): map layers, status choices, details."""
         self._clear_plan_layers()
+        self.cancel_pending()
         if plan is None:
             self.details.value = "<i>Select a mission in the list or on the map.</i>"
             self.new_status.options = []
@@ -232,8 +361,10 @@ class MissionBoard:
 
         allowed = list(TRANSITIONS[status])
         self.new_status.options = allowed
-        self.new_status.value = allowed[0] if allowed else None
-        self.apply.disabled = not allowed
+        # never pre-select a final status: one click must not end a mission
+        ongoing = [s for s in allowed if s not in TERMINAL_STATUSES]
+        self.new_status.value = ongoing[0] if ongoing else None
+        self._sync_apply()
 
     def _draw_plan(self, plan: Any) -> None:
         """Draw the plan's ellipses and traverses and zoom to it with a 1° margin."""

@@ -9,6 +9,11 @@ Routes are least-cost traverses on the shipped MOLA 128 px/deg Gale DEM (``gale-
 the chosen date. A route can be stored on an existing mission
 (:func:`marsgis.db.save_traverse`) or as a new traverse mission
 (:meth:`marsgis.planning.MissionPlan.save`).
+
+Saving acts only on the result on screen: a failed re-plan clears the old route, profile and
+risk, and changing the slope limit or the date after planning disables saving until re-planned.
+Only missions that can take a route (planned or active) are offered, and roles that may not
+store plans (operators, viewers: :func:`marsgis.db.roles.current_access`) see why saving is off.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import datetime as dt
 import html
 from typing import TYPE_CHECKING, Any
 
-from marsgis.viz.dashboards._ui import StatusLine, header, table_html
+from marsgis.viz.dashboards._ui import TERMINAL_STATUSES, StatusLine, header, table_html, viewer
 
 if TYPE_CHECKING:
     from marsgis.db import Engine
@@ -27,6 +32,8 @@ __all__ = ["ROUTE_COLOR", "TraversePlanner"]
 #: Colour of the planned route on the map.
 ROUTE_COLOR = "#e53e3e"
 DEM_NAME = "gale-mola"
+#: Mission statuses that can take a new route.
+OPEN_STATUSES = ("planned", "active")
 
 
 class TraversePlanner:
@@ -46,6 +53,7 @@ class TraversePlanner:
         from marsgis.viz.maps import mars_map
 
         self.db = db
+        self.who = viewer(db)
         self.dem = open_dem(DEM_NAME)
         self.status = StatusLine()
         west, south, east, north = (float(v) for v in self.dem.rio.bounds())
@@ -61,6 +69,8 @@ class TraversePlanner:
         self.new_name = w.Text(placeholder="new mission name", description="or new")
         self.save_new = w.Button(description="Save as new mission", icon="")
         self.save_new.layout.width = "170px"
+        self.save_note = w.HTML("")
+        self.save_note.add_class("marsgis-save-note")
         self.stats = w.HTML("<i>Click a start point, then a goal, inside the dashed box.</i>")
         self.risk = w.HTML("")
         self.profile_image = w.Image(
@@ -82,21 +92,28 @@ class TraversePlanner:
         self.goal: tuple[float, float] | None = None
         self.route: Any = None
         self.risk_assessment: Any = None
+        #: The slope limit and date the route on screen was planned with.
+        self.planned_with: tuple[float, Any] | None = None
 
         self.map.on_interaction(self._on_interaction)
         self.replan.on_click(lambda _: self._replan())
         self.reset.on_click(lambda _: self.clear())
         self.save.on_click(lambda _: self.save_to_mission(self.mission.value))
         self.save_new.on_click(lambda _: self.save_as_new_mission(self.new_name.value))
+        self.max_slope.observe(lambda _: self._sync_save(), names="value")
+        self.date.observe(lambda _: self._sync_save(), names="value")
 
         controls = w.HBox([self.max_slope, self.date, self.replan, self.reset])
-        saving = w.HBox([self.mission, self.save, self.new_name, self.save_new])
+        saving = w.VBox(
+            [w.HBox([self.mission, self.save, self.new_name, self.save_new]), self.save_note]
+        )
         results = w.HBox([w.VBox([self.stats, self.risk]), self.profile_image])
         self.widget = w.VBox(
             [
                 header(
                     "Traverse planner",
                     f"Least-cost rover routes on {DEM_NAME} (MOLA 128 px/deg around Gale).",
+                    who=self.who,
                 ),
                 controls,
                 self.status.html,
@@ -108,6 +125,7 @@ class TraversePlanner:
         self.widget.add_class("marsgis-dashboard")
         self.status.container = self.widget
         self.refresh_missions()
+        self._sync_save()
 
     # -------------------------------------------------------------------------- clicks
 
@@ -142,12 +160,44 @@ class TraversePlanner:
     def clear(self) -> None:
         """Forget the start, goal and route."""
         self.start = self.goal = None
-        self.route = self.risk_assessment = None
-        for layer in [lay for lay in self.map.layers if lay.name in ("start", "goal", "route")]:
+        self._drop_result()
+        for layer in [lay for lay in self.map.layers if lay.name in ("start", "goal")]:
             self.map.remove(layer)
         self.stats.value = "<i>Click a start point, then a goal, inside the dashed box.</i>"
+
+    def _drop_result(self) -> None:
+        """Forget the planned route, its risk and profile (nothing left to save)."""
+        self.route = self.risk_assessment = self.planned_with = None
+        for layer in [lay for lay in self.map.layers if lay.name == "route"]:
+            self.map.remove(layer)
         self.risk.value = ""
         self.profile_image.layout.display = "none"
+        self._sync_save()
+
+    def save_blocker(self) -> str | None:
+        """Why the route on screen cannot be saved now (None: it can)."""
+        if not self.who.edit_missions:
+            return self.who.refusal("Saving a route", "scientist")
+        if self.route is None or self.planned_with is None:
+            return "Nothing to save: plan a route first (click a start and a goal)"
+        if self.planned_with != self._params():
+            return "The slope limit or date changed since this route was planned: re-plan to save"
+        return None
+
+    def _params(self) -> tuple[float, Any]:
+        return float(self.max_slope.value), self.date.value
+
+    def _sync_save(self) -> None:
+        """Enable the save buttons only for a current, valid route (and a role that may)."""
+        blocker = self.save_blocker()
+        self.save.disabled = self.save_new.disabled = blocker is not None
+        if blocker is None and not self.mission.options:
+            self.save.disabled = True
+        self.save_note.value = (
+            f"<span class='marsgis-readonly' data-blocked='1'>{html.escape(blocker)}</span>"
+            if blocker
+            else ""
+        )
 
     def _replan(self) -> None:
         if self.start is None or self.goal is None:
@@ -164,6 +214,7 @@ class TraversePlanner:
         from marsgis.viz.profile import profile_png, route_profile
 
         self.start, self.goal = start, goal
+        params = self._params()
 
         def work() -> tuple[Any, Any, bytes]:
             route = plan_traverse(
@@ -180,13 +231,15 @@ class TraversePlanner:
             done=lambda r: f"Route planned: {r[0].attrs['length_m'] / 1000:.2f} km",
             disable=[self.replan, self.save, self.save_new],
         )
-        if out is None:
+        if out is None:  # the old route is no longer what the controls say: drop it
+            self._drop_result()
             self.stats.value = (
-                f"<span class='marsgis-error'>{html.escape(self.status.message)}</span>"
+                f"<span class='marsgis-error' data-failed='1'>"
+                f"{html.escape(self.status.message)}</span>"
             )
             return None
         route, risk, png = out
-        self.route, self.risk_assessment = route, risk
+        self.route, self.risk_assessment, self.planned_with = route, risk, params
         replace_layer(self.map, traverse_layer(route, color=ROUTE_COLOR, name="route"))
         a = route.attrs
         leg = route.iloc[0]
@@ -213,6 +266,7 @@ class TraversePlanner:
         )
         self.profile_image.value = png
         self.profile_image.layout.display = ""
+        self._sync_save()
         return route
 
     def refresh_missions(self) -> list[Any]:
@@ -222,23 +276,33 @@ class TraversePlanner:
         missions = self.status.run("Loading missions", lambda: list_missions(db=self.db))
         if missions is None:
             return []
-        self.mission.options = [(f"{m.name} ({m.status})", m.id) for m in missions]
-        if missions and self.mission.value is None:
-            self.mission.value = missions[-1].id  # the newest
+        # only missions that can take a route: not completed or aborted ones
+        open_missions = [m for m in missions if m.status in OPEN_STATUSES]
+        self.mission.options = [(f"{m.name} ({m.status})", m.id) for m in open_missions]
+        if open_missions and self.mission.value is None:
+            self.mission.value = open_missions[-1].id  # the newest
+        self._sync_save()
         self.status.ok("Click a start point, then a goal, inside the dashed box")
         return missions
 
     def save_to_mission(self, mission_id: str | None) -> Any:
         """Store the current route as a traverse artefact of a mission."""
-        from marsgis.db import save_traverse
+        from marsgis.db import get_mission, save_traverse
         from marsgis.exceptions import ValidationError
 
         def work() -> Any:
-            if self.route is None:
-                raise ValidationError("plan a route first: click a start and a goal")
+            blocker = self.save_blocker()
+            if blocker is not None:
+                raise ValidationError(blocker)
             if not mission_id:
                 raise ValidationError(
                     "choose a mission to save to, or give a name and save as a new mission"
+                )
+            target = get_mission(mission_id, db=self.db)
+            if target.status in TERMINAL_STATUSES:
+                raise ValidationError(
+                    f"mission {target.name!r} is {target.status}: a route can only be added to "
+                    "a planned or active mission; choose another or save as a new mission"
                 )
             return save_traverse(mission_id, self.route, db=self.db)
 
@@ -256,8 +320,9 @@ class TraversePlanner:
         from marsgis.planning import MissionPlan
 
         def work() -> Any:
-            if self.route is None or self.start is None:
-                raise ValidationError("plan a route first: click a start and a goal")
+            blocker = self.save_blocker()
+            if blocker is not None or self.start is None:
+                raise ValidationError(blocker or "plan a route first: click a start and a goal")
             if not name.strip():
                 raise ValidationError("give the new mission a name")
             plan = MissionPlan(
