@@ -337,6 +337,7 @@ def _bidirectional(  # noqa: PLR0912, PLR0915, PLR0917, C901 - one numba kernel,
     dr = np.array([-1, -1, -1, 0, 0, 1, 1, 1])
     dc = np.array([-1, 0, 1, -1, 1, -1, 0, 1])
     off = dr * nx + dc
+    steps = np.empty(8, dtype=np.float64)
     sr = start // nx
     sc = start - sr * nx
     tr = goal // nx
@@ -387,6 +388,13 @@ def _bidirectional(  # noqa: PLR0912, PLR0915, PLR0917, C901 - one numba kernel,
         ur = u // nx
         uc = u - ur * nx
         inner = 0 < ur < ny - 1 and 0 < uc < nx - 1
+        up = max(ur - 1, 0)  # row 0 has no step up: never read
+        steps[0] = steps[2] = dlen[up]
+        steps[1] = vlen[up]
+        steps[3] = steps[4] = hlen[ur]
+        down = min(ur, ny - 2) if ny > 1 else 0  # the last row has no step down
+        steps[5] = steps[7] = dlen[down]
+        steps[6] = vlen[down]
         for k in range(8):
             vr = ur + dr[k]
             vc = uc + dc[k]
@@ -396,17 +404,7 @@ def _bidirectional(  # noqa: PLR0912, PLR0915, PLR0917, C901 - one numba kernel,
             cv = np.float64(cost[v])
             if not (cv >= 0.0 and cv < np.inf):  # impassable: negative, inf or NaN
                 continue
-            if 3 <= k <= 4:
-                step = hlen[ur]
-            elif k == 1:
-                step = vlen[ur - 1]
-            elif k == 6:
-                step = vlen[ur]
-            elif k < 3:
-                step = dlen[ur - 1]
-            else:
-                step = dlen[ur]
-            nd = gu + 0.5 * (cu + cv) * step
+            nd = gu + 0.5 * (cu + cv) * steps[k]
             if bits[v, other] != 0:  # labelled by the other side: a start–goal path
                 through = nd - lab[v, other]
                 if through < mu:
@@ -415,9 +413,13 @@ def _bidirectional(  # noqa: PLR0912, PLR0915, PLR0917, C901 - one numba kernel,
                     meet_r = v if side == 0 else u
             if bits[v, side] != 0 and (nd >= -lab[v, side] or parent[v, side] >= _SETTLED):
                 continue  # no better, or settled already (optimal: only rounding gets here)
+            key = nd + sign * half * _potential(vr, vc, sr, sc, tr, tc, hmin, vmin, dmin)
+            if key + heap[other, 0, 0] >= mu:
+                # a route through v costs ≥ key + (the other side's smallest key): no better
+                # than mu, so v need not be labelled (the other heap is never empty here)
+                continue
             lab[v, side] = -nd
             parent[v, side] = k + 1
-            key = nd + sign * half * _potential(vr, vc, sr, sc, tr, tc, hmin, vmin, dmin)
             if sizes[side] == heap.shape[1]:
                 heap = _grow(heap)
             _hpush(heap, side, sizes[side], v, key)
