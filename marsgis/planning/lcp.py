@@ -312,7 +312,7 @@ def _potential(  # noqa: PLR0917
 
 
 @numba.njit(cache=True, nogil=True)
-def _bidirectional(  # noqa: PLR0912, PLR0915, PLR0917, C901 - one numba kernel, positional
+def _bidirectional(  # noqa: PLR0917 - one numba kernel, positional
     cost: Any,
     lab: Any,
     bits: Any,
@@ -358,8 +358,8 @@ def _bidirectional(  # noqa: PLR0912, PLR0915, PLR0917, C901 - one numba kernel,
     sizes[0] = 1
     sizes[1] = 1
     mu = np.inf
-    meet_f = -1
-    meet_r = -1
+    meet_f: Any = -1  # (numba ignores the annotation; mypy: u is an np.int64)
+    meet_r: Any = -1
     settled = 0
     while True:
         # drop stale tops (cells settled since they were pushed): the tops are true bounds
