@@ -10,6 +10,10 @@ Targets (issue "Planning"):
 * ``least_cost_path`` on 4096² and 8192² rasters is at least 1.5× faster than
   ``skimage.graph.MCP_Geometric`` on the same raster, measured in the same run, with equal
   cost (relative 1e-9);
+* point to point (issue #17): ``least_cost_path`` (bidirectional A*) is at least 4× faster
+  than ``MCP_Geometric`` on the 8192² random raster and at least 10× faster on a real-terrain
+  route (Bradbury Landing to the base of Mount Sharp on the Gale DEM upsampled to 8192²),
+  with equal cost;
 * the global eligibility map on the 4 px/deg MOLA grid (MER-A preset, with its area on the
   Mars sphere) takes under 0.5 s.
 """
@@ -29,6 +33,14 @@ Row = dict[str, Any]
 
 #: Speed-up over MCP_Geometric that least_cost_path must reach.
 LCP_SPEEDUP_TARGET = 1.5
+#: Speed-ups over MCP_Geometric of the point-to-point search (issue #17): random, real terrain.
+P2P_RANDOM_TARGET = 4.0
+P2P_TERRAIN_TARGET = 10.0
+#: Bradbury Landing (Curiosity's landing site), lat, lon.
+BRADBURY = (-4.5895, 137.4417)
+#: Curiosity reached the base of Mount Sharp (Pahrump Hills) on sol 746: the first stop of the
+#: shipped ``msl-stops`` from that sol on is the goal of the real-terrain route.
+MOUNT_SHARP_BASE_SOL = 746
 #: Seconds the global MOLA eligibility map may take.
 ELIGIBILITY_TARGET_S = 0.5
 
@@ -103,6 +115,102 @@ def bench_least_cost_path(n: int = 4096, repeat: int = 1) -> list[Row]:
     ]
 
 
+def _versus_mcp(
+    cost: np.ndarray,
+    start: tuple[int, int],
+    goal: tuple[int, int],
+    spacing: tuple[float, float] | None,
+    repeat: int,
+) -> Row:
+    """least_cost_path vs MCP_Geometric.find_costs on one raster, alternately, best CPU times."""
+    from skimage.graph import MCP_Geometric
+
+    from marsgis.planning import least_cost_path
+
+    least_cost_path(np.ones((8, 8)), (0, 0), (7, 7))  # load the compiled kernel
+    masked = np.where(np.isfinite(cost), cost, -1.0)  # MCP's impassable marker
+
+    def reference() -> float:
+        mcp = MCP_Geometric(masked, sampling=spacing)
+        cum, _ = mcp.find_costs([start], [goal])
+        return float(cum[goal])
+
+    mine_wall, mine_cpu, ref_wall, ref_cpu = [], [], [], []
+    mine: Any = None
+    ref = float("nan")
+    for _ in range(repeat):
+        mine, wall, cpu = _timed(lambda: least_cost_path(cost, start, goal, spacing=spacing))
+        mine_wall.append(wall)
+        mine_cpu.append(cpu)
+        ref, wall, cpu = _timed(reference)
+        ref_wall.append(wall)
+        ref_cpu.append(cpu)
+    return {
+        "seconds": min(mine_wall),
+        "cpu_seconds": min(mine_cpu),
+        "reference_seconds": min(ref_wall),
+        "reference_cpu_seconds": min(ref_cpu),
+        "speedup": min(ref_cpu) / min(mine_cpu),
+        "wall_speedup": min(ref_wall) / min(mine_wall),
+        "cost": mine.cost,
+        "reference_cost": ref,
+        "cost_rel_diff": abs(mine.cost - ref) / ref,
+        "settled_cells": mine.settled,
+        "cells": int(cost.size),
+        "path_cells": int(mine.path.shape[0]),
+    }
+
+
+def bench_point_to_point_random(n: int = 8192, repeat: int = 1) -> list[Row]:
+    """Corner to corner on the n² random raster (as ``bench_least_cost_path``), issue #17."""
+    row = _versus_mcp(_raster(n), (0, 0), (n - 1, n - 1), None, repeat)
+    met = row["speedup"] >= P2P_RANDOM_TARGET and row["cost_rel_diff"] <= 1e-9
+    row.update(
+        name=f"point to point {n}x{n} random",
+        target=f"speedup (CPU time) >= {P2P_RANDOM_TARGET} and equal cost (rel 1e-9)",
+        met=bool(met),
+    )
+    return [row]
+
+
+def mount_sharp_route(dem: Any) -> tuple[np.ndarray, tuple[int, int], tuple[int, int], Any]:
+    """Cost surface, start and goal cells and stop of Bradbury Landing → Mount Sharp's base."""
+    import marsgis
+    from marsgis.geo import Grid
+    from marsgis.planning import cost_surface
+
+    stops = marsgis.open_features("msl-stops")
+    stop = stops[stops["sol"] >= MOUNT_SHARP_BASE_SOL].iloc[0]
+    cost = np.ascontiguousarray(cost_surface(dem).values, dtype=np.float64)
+    grid = Grid.of(dem)
+    cells = []
+    for lat, lon in (BRADBURY, (float(stop.lat), float(stop.lon))):
+        fy, fx = grid.locate(lat, lon)
+        cells.append((round(float(fy)), round(float(fx))))
+    return cost, cells[0], cells[1], stop
+
+
+def bench_point_to_point_terrain(dem: Any, repeat: int = 1) -> list[Row]:
+    """Bradbury Landing → Mount Sharp's base on a projected (equirectangular) Gale DEM."""
+    cost, start, goal, stop = mount_sharp_route(dem)
+    res = [abs(float(v)) for v in dem.rio.resolution()]
+    spacing = (res[1], res[0])
+    row = _versus_mcp(cost, start, goal, spacing, repeat)
+    met = row["speedup"] >= P2P_TERRAIN_TARGET and row["cost_rel_diff"] <= 1e-9
+    row.update(
+        name=f"point to point {cost.shape[0]}x{cost.shape[1]} Gale, Bradbury -> sol {stop.sol}",
+        goal_lat=float(stop.lat),
+        goal_lon=float(stop.lon),
+        sol=int(stop.sol),
+        start=start,
+        goal=goal,
+        spacing=spacing,
+        target=f"speedup (CPU time) >= {P2P_TERRAIN_TARGET} and equal cost (rel 1e-9)",
+        met=bool(met),
+    )
+    return [row]
+
+
 def bench_global_eligibility(repeat: int = 5) -> list[Row]:
     """Eligibility map + eligible area of the MER-A preset on the global 4 px/deg MOLA grid."""
     import marsgis
@@ -163,12 +271,19 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
 ]
 
 
-def register(benchmark: Callable[[str], Any], row_cls: Any, section_cls: Any) -> None:
+def register(
+    benchmark: Callable[[str], Any],
+    row_cls: Any,
+    section_cls: Any,
+    *,
+    gale_8k: Callable[[Any], Any] | None = None,
+) -> None:
     """Register the planning sections with ``benchmarks/run.py``'s ``@benchmark`` registry.
 
     ``run.py`` calls ``register(benchmark, Row, Section)``; each section converts the rows
     of the ``bench_*`` functions above into its ``Row(measurement, ours, reference, ratio,
-    target, passed)``.
+    target, passed)``. ``gale_8k(ctx)`` gives the path of the 8192² Gale GeoTIFF that the
+    terrain benchmarks share (the real-terrain point-to-point route runs on it).
     """
 
     def lcp_row(r: Row) -> Any:
@@ -194,6 +309,61 @@ def register(benchmark: Callable[[str], Any], row_cls: Any, section_cls: Any) ->
                 "at 4096², one run at 8192². Pass/fail uses the CPU-time ratio (not inflated "
                 "by other work on a shared machine).",
             ],
+        )
+
+    def p2p_row(r: Row, what: str, target: float) -> Any:
+        return row_cls(
+            measurement=f"point-to-point `least_cost_path` {what} vs "
+            "`skimage.graph.MCP_Geometric.find_costs` (same start and goal)",
+            ours=f"{r['seconds']:.2f} s (CPU {r['cpu_seconds']:.2f} s; settled "
+            f"{r['settled_cells']:,} of {r['cells']:,} cells)",
+            reference=f"{r['reference_seconds']:.2f} s (CPU {r['reference_cpu_seconds']:.2f} s)",
+            ratio=f"{r['wall_speedup']:.1f}× faster (CPU {r['speedup']:.1f}×); "
+            f"cost rel. diff {r['cost_rel_diff']:.1e}",
+            target=f"≥ {target:g}× faster, equal cost (1e-9)",
+            passed=r["met"],
+        )
+
+    @benchmark("planning_point_to_point")
+    def planning_point_to_point(ctx: Any) -> Any:
+        import marsgis
+
+        rows = []
+        (rnd,) = bench_point_to_point_random(8192, repeat=1)
+        rows.append(
+            p2p_row(rnd, "8192² random raster (1–10 cost, 10 % impassable, corner to corner)",
+                    P2P_RANDOM_TARGET)
+        )  # fmt: skip
+        notes = [
+            "Bidirectional A* (average potential of the bound min cost × octile distance), "
+            "reading the caller's raster in place; MCP_Geometric is a full Dijkstra that "
+            "stops when the goal is settled. Same raster, same run, one run each, alternately; "
+            "pass/fail uses the CPU-time ratio.",
+        ]
+        if gale_8k is not None:
+            dem = marsgis.open_dem(gale_8k(ctx)).compute()
+            (ter,) = bench_point_to_point_terrain(dem, repeat=max(2, int(ctx.repeats)))
+            del dem
+            rows.append(
+                p2p_row(
+                    ter,
+                    f"real terrain: Bradbury Landing → base of Mount Sharp (sol {ter['sol']} "
+                    f"stop, {ter['goal_lat']:.4f}, {ter['goal_lon']:.4f}) on the 8192² Gale "
+                    f"grid, {ter['path_cells']}-cell route",
+                    P2P_TERRAIN_TARGET,
+                )
+            )
+            notes.append(
+                "Real terrain: `cost_surface` (default 25° limit) of `gale-8192-eqc.tif` (the "
+                "`gale-mola` window upsampled to 8192² with gdalwarp, 50.7 m equirectangular "
+                f"pixels); spacing {ter['spacing'][0]:.2f} × {ter['spacing'][1]:.2f} m for both "
+                f"(MCP `sampling`); cells {ter['start']} → {ter['goal']}; best of "
+                f"{max(2, int(ctx.repeats))} alternate runs. The cost surface is not timed."
+            )
+        return section_cls(
+            "Point-to-point least-cost path: marsgis vs skimage MCP_Geometric",
+            rows=rows,
+            notes=notes,
         )
 
     @benchmark("planning_eligibility")

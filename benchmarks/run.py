@@ -514,7 +514,7 @@ def bench_terrain_peak_memory(ctx: Context) -> Section:
 # planning: least_cost_path vs MCP_Geometric, global eligibility (benchmarks/bench_planning.py)
 from bench_planning import register as _register_planning  # noqa: E402
 
-_register_planning(benchmark, Row, Section)
+_register_planning(benchmark, Row, Section, gale_8k=gale_8k)
 from bench_ml import register as _register_ml  # noqa: E402  (ml_inference, benchmarks/bench_ml.py)
 
 _register_ml(benchmark, Row, Section)

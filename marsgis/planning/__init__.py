@@ -27,7 +27,7 @@ from marsgis.planning.eligibility import (
     eligible_area,
 )
 from marsgis.planning.ellipses import EllipseEvaluation, LandingEllipse, evaluate_ellipse
-from marsgis.planning.lcp import LeastCostPath, least_cost_path
+from marsgis.planning.lcp import LeastCostPath, cost_distance, least_cost_path
 from marsgis.planning.missions import (
     MissionPlan,
     PlanArtefact,
@@ -66,6 +66,7 @@ __all__ = (
     "assess_risk",
     "check_site",
     "constraint_set_from_dict",
+    "cost_distance",
     "cost_surface",
     "dust_storm_season",
     "eligibility_map",

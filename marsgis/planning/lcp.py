@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from marsgis.exceptions import PlanningError, ValidationError
 
-__all__ = ["LeastCostPath", "least_cost_path"]
+__all__ = ["LeastCostPath", "cost_distance", "least_cost_path"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -211,25 +211,243 @@ def _search(  # noqa: PLR0917 - a numba kernel takes positional arguments
     return state[goal, 1], move, settled
 
 
+# --------------------------------------------------------------------------------------------
+# point to point: bidirectional A* (numba)
+# --------------------------------------------------------------------------------------------
+# No padded copy of the raster: the kernel reads the caller's cost array (float32 or float64,
+# flat, C order) and tests bounds only for cells on the raster's edge. Its per-cell memory is
+# allocated zeroed by numpy before the call (``np.zeros``: calloc), so the operating system
+# hands out zero pages only where the search goes: a short route on a large raster touches a
+# few pages, not gigabytes.
+#
+# ``lab[v, side]`` is the label (best cost so far) of cell v from the start (side 0) or to the
+# goal (side 1), stored negated: ``−g``, so that the all-zero bit pattern (+0.0) means "no
+# label" and a label of 0 is −0.0 (``bits[v, side]`` is the int64 view of ``lab``). Both
+# sides of a cell share one 16-byte record, read with the cell's cost when it is relaxed.
+# ``parent[v, side]`` is 1 + the move (0–7) that gave v its label, or ``_ROOT``, plus
+# ``_SETTLED`` once v is settled on that side; it is written with each new label and read when
+# a cell is popped (stale entries of settled cells are skipped: lazy deletion) and to trace
+# the route. Both heaps live in one array ``heap[side, i] = (key, cell)``: 4-ary min-heaps.
+_ROOT = 9
+_SETTLED = 16
+
+
+@numba.njit(cache=True, inline="always")
+def _hpush(heap: Any, side: int, size: int, code: float, key: float) -> None:  # pragma: no cover
+    i = size
+    while i > 0:
+        up = (i - 1) >> 2
+        pkey = heap[side, up, 0]
+        if pkey <= key:
+            break
+        heap[side, i, 0] = pkey
+        heap[side, i, 1] = heap[side, up, 1]
+        i = up
+    heap[side, i, 0] = key
+    heap[side, i, 1] = code
+
+
+@numba.njit(cache=True, inline="always")
+def _hpop_fix(heap: Any, side: int, size: int) -> None:  # pragma: no cover - compiled
+    """Move the entry at ``size`` (the old last) to the root and sift it down in ``[0, size)``."""
+    key = heap[side, size, 0]
+    code = heap[side, size, 1]
+    i = 0
+    while True:
+        first = 4 * i + 1
+        if first >= size:
+            break
+        best = first
+        bkey = heap[side, first, 0]
+        last = min(first + 4, size)
+        for c in range(first + 1, last):
+            ck = heap[side, c, 0]
+            if ck < bkey:
+                bkey = ck
+                best = c
+        if bkey >= key:
+            break
+        heap[side, i, 0] = bkey
+        heap[side, i, 1] = heap[side, best, 1]
+        i = best
+    heap[side, i, 0] = key
+    heap[side, i, 1] = code
+
+
+@numba.njit(cache=True, inline="always")
+def _octile(ar: int, ac: int, hmin: float, vmin: float, dmin: float) -> float:  # pragma: no cover
+    """Shortest length of a path of ``ar`` rows and ``ac`` columns built of min-length steps."""
+    m = min(ar, ac)
+    h1 = m * dmin + (ac - m) * hmin + (ar - m) * vmin
+    h2 = ac * hmin + ar * vmin
+    return min(h1, h2)
+
+
 @numba.njit(cache=True)
-def _trace(move: Any, width: int, start: int, goal: int) -> Any:  # pragma: no cover - compiled
-    """Cells from start to goal as unpadded (row, col), following the move codes back."""
+def _passable_min(cost: Any) -> float:  # pragma: no cover - compiled
+    """The smallest passable (finite, ≥ 0) cost of the raster; inf when none."""
+    best = np.inf
+    for i in range(cost.size):
+        c = cost[i]
+        if c >= 0.0 and c < best:
+            best = c
+    return float(best)
+
+
+@numba.njit(cache=True)
+def _grow(heap: Any) -> Any:  # pragma: no cover - compiled
+    grown = np.empty((2, 2 * heap.shape[1], 2), dtype=np.float64)
+    grown[:, : heap.shape[1]] = heap
+    return grown
+
+
+@numba.njit(cache=True, inline="always")
+def _potential(  # noqa: PLR0917
+    r: int, c: int, sr: int, sc: int, tr: int, tc: int, hmin: float, vmin: float, dmin: float
+) -> float:  # pragma: no cover - compiled
+    """``(H(v, goal) − H(start, v)) / c_min``: twice the average potential over ``c_min``."""
+    return _octile(abs(r - tr), abs(c - tc), hmin, vmin, dmin) - _octile(
+        abs(r - sr), abs(c - sc), hmin, vmin, dmin
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _bidirectional(  # noqa: PLR0917 - one numba kernel, positional
+    cost: Any,
+    lab: Any,
+    bits: Any,
+    parent: Any,
+    ny: int,
+    nx: int,
+    start: int,
+    goal: int,
+    hlen: Any,
+    vlen: Any,
+    dlen: Any,
+    hmin: float,
+    vmin: float,
+    dmin: float,
+    cmin: float,
+) -> tuple[float, int, int, int]:  # pragma: no cover - compiled
+    """Bidirectional A* with the average potential; returns (cost, meet_f, meet_r, settled).
+
+    ``meet_f`` carries a forward label, ``meet_r`` a reverse one and they are neighbours (or
+    the same cell): the route is start → meet_f (forward parents) → meet_r → goal (reverse).
+    """
+    dr = np.array([-1, -1, -1, 0, 0, 1, 1, 1])
+    dc = np.array([-1, 0, 1, -1, 1, -1, 0, 1])
+    off = dr * nx + dc
+    steps = np.empty(8, dtype=np.float64)
+    sr = start // nx
+    sc = start - sr * nx
+    tr = goal // nx
+    tc = goal - tr * nx
+    half = 0.5 * cmin
+    heap = np.empty((2, 4096, 2), dtype=np.float64)
+    sizes = np.zeros(2, dtype=np.int64)
+    # p(v) = cmin/2 · (H(v, goal) − H(start, v)); keys: forward g + p, reverse g − p
+    p_s = half * _octile(abs(sr - tr), abs(sc - tc), hmin, vmin, dmin)
+    lab[start, 0] = -0.0
+    lab[goal, 1] = -0.0
+    parent[start, 0] = _ROOT
+    parent[goal, 1] = _ROOT
+    heap[0, 0, 0] = p_s
+    heap[0, 0, 1] = start
+    heap[1, 0, 0] = p_s  # −p(goal) = +cmin/2 · H(start, goal)
+    heap[1, 0, 1] = goal
+    sizes[0] = 1
+    sizes[1] = 1
+    mu = np.inf
+    meet_f: Any = -1  # (numba ignores the annotation; mypy: u is an np.int64)
+    meet_r: Any = -1
+    settled = 0
+    while True:
+        # drop stale tops (cells settled since they were pushed): the tops are true bounds
+        for side in range(2):
+            while sizes[side] > 0 and parent[np.int64(heap[side, 0, 1]), side] >= _SETTLED:
+                sizes[side] -= 1
+                if sizes[side] > 0:
+                    _hpop_fix(heap, side, sizes[side])
+        if sizes[0] == 0 or sizes[1] == 0:
+            break  # one side has settled all it can reach: mu is final (inf: unreachable)
+        top_f = heap[0, 0, 0]
+        top_r = heap[1, 0, 0]
+        if top_f + top_r >= mu:
+            break
+        side = 0 if top_f <= top_r else 1
+        other = 1 - side
+        sign = 1.0 - 2.0 * side
+        u = np.int64(heap[side, 0, 1])
+        sizes[side] -= 1
+        if sizes[side] > 0:
+            _hpop_fix(heap, side, sizes[side])
+        parent[u, side] += _SETTLED
+        settled += 1
+        gu = -lab[u, side]
+        cu = np.float64(cost[u])  # float32 rasters: float64 arithmetic, as MCP_Geometric
+        ur = u // nx
+        uc = u - ur * nx
+        inner = 0 < ur < ny - 1 and 0 < uc < nx - 1
+        up = max(ur - 1, 0)  # row 0 has no step up: never read
+        steps[0] = steps[2] = dlen[up]
+        steps[1] = vlen[up]
+        steps[3] = steps[4] = hlen[ur]
+        down = min(ur, ny - 2) if ny > 1 else 0  # the last row has no step down
+        steps[5] = steps[7] = dlen[down]
+        steps[6] = vlen[down]
+        for k in range(8):
+            vr = ur + dr[k]
+            vc = uc + dc[k]
+            if not inner and not (0 <= vr < ny and 0 <= vc < nx):
+                continue
+            v = u + off[k]
+            cv = np.float64(cost[v])
+            if not (cv >= 0.0 and cv < np.inf):  # impassable: negative, inf or NaN
+                continue
+            nd = gu + 0.5 * (cu + cv) * steps[k]
+            if bits[v, other] != 0:  # labelled by the other side: a start–goal path
+                through = nd - lab[v, other]
+                if through < mu:
+                    mu = through
+                    meet_f = u if side == 0 else v
+                    meet_r = v if side == 0 else u
+            if bits[v, side] != 0 and (nd >= -lab[v, side] or parent[v, side] >= _SETTLED):
+                continue  # no better, or settled already (optimal: only rounding gets here)
+            key = nd + sign * half * _potential(vr, vc, sr, sc, tr, tc, hmin, vmin, dmin)
+            if key + heap[other, 0, 0] >= mu:
+                # a route through v costs ≥ key + (the other side's smallest key): no better
+                # than mu, so v need not be labelled (the other heap is never empty here)
+                continue
+            lab[v, side] = -nd
+            parent[v, side] = k + 1
+            if sizes[side] == heap.shape[1]:
+                heap = _grow(heap)
+            _hpush(heap, side, sizes[side], v, key)
+            sizes[side] += 1
+    return mu, meet_f, meet_r, settled
+
+
+@numba.njit(cache=True)
+def _trace_back(parent: Any, nx: int, cell: int, side: int) -> Any:  # pragma: no cover
+    """Cells from ``cell`` back to the root of one side (0: forward, 1: reverse)."""
     dr = np.array([-1, -1, -1, 0, 0, 1, 1, 1])
     dc = np.array([-1, 0, 1, -1, 1, -1, 0, 1])
     count = 1
-    v = goal
-    while v != start:
-        k = move[v]
-        v -= dr[k] * width + dc[k]
+    v = cell
+    while True:
+        s = parent[v, side] & 15
+        if s == _ROOT:
+            break
+        v -= dr[s - 1] * nx + dc[s - 1]
         count += 1
     out = np.empty((count, 2), dtype=np.int64)
-    v = goal
-    for i in range(count - 1, -1, -1):
-        out[i, 0] = v // width - 1
-        out[i, 1] = v % width - 1
-        if i > 0:
-            k = move[v]
-            v -= dr[k] * width + dc[k]
+    v = cell
+    for i in range(count):
+        out[i, 0] = v // nx
+        out[i, 1] = v % nx
+        s = parent[v, side] & 15
+        if s != _ROOT:
+            v -= dr[s - 1] * nx + dc[s - 1]
     return out
 
 
@@ -289,6 +507,33 @@ def _as_cell(value: Any, shape: tuple[int, int], what: str) -> tuple[int, int]:
     return r, c
 
 
+def _cost_array(cost: Any) -> npt.NDArray[Any]:
+    """The cost raster as a C-contiguous float32/float64 numpy array (no copy when it is one)."""
+    arr = np.asarray(getattr(cost, "data", cost))
+    if hasattr(arr, "compute"):
+        arr = np.asarray(arr.compute())
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    arr = np.ascontiguousarray(arr)
+    if arr.ndim != 2:
+        raise ValidationError(f"cost must be a 2-D raster, got shape {arr.shape!r}")
+    if arr.shape[0] * arr.shape[1] >= 2**31:
+        raise ValidationError(
+            f"cost raster {arr.shape!r} has ≥ 2**31 cells; plan on a coarser grid or a corridor "
+            "(marsgis.planning.plan_traverse does this for large DEMs)"
+        )
+    return arr
+
+
+def _check_passable(arr: npt.NDArray[Any], cell: tuple[int, int], what: str) -> None:
+    v = arr[cell]
+    if not (v >= 0.0) or v == np.inf:
+        raise PlanningError(
+            f"the {what} cell {cell!r} is impassable (cost {float(v)!r}); choose a cell "
+            "with a finite, non-negative cost"
+        )
+
+
 def least_cost_path(
     cost: npt.ArrayLike,
     start: tuple[int, int],
@@ -298,11 +543,16 @@ def least_cost_path(
 ) -> LeastCostPath:
     """The exact minimum-cost 8-connected path between two cells of a cost raster.
 
+    A bidirectional A* search (see "Method"): it explores the cells between the two ends,
+    not the whole raster, and returns the same optimal cost as a full Dijkstra search
+    (:func:`cost_distance`, or ``skimage.graph.MCP_Geometric``).
+
     Parameters
     ----------
     cost
         2-D cost per unit distance in each cell (a numpy array or a DataArray; dask arrays
-        are computed). Negative, infinite and NaN cells are impassable.
+        are computed). Negative, infinite and NaN cells are impassable. float32 and float64
+        rasters are read in place (no copy); the arithmetic is float64.
     start, goal
         ``(row, col)`` cells.
     spacing
@@ -326,6 +576,47 @@ def least_cost_path(
     ValidationError
         Bad shapes, cells outside the raster, bad spacing.
 
+    Notes
+    -----
+    **Method.** Let ``c_min`` be the smallest passable cost of the raster and ``h_min``,
+    ``v_min``, ``d_min`` the smallest horizontal, vertical and diagonal step lengths over all
+    rows (for a geographic grid ``h_min`` is the width of the row nearest a pole). Define the
+    *relaxed grid*: the same 8-connected lattice where every horizontal step costs
+    ``c_min·h_min``, every vertical one ``c_min·v_min`` and every diagonal one ``c_min·d_min``.
+    Each true step costs at least its relaxed cost (the mean of two passable costs is
+    ``≥ c_min`` and each step is at least as long as the shortest of its kind), and removing
+    impassable cells only lengthens paths, so for any cells ``a``, ``b`` the relaxed distance
+    ``H(a, b)`` is a lower bound of the true least cost between them. ``H`` is the exact
+    shortest-path distance of a graph, so it obeys the triangle inequality: for every true step
+    ``u → v`` of cost ``w``, ``H(u, b) ≤ w_relaxed(u, v) + H(v, b) ≤ w + H(v, b)`` — it is a
+    *consistent* heuristic. On that lattice with uniform step costs a path of ``ar`` rows and
+    ``ac`` columns needs ``D ≥ 0`` diagonal steps and at least ``ac − D`` horizontal and
+    ``ar − D`` vertical ones; the cost is linear in ``D``, so the minimum is at ``D = 0`` or
+    ``D = min(ar, ac)`` (more diagonals than that would also need ``d_min ≤ h_min`` or
+    ``d_min ≤ v_min``, impossible since ``d_min ≥ max(h_min, v_min)``):
+    ``H = min(ac·h + ar·v, m·d + (ac − m)·h + (ar − m)·v)`` with ``m = min(ar, ac)``,
+    ``h = c_min·h_min`` etc. The edge lengths in use are those of ``spacing`` (the grid's own
+    metric), so the bound is in the very metric of the costs, whatever the latitude.
+
+    The search runs Dijkstra from both ends on the reduced costs
+    ``w(u, v) − p(u) + p(v)`` with the average potential
+    ``p(v) = (H(v, goal) − H(start, v)) / 2`` (Ikeda et al. 1994 [3]_; Goldberg & Harrelson
+    2005 [4]_). Both halves of ``p`` are consistent, so every reduced cost is ``≥ 0``
+    (``w − (H(u,g) − H(v,g))/2 + (H(s,v) − H(s,u))/2 ≥ w − w/2 − w/2``), and the reverse search
+    sees the same reduced costs (the graph is undirected). With ``μ`` the best
+    start–goal cost found through a forward-settled and a backward-settled neighbour, the
+    search stops when the two smallest keys sum to ``≥ μ``: a shorter path would have to pass
+    through a cell settled by neither side, whose reduced distances from both ends are at
+    least those keys. So ``μ`` is the optimum, exactly as a full Dijkstra finds it (up to the
+    order of the floating-point additions: relative differences ~1e-15).
+
+    References
+    ----------
+    .. [3] Ikeda, T., Hsu, M.-Y., Imai, H., et al. (1994). A fast algorithm for finding better
+       routes by AI search techniques. Proc. Vehicle Navigation and Information Systems.
+    .. [4] Goldberg, A. V., Harrelson, C. (2005). Computing the shortest path: A* search meets
+       graph theory. Proc. 16th ACM-SIAM SODA, 156–165.
+
     Examples
     --------
     >>> import numpy as np
@@ -333,29 +624,77 @@ def least_cost_path(
     >>> r.path.tolist(), round(r.cost, 6)
     ([[0, 0], [1, 1], [2, 2]], 2.828427)
     """
-    arr = np.asarray(getattr(cost, "data", cost))
-    if hasattr(arr, "compute"):
-        arr = np.asarray(arr.compute())
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValidationError(f"cost must be a 2-D raster, got shape {arr.shape!r}")
-    shape = (int(arr.shape[0]), int(arr.shape[1]))
-    if shape[0] * shape[1] >= 2**31:
-        raise ValidationError(
-            f"cost raster {shape!r} has ≥ 2**31 cells; plan on a coarser grid or a corridor "
-            "(marsgis.planning.plan_traverse does this for large DEMs)"
+    arr = _cost_array(cost)
+    ny, nx = (int(arr.shape[0]), int(arr.shape[1]))
+    sr, sc = _as_cell(start, (ny, nx), "start")
+    gr, gc = _as_cell(goal, (ny, nx), "goal")
+    _check_passable(arr, (sr, sc), "start")
+    _check_passable(arr, (gr, gc), "goal")
+    hlen, vlen, dlen = _step_lengths(ny, spacing)
+    if (sr, sc) == (gr, gc):
+        return LeastCostPath(path=np.array([[sr, sc]], dtype=np.int64), cost=0.0, length=0.0,
+                             settled=1)  # fmt: skip
+    flat = arr.reshape(-1)
+    n = flat.size
+    lab = np.zeros((n, 2), dtype=np.float64)  # calloc: pages are touched only where searched
+    parent = np.zeros((n, 2), dtype=np.uint8)
+    total, meet_f, meet_r, settled = _bidirectional(
+        flat, lab, lab.view(np.int64), parent, ny, nx, sr * nx + sc, gr * nx + gc, hlen, vlen, dlen,
+        float(hlen.min()), float(vlen.min()), float(dlen.min()), _passable_min(flat),
+    )  # fmt: skip
+    del lab
+    total = float(total)
+    if not math.isfinite(total):
+        raise PlanningError(
+            f"the goal cell {(gr, gc)!r} cannot be reached from the start cell {(sr, sc)!r}: "
+            "impassable cells (negative, infinite or NaN cost) separate them"
         )
-    sr, sc = _as_cell(start, shape, "start")
-    gr, gc = _as_cell(goal, shape, "goal")
-    for what, (r, c) in (("start", (sr, sc)), ("goal", (gr, gc))):
-        v = arr[r, c]
-        if not (v >= 0.0) or v == np.inf:
-            raise PlanningError(
-                f"the {what} cell {(r, c)!r} is impassable (cost {float(v)!r}); choose a cell "
-                "with a finite, non-negative cost"
-            )
-    hlen, vlen, dlen = _step_lengths(shape[0], spacing)
-    ny, nx = shape
+    head = _trace_back(parent, nx, meet_f, 0)[::-1]
+    tail = _trace_back(parent, nx, meet_r, 1)
+    path = np.concatenate([head, tail[1:] if meet_f == meet_r else tail])
+    return LeastCostPath(
+        path=path, cost=total, length=_path_length(path, hlen, vlen, dlen), settled=int(settled)
+    )
+
+
+def _path_length(path: IntArray, hlen: FloatArray, vlen: FloatArray, dlen: FloatArray) -> float:
+    d = np.diff(path, axis=0)
+    rows_lo = np.minimum(np.minimum(path[:-1, 0], path[1:, 0]), vlen.size - 1)
+    seg = np.where(
+        d[:, 0] == 0, hlen[path[:-1, 0]], np.where(d[:, 1] == 0, vlen[rows_lo], dlen[rows_lo])
+    )
+    return float(seg.sum())
+
+
+def cost_distance(
+    cost: npt.ArrayLike,
+    start: tuple[int, int],
+    *,
+    spacing: tuple[Any, Any] | None = None,
+) -> FloatArray:
+    """The least cost from ``start`` to every cell: a full Dijkstra search of the raster.
+
+    The accumulated-cost map of ``skimage.graph.MCP_Geometric.find_costs`` (same cost model,
+    same ``spacing`` as :func:`least_cost_path`). For one goal use :func:`least_cost_path`,
+    which stops once the route is proven optimal and explores far fewer cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``cost``: the least cost of reaching each cell from ``start``
+        (0 there), ``inf`` where impassable or unreachable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cost_distance(np.ones((2, 3)), (0, 0)).round(3).tolist()
+    [[0.0, 1.0, 2.0], [1.0, 1.414, 2.414]]
+    """
+    arr = _cost_array(cost)
+    ny, nx = (int(arr.shape[0]), int(arr.shape[1]))
+    sr, sc = _as_cell(start, (ny, nx), "start")
+    _check_passable(arr, (sr, sc), "start")
+    hlen, vlen, dlen = _step_lengths(ny, spacing)
     width = nx + 2
     state = np.empty(((ny + 2) * width, 2), dtype=np.float64)
     state[:, 1] = np.inf
@@ -368,38 +707,11 @@ def least_cost_path(
     inner[...] = arr
     with np.errstate(invalid="ignore"):
         inner[~(arr >= 0.0)] = np.inf  # negative and NaN costs are impassable
-    passable = arr[np.isfinite(inner)]
-    cmin = float(passable.min())
     # padded per-row lengths: the pad rows repeat their neighbours (never used for a step)
     hlen_p = np.concatenate([hlen[:1], hlen, hlen[-1:]])
     vlen_p = np.concatenate([vlen[:1], vlen, vlen[-1:], vlen[-1:]])[: ny + 2]
     dlen_p = np.concatenate([dlen[:1], dlen, dlen[-1:], dlen[-1:]])[: ny + 2]
     s = (sr + 1) * width + sc + 1
-    g = (gr + 1) * width + gc + 1
-    total, move, settled = _search(
-        state,
-        width,
-        s,
-        g,
-        hlen_p,
-        vlen_p,
-        dlen_p,
-        float(hlen.min()),
-        float(vlen.min()),
-        float(dlen.min()),
-        cmin,
-    )
-    del state
-    total = float(total)
-    if not math.isfinite(total):
-        raise PlanningError(
-            f"the goal cell {(gr, gc)!r} cannot be reached from the start cell {(sr, sc)!r}: "
-            "impassable cells (negative, infinite or NaN cost) separate them"
-        )
-    path = _trace(move, width, s, g)
-    d = np.diff(path, axis=0)
-    rows_lo = np.minimum(np.minimum(path[:-1, 0], path[1:, 0]), vlen.size - 1)
-    seg = np.where(
-        d[:, 0] == 0, hlen[path[:-1, 0]], np.where(d[:, 1] == 0, vlen[rows_lo], dlen[rows_lo])
-    )
-    return LeastCostPath(path=path, cost=total, length=float(seg.sum()), settled=int(settled))
+    _search(state, width, s, -1, hlen_p, vlen_p, dlen_p, 1.0, 1.0, 1.0, 0.0)
+    out: FloatArray = state[:, 1].reshape(ny + 2, width)[1:-1, 1:-1].copy()
+    return out

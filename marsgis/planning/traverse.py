@@ -2,14 +2,16 @@
 
 :func:`plan_traverse` turns a DEM into a cost surface (:func:`~marsgis.planning.cost_surface`),
 finds the exact least-cost 8-connected route for each leg (start → via… → goal) with
-:func:`~marsgis.planning.least_cost_path` using the true metric size of the cells (on a
-geographic grid a cell's width is ``R cos φ Δλ``), and reports each leg as a LineString
+:func:`~marsgis.planning.least_cost_path` (a point-to-point bidirectional A*, exact) using
+the true metric size of the cells (on a geographic grid a cell's width is ``R cos φ Δλ``),
+and reports each leg as a LineString
 with its geodesic length on the Mars sphere, elevation gain and loss, slopes, drive time
 and an energy estimate.
 
 Large regions
 -------------
-The search needs the cost of every cell it may visit in memory (16 bytes a cell, plus 2).
+The search needs the cost of every cell it may visit in memory (8 bytes a cell) and labels
+(18 bytes a cell, allocated lazily: only the pages of the cells it explores are touched).
 A DEM up to ``max_cells`` cells (default 4096² ≈ 16.8 M) is planned whole: the route is
 the exact optimum. A larger one is first cut to the waypoints' bounding box plus a margin
 (the route is then the exact optimum inside that window). If the window is still larger
