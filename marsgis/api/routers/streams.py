@@ -170,7 +170,12 @@ def _since(value: str | None) -> int | None:
 async def _close_feed(feed: events.Subscription) -> None:
     # closing the last subscription of a process stops the shared listener (a thread join):
     # in a worker thread, finished even if this task is being cancelled
-    await asyncio.shield(asyncio.get_running_loop().run_in_executor(None, feed.close))
+    try:
+        closing = asyncio.get_running_loop().run_in_executor(None, feed.close)
+    except RuntimeError:  # the server is shutting down its executor: close here
+        feed.close()
+        return
+    await asyncio.shield(closing)
 
 
 async def _relay(
@@ -304,6 +309,7 @@ class EventStreamResponse(Response):
 
     def __init__(self, feed: events.Subscription, limits: StreamLimits) -> None:
         super().__init__(headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.feed = feed
         self.limits = limits
 
