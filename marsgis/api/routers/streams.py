@@ -342,6 +342,7 @@ class EventStreamResponse(Response):
 @router.get(
     "/sse",
     response_class=EventStreamResponse,
+    status_code=200,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The events, as they come."},
         **{
