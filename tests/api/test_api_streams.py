@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import h11
 import httpx
 import pytest
 import uvicorn
@@ -475,3 +476,91 @@ def test_a_slow_client_is_dropped_while_a_fast_one_gets_everything(service: Serv
         with connect(ws_url(base, **{**params, "since": last["since"]}), max_size=None) as ws:
             rest = receive_events(ws, count - len(events))
         assert [key(m) for m in events + rest] == log
+
+
+def test_heartbeats_carry_the_position(service: Service) -> None:
+    """With no event to send, both streams send heartbeats; WebSocket ones say where to resume."""
+    app = create_app(service.url, rate_limit="off", stream_heartbeat=0.2)
+    mission = db.add_mission("Gale", lat=-4.6, lon=137.4, db=service.url).id
+    since = last_event_id(service.url)
+    with serve(app) as port:
+        base = f"http://127.0.0.1:{port}"
+        with connect(
+            ws_url(base, topics="tasks", since=since - 1, token=service.tokens["viewer"])
+        ) as ws:
+            beats = [json.loads(ws.recv(timeout=WAIT_S)) for _ in range(2)]
+            db.add_task(mission, "drive", db=service.url)
+            event = receive_events(ws, 1)[0]
+            beat = json.loads(ws.recv(timeout=WAIT_S))
+        # the mission's own event is not a task: the position stays at since - 1 until one comes
+        assert beats == [{"type": "heartbeat", "position": since - 1}] * 2
+        assert event["type"] == "task.added" and beat == {
+            "type": "heartbeat",
+            "position": event["id"],
+        }
+        with httpx.stream(
+            "GET",
+            f"{base}{SSE}",
+            params={"topics": "tasks"},
+            headers=_auth(service, "viewer"),
+            timeout=WAIT_S,
+        ) as response:
+            messages = sse_messages(response)
+            assert next(messages) == {"comment": f"position {event['id']}"}
+            assert next(messages) == {"comment": f"heartbeat {event['id']}"}
+
+
+class LazyHTTP:
+    """An HTTP/1.1 GET (h11 over a plain socket) whose response is read only when asked."""
+
+    def __init__(
+        self, port: int, target: str, headers: dict[str, str], *, rcvbuf: int = 4096
+    ) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.conn = h11.Connection(h11.CLIENT)
+        request = h11.Request(
+            method="GET", target=target, headers=[("Host", f"127.0.0.1:{port}"), *headers.items()]
+        )
+        self.sock.sendall(self.conn.send(request) + self.conn.send(h11.EndOfMessage()))
+
+    def body(self) -> tuple[int, str]:
+        """The status and the whole body, read until the server ends the response."""
+        status, chunks = 0, []
+        while True:
+            event = self.conn.next_event()
+            if event is h11.NEED_DATA:
+                self.conn.receive_data(self.sock.recv(65536))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                self.sock.close()
+                return status, b"".join(chunks).decode()
+
+
+def test_a_slow_sse_client_is_told_to_resync(service: Service) -> None:
+    """An SSE client that does not read: its response ends with a resync message after a
+    prefix of the log, while the log goes on."""
+    count = 600
+    mission = db.add_mission("Gale", lat=-4.6, lon=137.4, db=service.url).id
+    app = create_app(service.url, rate_limit="off", stream_queue=8, stream_heartbeat=WAIT_S)
+    app.state.stream_limits = dataclasses.replace(app.state.stream_limits, drop_timeout=300.0)
+    since = last_event_id(service.url)
+    with serve(app, sndbuf=4096) as port:
+        slow = LazyHTTP(port, f"{SSE}?topics=tasks&since={since}", _auth(service, "viewer"))
+        title = "survey the rim of the crater " * 6
+        for start in range(0, count, 50):
+            with db.transaction(service.url, write=True) as conn:
+                for i in range(start, start + 50):
+                    db.add_task(mission, f"{i:04d} {title}", db=conn)
+        status, text = slow.body()
+    assert status == 200
+    blocks = [b for b in text.split("\n\n") if b and not b.startswith(":")]
+    messages = [json.loads(b.partition("data: ")[2]) for b in blocks]
+    *events, last = messages
+    log = expected(service.url, since, "tasks")
+    assert len(log) == count and 0 < len(events) < count
+    assert [key(m) for m in events] == log[: len(events)]
+    assert last == {"type": "resync", "since": events[-1]["id"]}
