@@ -290,7 +290,12 @@ def test_websocket_refuses_a_bad_or_missing_token(service: Service) -> None:
         message, code, _ = refusal(ws_url(base), additional_headers=bad_header)
         assert (message["status"], code) == (401, CLOSE_POLICY)
         # bad parameters are refused the same way, after a valid token
-        for params in ({"topics": "weather"}, {"since": "-3"}, {"since": "x"}):
+        for params in (
+            {"topics": "weather"},
+            {"since": "-3"},
+            {"since": "x"},
+            {"since": str(2**63)},
+        ):
             message, code, reason = refusal(ws_url(base, token=service.tokens["viewer"], **params))
             assert (message["status"], code) == (422, CLOSE_POLICY), message
             assert next(iter(params.values())) in message["detail"]
@@ -304,6 +309,10 @@ def test_sse_refuses_a_bad_or_missing_token(service: Service) -> None:
         assert response.headers["www-authenticate"] == "Bearer"
     response = service.call("GET", SSE, role="viewer", params={"topics": "weather"})
     assert response.status_code == 422 and "weather" in response.json()["detail"]
+    for bad in ({"since": -1}, {"since": 2**63}):
+        assert service.call("GET", SSE, role="viewer", params=bad).status_code == 422
+    big = {"Last-Event-ID": str(2**63)}
+    assert service.call("GET", SSE, role="viewer", headers=big).status_code == 422
 
 
 # --------------------------------------------------------------------------- scopes

@@ -47,12 +47,14 @@ from starlette.websockets import WebSocketDisconnect
 from marsgis import events
 from marsgis.api.auth import Principal, authenticate, identify, token_of
 from marsgis.api.models import Problem
+from marsgis.api.problems import status_for
 from marsgis.api.routers import API_PREFIX
 from marsgis.api.scopes import TOPIC_SCOPES
 from marsgis.db.events import parse_topics
 from marsgis.exceptions import ConfigurationError, MarsGISError, ValidationError
 
 __all__ = [
+    "CLOSE_ERROR",
     "CLOSE_POLICY",
     "CLOSE_RESYNC",
     "CLOSE_TRY_LATER",
@@ -71,6 +73,10 @@ CLOSE_POLICY = 1008
 CLOSE_RESYNC = 4000
 #: WebSocket close code when the caller is over its rate limit or the hub cannot be asked.
 CLOSE_TRY_LATER = 1013
+#: WebSocket close code of a server error.
+CLOSE_ERROR = 1011
+# The largest event id (a signed 64-bit column on PostGIS and SQLite).
+_MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -159,10 +165,11 @@ def _limits(connection: Request | WebSocket) -> StreamLimits:
 def _since(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or int(value) > _MAX_ID:
         raise ValidationError(
             f"since {value!r} must be an event id (an integer >= 0: the id of the last event "
-            "you handled, 0 for the whole log); leave it out for events from now on"
+            f"you handled, 0 for the whole log, at most {_MAX_ID}); leave it out for events from "
+            "now on"
         )
     return int(value)
 
@@ -247,7 +254,6 @@ def _reason(detail: str) -> str:
 @router.websocket("/ws")
 async def websocket_stream(websocket: WebSocket) -> None:
     """Follow the event log over a WebSocket (``?topics=a,b&since=ID&token=TOKEN``)."""
-    code = CLOSE_POLICY
     try:
         principal = await asyncio.to_thread(identify, websocket, token_of(websocket))
         topics = readable_topics(principal, websocket.query_params.get("topics"))
@@ -255,12 +261,14 @@ async def websocket_stream(websocket: WebSocket) -> None:
         feed = await asyncio.to_thread(events.subscribe, topics, since, db=websocket.app.state.db)
     except HTTPException as refused:
         status, detail = refused.status_code, str(refused.detail)
-        code = CLOSE_TRY_LATER if status in (429, 503) else CLOSE_POLICY
     except MarsGISError as error:
-        status, detail = 422, str(error)
+        status, detail = status_for(error), str(error)
     else:
         await _serve_websocket(websocket, feed, _limits(websocket))
         return
+    code = (
+        CLOSE_TRY_LATER if status in (429, 503) else CLOSE_POLICY if status < 500 else CLOSE_ERROR
+    )
     await websocket.accept()
     with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect):
         await websocket.send_json({"type": "error", "status": status, "detail": detail})
@@ -359,11 +367,17 @@ def sse_stream(
         Query(description="Comma-separated topics (default: all those you may read)."),
     ] = None,
     since: Annotated[
-        int | None, Query(ge=0, description="Events after this id (default: from now on).")
+        int | None,
+        Query(ge=0, le=_MAX_ID, description="Events after this id (default: from now on)."),
     ] = None,
     last_event_id: Annotated[
         int | None,
-        Header(alias="Last-Event-ID", ge=0, description="Resume after this id (wins over since)."),
+        Header(
+            alias="Last-Event-ID",
+            ge=0,
+            le=_MAX_ID,
+            description="Resume after this id (wins over since).",
+        ),
     ] = None,
 ) -> EventStreamResponse:
     """Follow the event log as server-sent events (``text/event-stream``)."""
