@@ -24,9 +24,11 @@ from marsgis.api.routers import (
     planning,
     reports,
     stac,
+    streams,
     tiles,
 )
 from marsgis.api.routers.planning import PlanningLimits
+from marsgis.api.routers.streams import StreamLimits
 from marsgis.config import Rate, settings
 from marsgis.db import DatabaseLike
 from marsgis.exceptions import ConfigurationError
@@ -46,6 +48,8 @@ def create_app(
     prefix: str | None = None,
     rate_limit: str | Rate | RateLimiter | None = None,
     planning_limits: PlanningLimits | None = None,
+    stream_queue: int = StreamLimits.queue,
+    stream_heartbeat: float = StreamLimits.heartbeat,
 ) -> FastAPI:
     """Build the marsgis service API over the database ``db``.
 
@@ -74,6 +78,11 @@ def create_app(
     planning_limits
         Sizes of planning requests answered at once, run as jobs (``202``) or refused
         (:class:`~marsgis.api.routers.planning.PlanningLimits`; default: its defaults).
+    stream_queue
+        Messages held per event-stream client (``/streams/ws``, ``/streams/sse``); a client
+        further behind is told to resync and dropped.
+    stream_heartbeat
+        Seconds without an event after which an event stream sends a heartbeat.
     """
     identity = HubIdentity.from_settings() if hub is None else hub or None
     root = (prefix if prefix is not None else settings().api_prefix).rstrip("/")
@@ -93,6 +102,7 @@ def create_app(
     app.state.hub = identity
     app.state.rate_limiter = rate_limiter(rate_limit)
     app.state.planning_limits = planning_limits or PlanningLimits()
+    app.state.stream_limits = StreamLimits(queue=stream_queue, heartbeat=stream_heartbeat)
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(missions.router)
@@ -103,6 +113,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(jobs.router)
     app.include_router(inference.router)
+    app.include_router(streams.router)
     document_rate_limit(app)
     if cors_origins:
         app.add_middleware(

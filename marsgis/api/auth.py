@@ -22,7 +22,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
@@ -30,14 +30,24 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from marsgis.api.ratelimit import charge
 from marsgis.api.scopes import ADMIN, ALL_SCOPES, ROLE_SCOPES, SCOPE_PREFIX, scopes_for_role
 from marsgis.config import Settings, settings
 from marsgis.db import tokens
+from marsgis.events import acting_as
 from marsgis.exceptions import DependencyNotFoundError
 
-__all__ = ["HubIdentity", "Principal", "authenticate", "database", "require"]
+__all__ = [
+    "HubIdentity",
+    "Principal",
+    "authenticate",
+    "database",
+    "identify",
+    "require",
+    "token_of",
+]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -197,16 +207,53 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _token_of(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, query: str | None
-) -> str | None:
-    if credentials is not None and credentials.credentials:
-        return credentials.credentials
-    header = request.headers.get("authorization", "")
+def token_of(connection: HTTPConnection) -> str | None:
+    """The token a request or WebSocket handshake carries, None without one.
+
+    ``Authorization: Bearer TOKEN`` (or JupyterHub's ``Authorization: token TOKEN``) first,
+    else the ``?token=TOKEN`` query parameter (what a browser's ``WebSocket`` or
+    ``EventSource``, which cannot set headers, sends).
+    """
+    header = connection.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
-    if scheme.lower() == "token" and value.strip():  # JupyterHub's own scheme
+    if scheme.lower() in ("bearer", "token") and value.strip():
         return value.strip()
-    return query or None
+    return connection.query_params.get("token") or None
+
+
+def identify(connection: HTTPConnection, secret: str | None) -> Principal:
+    """The principal of the token ``secret`` sent on ``connection`` (a request or a WebSocket).
+
+    Takes a token of the caller's rate-limit bucket first: the principal's, or the client
+    address's for a connection without a valid token. Blocks on the database (or the hub):
+    call it from a worker thread in async code.
+
+    Raises
+    ------
+    fastapi.HTTPException
+        ``401`` without a valid token, ``429`` over the rate limit, ``503`` when the hub
+        cannot be asked.
+    """
+    if secret is None:
+        charge(connection, None)
+        raise _unauthorized(
+            "no token; send `Authorization: Bearer TOKEN` or `?token=TOKEN` (create one with "
+            "`marsgis token create --user NAME --role ROLE`, or on the hub at /hub/token)"
+        )
+    hub: HubIdentity | None = getattr(connection.app.state, "hub", None)
+    principal: Principal | None = None
+    if secret.startswith(tokens.TOKEN_PREFIX) or hub is None:
+        token = tokens.TOKEN_CACHE.authenticate(secret, connection.app.state.db)
+        if token is not None:
+            principal = _principal_of(token)
+    else:
+        principal = hub.principal(secret)
+    if principal is None:
+        charge(connection, None)
+        raise _unauthorized("the token is unknown, expired or revoked; ask an admin for a new one")
+    connection.state.principal = principal
+    charge(connection, principal.name)
+    return principal
 
 
 async def authenticate(
@@ -224,30 +271,21 @@ async def authenticate(
     loop without a database query (so a revocation by another process takes effect here
     within that bound; one in this process at once); other lookups run in the thread pool.
     """
-    secret = _token_of(request, credentials, query)
-    if secret is None:
-        charge(request, None)
-        raise _unauthorized(
-            "no token; send `Authorization: Bearer TOKEN` or `?token=TOKEN` (create one with "
-            "`marsgis token create --user NAME --role ROLE`, or on the hub at /hub/token)"
-        )
+    secret = (
+        (credentials.credentials if credentials is not None and credentials.credentials else None)
+        or token_of(request)
+        or query
+        or None
+    )
     hub: HubIdentity | None = getattr(request.app.state, "hub", None)
-    principal: Principal | None = None
-    if secret.startswith(tokens.TOKEN_PREFIX) or hub is None:
-        store = request.app.state.db
-        hit, token = tokens.TOKEN_CACHE.cached(secret, store)
-        if not hit:
-            token = await run_in_threadpool(tokens.TOKEN_CACHE.authenticate, secret, store)
-        if token is not None:
+    if secret is not None and (secret.startswith(tokens.TOKEN_PREFIX) or hub is None):
+        hit, token = tokens.TOKEN_CACHE.cached(secret, request.app.state.db)
+        if hit and token is not None:  # on the event loop, no database query
             principal = _principal_of(token)
-    else:
-        principal = await run_in_threadpool(hub.principal, secret)
-    if principal is None:
-        charge(request, None)
-        raise _unauthorized("the token is unknown, expired or revoked; ask an admin for a new one")
-    request.state.principal = principal
-    charge(request, principal.name)
-    return principal
+            request.state.principal = principal
+            charge(request, principal.name)
+            return principal
+    return await run_in_threadpool(identify, request, secret)
 
 
 @lru_cache(maxsize=4096)
@@ -257,16 +295,24 @@ def _principal_of(token: tokens.ApiToken) -> Principal:
     )
 
 
-def require(scope: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that returns the principal if it holds ``scope``, else refuses (``403``)."""
+def require(scope: str) -> Callable[..., AsyncIterator[Principal]]:
+    """A dependency that returns the principal if it holds ``scope``, else refuses (``403``).
 
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    The request then runs as the principal: every change the route makes records the
+    principal's name as its event's actor (:func:`marsgis.events.acting_as`), in this one
+    place rather than in each route.
+    """
+
+    async def check(
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> AsyncIterator[Principal]:
         if not principal.allows(scope):
             raise HTTPException(
                 403,
                 detail=f"{principal.name!r} (role {principal.role!r}) lacks the scope {scope!r}",
             )
-        return principal
+        with acting_as(principal.name):
+            yield principal
 
     check.__name__ = "require_" + scope.removeprefix(SCOPE_PREFIX).replace(":", "_")
     return check

@@ -34,7 +34,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
+from starlette.requests import HTTPConnection
 
 from marsgis.config import Rate, parse_rate, settings
 
@@ -213,12 +214,12 @@ def rate_limiter(rate: str | Rate | RateLimiter | None = None) -> RateLimiter | 
     return MemoryRateLimiter(chosen)
 
 
-def _client_key(request: Request) -> str:
+def _client_key(request: HTTPConnection) -> str:
     host = request.client.host if request.client is not None else "unknown"
     return f"addr:{host}"
 
 
-def charge(request: Request, user: str | None) -> None:
+def charge(request: HTTPConnection, user: str | None) -> None:
     """Take a token of the caller's bucket, or refuse the request with ``429``.
 
     ``user`` is the authenticated principal's user name, None for a request without a valid

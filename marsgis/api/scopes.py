@@ -27,6 +27,7 @@ __all__ = [
     "ROLE_SCOPES",
     "SCOPE_DESCRIPTIONS",
     "SCOPE_PREFIX",
+    "TOPIC_SCOPES",
     "scopes_for_role",
 ]
 
@@ -75,6 +76,18 @@ ROLE_SCOPES: Mapping[str, frozenset[str]] = {
     "scientist": _READ | {MISSIONS_WRITE, INFERENCE_RUN, PLANNING_RUN},
     "operator": _READ | {MISSIONS_STATUS, REPORTS_RUN},
     "viewer": _READ,
+}
+
+
+#: event topic (:data:`marsgis.events.EVENT_TOPICS`) -> the scope that reads it on the event
+#: streams (``/api/v1/streams``): the scope of the routes that read the same records.
+TOPIC_SCOPES: Mapping[str, str] = {
+    "missions": MISSIONS_READ,
+    "plans": MISSIONS_READ,
+    "tasks": MISSIONS_READ,
+    "reports": REPORTS_READ,
+    "schedules": REPORTS_READ,
+    "models": DATA_READ,
 }
 
 

@@ -494,6 +494,7 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/inference/models", "get"),
         ("/api/v1/inference/predict", "post"),
         ("/api/v1/inference/batch", "post"),
+        ("/api/v1/streams/sse", "get"),  # (WS /api/v1/streams/ws: OpenAPI has no WebSocket)
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"

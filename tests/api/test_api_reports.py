@@ -15,6 +15,7 @@ import pytest
 from api_service import ROLES, Service
 
 from marsgis import db, reports
+from marsgis.events import read_events
 
 REPORTS = "/api/v1/reports"
 POLL_DEADLINE_S = 600.0
@@ -91,6 +92,16 @@ def test_trigger_poll_and_fetch_the_html(service: Service) -> None:
         assert "API report: Bradbury Landing" in html.text
         assert mission.id in html.text
         assert html.text == stored.html.read_text(encoding="utf-8")
+    # the runs' events name the caller, the run's own thread included (auth.require)
+    for role, location in triggered.items():
+        run_id = location.rsplit("/", 1)[1]
+        recorded = [
+            (e.type, e.actor)
+            for e in read_events(0, "reports", db=service.url)
+            if e.subject == run_id
+        ]
+        user = f"{role}-user"
+        assert recorded == [("report_run.started", user), ("report_run.succeeded", user)]
     # the run list and its filters, against the library's list
     ids = sorted(int(loc.rsplit("/", 1)[1]) for loc in triggered.values())
     page = service.call("GET", f"{REPORTS}/runs", role="viewer").json()

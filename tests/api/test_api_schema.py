@@ -51,6 +51,13 @@ def _check_operation(operation: Any, headers: dict[str, str]) -> None:
     run()
 
 
+def _is_stream(operation: Any) -> bool:
+    """An event stream (``text/event-stream``) never ends: tests/api/test_api_streams.py
+    follows it on a real server instead."""
+    ok = operation.definition.raw.get("responses", {}).get("200", {})
+    return "text/event-stream" in ok.get("content", {})
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, BaseExceptionGroup):
         return "\n".join(_describe(e) for e in error.exceptions)
@@ -64,6 +71,8 @@ def test_every_operation_answers_within_its_schema(service: Service) -> None:
     count = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        if _is_stream(operation):
+            continue
         count += 1
         try:
             _check_operation(operation, headers)

@@ -12,6 +12,7 @@ shipped reports of ``GET /reports`` run here.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from typing import Annotated, Any
 
@@ -108,9 +109,10 @@ def trigger_run(body: RunIn, request: Request, store: Store, _: Runner) -> JSONR
         parameters["mission_id"] = body.mission_id
     run = reports.start_run(name, parameters, db=store)
     # the job hook: a jobs table would take the run here instead of a thread of this server
+    # in this request's context: the run's events name the caller as actor (auth.require)
     threading.Thread(
-        target=reports.execute_run,
-        args=(run,),
+        target=contextvars.copy_context().run,
+        args=(reports.execute_run, run),
         kwargs={"db": store, "timeout_s": RUN_TIMEOUT_S},
         name=f"marsgis-report-run-{run.id}",
         daemon=True,
