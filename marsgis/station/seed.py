@@ -11,8 +11,8 @@ It is deterministic: the same ``seed`` and ``passengers`` give the same plan, by
   2031-05-01, each booked into a bay of its colony's station that takes its class, bookings
   never overlapping;
 * ``passengers`` travellers with ICAO 9303 TD3 passports whose check digits are computed by the
-  ``mrz`` library (names drawn from short lists, states from real ISO 3166 codes, about 3 % of
-  passports expiring before arrival), a visa application each in every lifecycle state
+  ``passporteye`` library (names drawn from short lists, states from real ISO 3166 codes, about
+  3 % of passports expiring before arrival), a visa application each in every lifecycle state
   (about 70 % approved with an issued visa);
 * admissions of the passengers of the first four voyages, decided by the admission rule
   (:func:`marsgis.station.rules.admission_refusals`) and the colonies' capacities.

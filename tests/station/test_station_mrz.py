@@ -86,3 +86,46 @@ def test_seeded_passports_verify_by_the_published_rule() -> None:
         assert _icao_digit(composite) == line[43]
     assert generate_station(seed=11, passengers=300).digest == plan.digest
     assert generate_station(seed=12, passengers=300).digest != plan.digest
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("document_number", "L898902C34", "document number"),
+        ("issuing_state", "UT", "states"),
+        ("sex", "Q", "sex"),
+        ("surname", "ERIKSSON3", "surname"),
+        ("optional_data", "ZE184226B-EXTRA1", "optional data"),
+    ],
+)
+def test_unwritable_fields_refused(field: str, value: str, named: str) -> None:
+    fields: dict[str, object] = {
+        "surname": "ERIKSSON",
+        "given_names": "ANNA MARIA",
+        "document_number": "L898902C3",
+        "issuing_state": "UTO",
+        "nationality": "UTO",
+        "birth_date": date(1974, 8, 12),
+        "sex": "F",
+        "expires_on": date(2012, 4, 15),
+    }
+    fields[field] = value
+    with pytest.raises(ValidationError, match=named):
+        make_td3(**fields)  # type: ignore[arg-type]
+
+
+def test_unspecified_sex_written_as_filler() -> None:
+    """Doc 9303 Part 4: sex F, M or '<' (unspecified) in the zone; 'X' is the visual zone's."""
+    zone = make_td3(
+        surname="ERIKSSON",
+        given_names="ANNA MARIA",
+        document_number="L898902C3",
+        issuing_state="UTO",
+        nationality="UTO",
+        birth_date=date(1974, 8, 12),
+        sex="X",
+        expires_on=date(2012, 4, 15),
+        optional_data="ZE184226B",
+    )
+    assert zone == SPECIMEN.replace("7408122F", "7408122<")
+    assert parse_td3(zone).sex == "<"

@@ -81,7 +81,7 @@ def test_exclusion_constraint_refuses_direct_sql(postgis_url: str) -> None:
 def test_mrz_refused_with_bad_check_digit(db_url: str) -> None:
     good = passenger_mrz(3)
     bad = good[:54] + ("0" if good[54] != "0" else "1") + good[55:]  # document number digit
-    with pytest.raises(ValidationError, match="document number hash"):
+    with pytest.raises(ValidationError, match="document number check digit"):
         st.register_passenger(bad, actor="d", db=db_url)
     passenger, document = st.register_passenger(good, actor="d", db=db_url)
     assert document.document_number == "T00000003"
