@@ -88,6 +88,8 @@ TOPIC_SCOPES: Mapping[str, str] = {
     "reports": REPORTS_READ,
     "schedules": REPORTS_READ,
     "models": DATA_READ,
+    # station records: admin only until the station's own scopes exist
+    "station": ADMIN,
 }
 
 
