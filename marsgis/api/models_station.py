@@ -299,5 +299,3 @@ class AuditVerificationOut(BaseModel):
     def of(cls, verification: AuditVerification) -> AuditVerificationOut:
         """The model of a verification record."""
         return cls(**verification.to_dict())
-
-

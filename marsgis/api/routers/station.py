@@ -123,7 +123,6 @@ def _idempotent(
     body: BaseModel | None,
     store: DatabaseLike,
     action: Callable[[DatabaseLike], Outcome],
-    *,
     atomic: bool = True,
 ) -> JSONResponse:
     """Run ``action``; with an ``Idempotency-Key``, once: a retry replays the first response.
