@@ -83,7 +83,7 @@ SCOPE_DESCRIPTIONS: Mapping[str, str] = {
     PLANNING_RUN: "Run the marsgis planning functions (sites, traverses).",
     REPORTS_READ: "Read marsgis report runs and schedules.",
     REPORTS_RUN: "Trigger marsgis report runs and manage schedules.",
-    STATION_READ: "Read the marsgis station: colonies, bays, voyages, applications, visas.",
+    STATION_READ: "Read the marsgis station (colonies, bays, voyages, applications, visas).",
     STATION_APPLY: "Apply for a marsgis station visa and move one's own application.",
     STATION_DECIDE: "Decide marsgis visa applications, issue and revoke visas, admit arrivals.",
     STATION_MANAGE: "Manage marsgis stations and docking bays; override colony capacity.",
