@@ -24,6 +24,7 @@ from marsgis.api.routers import (
     planning,
     reports,
     stac,
+    station,
     streams,
     tiles,
 )
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(inference.router)
     app.include_router(streams.router)
+    app.include_router(station.router)
     document_rate_limit(app)
     if cors_origins:
         app.add_middleware(

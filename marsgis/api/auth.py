@@ -92,7 +92,7 @@ def role_of(scopes: frozenset[str]) -> str:
     >>> role_of(ROLE_SCOPES["operator"] | {SCOPE_PREFIX + "inference:run"})
     'operator'
     """
-    for role, granted in ROLE_SCOPES.items():  # admin, scientist, operator, viewer
+    for role, granted in ROLE_SCOPES.items():  # admin, scientist, operator, viewer, station
         if granted <= scopes:
             return role
     return "none"

@@ -31,6 +31,13 @@ STATUS_BY_ERROR: Mapping[type[BaseException], int] = {
     exc.ConcurrencyError: 409,
     exc.StateTransitionError: 409,
     exc.ValidationError: 422,
+    # the station (docs/api.md "Station"): conflicts with the state of the station are 409,
+    # a refused admission names the rule that failed (422), a full colony is a conflict (409)
+    exc.StationError: 409,
+    exc.BookingConflictError: 409,
+    exc.CapacityExceededError: 409,
+    exc.AdmissionRefusedError: 422,
+    exc.SeparationOfDutiesError: 403,
     exc.DatabaseError: 503,
     exc.MarsGISError: 400,
 }

@@ -27,6 +27,14 @@ __all__ = [
     "ROLE_SCOPES",
     "SCOPE_DESCRIPTIONS",
     "SCOPE_PREFIX",
+    "STATION_APPLY",
+    "STATION_AUDIT",
+    "STATION_COLONY",
+    "STATION_DECIDE",
+    "STATION_DISPATCH",
+    "STATION_MANAGE",
+    "STATION_READ",
+    "STATION_ROLES",
     "TOPIC_SCOPES",
     "scopes_for_role",
 ]
@@ -49,6 +57,20 @@ PLANNING_RUN = SCOPE_PREFIX + "planning:run"
 REPORTS_READ = SCOPE_PREFIX + "reports:read"
 #: Trigger report runs and manage schedules.
 REPORTS_RUN = SCOPE_PREFIX + "reports:run"
+#: Read the station: colonies, bays and bookings, voyages, applications, visas, entries.
+STATION_READ = SCOPE_PREFIX + "station:read"
+#: Apply for a visa and move one's own application (submit, answer, withdraw).
+STATION_APPLY = SCOPE_PREFIX + "station:apply"
+#: Review and decide visa applications, issue and revoke visas, admit at arrival.
+STATION_DECIDE = SCOPE_PREFIX + "station:decide"
+#: Manage stations and docking bays; override colony capacity with a reason.
+STATION_MANAGE = SCOPE_PREFIX + "station:manage"
+#: Announce voyages, file manifests and book docking bays.
+STATION_DISPATCH = SCOPE_PREFIX + "station:dispatch"
+#: A colony's own business: its capacity and residents.
+STATION_COLONY = SCOPE_PREFIX + "station:colony"
+#: Read the station audit log and verify its hash chain.
+STATION_AUDIT = SCOPE_PREFIX + "station:audit"
 #: Everything.
 ADMIN = SCOPE_PREFIX + "admin"
 
@@ -62,6 +84,13 @@ SCOPE_DESCRIPTIONS: Mapping[str, str] = {
     PLANNING_RUN: "Run the marsgis planning functions (sites, traverses).",
     REPORTS_READ: "Read marsgis report runs and schedules.",
     REPORTS_RUN: "Trigger marsgis report runs and manage schedules.",
+    STATION_READ: "Read the marsgis station (colonies, bays, voyages, applications, visas).",
+    STATION_APPLY: "Apply for a marsgis station visa and move one's own application.",
+    STATION_DECIDE: "Decide marsgis visa applications, issue and revoke visas, admit arrivals.",
+    STATION_MANAGE: "Manage marsgis stations and docking bays; override colony capacity.",
+    STATION_DISPATCH: "Announce marsgis voyages, file manifests and book docking bays.",
+    STATION_COLONY: "Manage a marsgis colony's capacity and read its residents.",
+    STATION_AUDIT: "Read and verify the marsgis station audit log.",
     ADMIN: "Everything in marsgis.",
 }
 
@@ -76,7 +105,24 @@ ROLE_SCOPES: Mapping[str, frozenset[str]] = {
     "scientist": _READ | {MISSIONS_WRITE, INFERENCE_RUN, PLANNING_RUN},
     "operator": _READ | {MISSIONS_STATUS, REPORTS_RUN},
     "viewer": _READ,
+    # the station (docs/station.md); a passenger reads only their own applications
+    "passenger": frozenset({STATION_APPLY}),
+    "immigration_officer": frozenset({STATION_READ, STATION_DECIDE}),
+    "station_manager": frozenset({STATION_READ, STATION_MANAGE}),
+    "spaceline_dispatcher": frozenset({STATION_READ, STATION_DISPATCH}),
+    "colony_official": frozenset({STATION_READ, STATION_COLONY}),
+    "auditor": frozenset({STATION_READ, STATION_AUDIT}),
 }
+
+#: The station's roles (issue 14), in :data:`ROLE_SCOPES` and :data:`marsgis.db.TOKEN_ROLES`.
+STATION_ROLES = (
+    "passenger",
+    "immigration_officer",
+    "station_manager",
+    "spaceline_dispatcher",
+    "colony_official",
+    "auditor",
+)
 
 
 #: event topic (:data:`marsgis.events.EVENT_TOPICS`) -> the scope that reads it on the event
@@ -88,8 +134,7 @@ TOPIC_SCOPES: Mapping[str, str] = {
     "reports": REPORTS_READ,
     "schedules": REPORTS_READ,
     "models": DATA_READ,
-    # station records: admin only until the station's own scopes exist
-    "station": ADMIN,
+    "station": STATION_READ,
 }
 
 

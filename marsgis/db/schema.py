@@ -328,7 +328,19 @@ report_runs = sa.Table(
 )
 
 #: Roles a standalone API token may carry (their scopes: :mod:`marsgis.api.scopes`).
-TOKEN_ROLES = ("admin", "scientist", "operator", "viewer")
+TOKEN_ROLES = (
+    "admin",
+    "scientist",
+    "operator",
+    "viewer",
+    # the station's roles (revision 0011)
+    "passenger",
+    "immigration_officer",
+    "station_manager",
+    "spaceline_dispatcher",
+    "colony_official",
+    "auditor",
+)
 
 api_tokens = sa.Table(
     "api_tokens",

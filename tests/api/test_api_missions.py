@@ -495,6 +495,27 @@ def test_openapi_lists_every_route_and_docs_are_served(service: Service) -> None
         ("/api/v1/inference/predict", "post"),
         ("/api/v1/inference/batch", "post"),
         ("/api/v1/streams/sse", "get"),  # (WS /api/v1/streams/ws: OpenAPI has no WebSocket)
+        ("/api/v1/station/colonies", "get"),
+        ("/api/v1/station/colonies/{colony_id}", "get"),
+        ("/api/v1/station/colonies/{colony_id}/capacity", "put"),
+        ("/api/v1/station/bays", "get"),
+        ("/api/v1/station/bays", "post"),
+        ("/api/v1/station/bays/{bay_id}/bookings", "get"),
+        ("/api/v1/station/bays/{bay_id}/bookings", "post"),
+        ("/api/v1/station/voyages", "get"),
+        ("/api/v1/station/voyages", "post"),
+        ("/api/v1/station/applications", "get"),
+        ("/api/v1/station/applications", "post"),
+        ("/api/v1/station/applications/{application_id}", "get"),
+        ("/api/v1/station/applications/{application_id}/transitions", "post"),
+        ("/api/v1/station/applications/{application_id}/visa", "post"),
+        ("/api/v1/station/visas", "get"),
+        ("/api/v1/station/visas/{visa_id}/revocation", "post"),
+        ("/api/v1/station/visas/{visa_id}/revoke", "post"),
+        ("/api/v1/station/admissions", "get"),
+        ("/api/v1/station/admissions", "post"),
+        ("/api/v1/station/audit", "get"),
+        ("/api/v1/station/audit/verify", "get"),
     }
     assert document["paths"]["/api/v1/missions"]["post"]["requestBody"]["content"][
         "application/json"
