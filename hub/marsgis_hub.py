@@ -423,11 +423,33 @@ def install_viz(s: HubSettings) -> bool:
     """
     try:
         from marsgis.viz.install import install
+        from marsgis.viz.kernels import voila_config
     except ImportError:
         return False
     paths = jupyter_paths(s)
-    install(data_dir=paths["JUPYTER_PATH"], config_dir=paths["JUPYTER_CONFIG_PATH"])
+    install(
+        data_dir=paths["JUPYTER_PATH"],
+        config_dir=paths["JUPYTER_CONFIG_PATH"],
+        kernel_limits=voila_config(**kernel_limits()),
+    )
     return True
+
+
+def kernel_limits(env: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """``MARSGIS_HUB_KERNEL*`` overrides of the dashboards' page-kernel limits (docs/hub.md)."""
+    names = {
+        "MARSGIS_HUB_KERNEL_CULL_IDLE_TIMEOUT": "cull_idle_timeout",
+        "MARSGIS_HUB_KERNEL_CULL_INTERVAL": "cull_interval",
+        "MARSGIS_HUB_KERNELS_PER_USER": "max_kernels_per_user",
+    }
+    out = {}
+    for var, arg in names.items():
+        value = env.get(var)
+        if value:
+            if not value.isdigit():
+                raise SystemExit(f"{var}={value!r} is not a whole number of seconds/kernels")
+            out[arg] = int(value)
+    return out
 
 
 def make_pre_spawn_hook(s: HubSettings) -> Any:
