@@ -203,7 +203,7 @@ def _start(h: RunningHub) -> subprocess.Popen[bytes]:
                 services = h.api("GET", "/services").json()
                 if _services_up(h, services):
                     return proc
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting (or a busy CPU)
             pass
         time.sleep(0.5)
     stop_tree(proc)
@@ -222,7 +222,7 @@ def _services_up(h: RunningHub, services: dict[str, Any]) -> bool:
         path = health.get(name, f"/services/{name}/")
         try:
             r = requests.get(h.url + path, timeout=2, allow_redirects=False)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             return False
         if r.status_code >= 500:
             return False
