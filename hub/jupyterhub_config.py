@@ -104,6 +104,6 @@ if s.scheduler and not marsgis_hub.scheduler_available():
 #   c.GenericOAuthenticator.allowed_groups = {"scientists", "operators", "viewers"}
 #   c.GenericOAuthenticator.admin_groups = {"hub-admins"}
 #   # the landing page (NativeAuthenticator's class adds it to the hub):
-#   c.JupyterHub.extra_handlers = [(r"/marsgis", marsgis_hub.home_handler(s))]
+#   c.JupyterHub.extra_handlers = [(r"/marsgis", marsgis_hub.home_handler(s.dashboards_dir, s.admin_users))]
 #
 # Groups, roles, servers, services and database roles stay exactly as above.

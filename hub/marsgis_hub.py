@@ -182,7 +182,11 @@ def native_authenticator(s: HubSettings | None = None) -> type:
                 self.user_from_username(slug)
 
     replace = {LoginHandler: CompatLoginHandler, ToggleAuthorizationHandler: ApproveHandler}
-    pages = [(r"/marsgis", home_handler(s or hub_settings()))]
+    if s is not None:
+        pages = [(r"/marsgis", home_handler(s.dashboards_dir, s.admin_users))]
+    else:  # Kubernetes (hub/k8s/jupyterhub-values.yaml): no local state to set up
+        folder = os.environ.get("MARSGIS_HUB_DASHBOARDS_DIR") or REPO / "dashboards"
+        pages = [(r"/marsgis", home_handler(Path(folder), frozenset()))]
 
     class MarsNativeAuthenticator(NativeAuthenticator):
         """NativeAuthenticator (sign-up approved by an admin), its login form fixed for JupyterHub 6."""
@@ -202,7 +206,7 @@ def native_authenticator(s: HubSettings | None = None) -> type:
 HOME_PATH = "hub/marsgis"
 
 
-def dashboard_pages(s: HubSettings) -> list[tuple[str, str]]:
+def dashboard_pages(folder: Path) -> list[tuple[str, str]]:
     """``(title, file name)`` of each dashboard in the dashboards dir, by title.
 
     The title is the notebook's first Markdown heading, else its file name.
@@ -210,7 +214,7 @@ def dashboard_pages(s: HubSettings) -> list[tuple[str, str]]:
     import json
 
     out = []
-    for path in sorted(s.dashboards_dir.glob("*.ipynb")):
+    for path in sorted(folder.glob("*.ipynb")):
         title = path.stem.replace("-", " ").replace("_", " ").capitalize()
         try:
             cells = json.loads(path.read_text()).get("cells", [])
@@ -228,7 +232,7 @@ def dashboard_pages(s: HubSettings) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-def home_handler(s: HubSettings) -> type:
+def home_handler(dashboards_dir: Path, admin_users: Iterable[str]) -> type:
     """The landing page: the dashboards and reports a person may open, or why there are none.
 
     Operators and viewers arrive here after logging in (:func:`make_default_url`); scientists
@@ -247,7 +251,7 @@ def home_handler(s: HubSettings) -> type:
             base = self.base_url
             dashboards = [
                 (title, url_path_join(base, "services/dashboards/voila/render", name))
-                for title, name in dashboard_pages(s)
+                for title, name in dashboard_pages(dashboards_dir)
             ]
             html = await self.render_template(
                 "marsgis-home.html",
@@ -259,7 +263,7 @@ def home_handler(s: HubSettings) -> type:
                 if user.admin or "scientists" in groups
                 else None,
                 group_names=GROUPS,
-                admin_users=sorted(s.admin_users),
+                admin_users=sorted(admin_users) or ["your hub admin"],
             )
             self.finish(html)
 
