@@ -539,6 +539,7 @@ def test_operator_signs_up_is_approved_and_changes_a_status_on_the_dashboards(
 
 def test_login_page_is_marsgis_with_a_local_password_reveal_icon(hub: Any) -> None:
     page = requests.get(f"{hub.url}/hub/login", timeout=60)
+    page.encoding = "utf-8"  # the hub sends text/html without a charset
     assert page.status_code == 200
     assert "<title>marsgis · sign in</title>" in page.text and 'class="marsgis-brand"' in page.text
     # the reveal button is Font Awesome's eye (no emoji a server may lack a font for) ...
