@@ -44,8 +44,12 @@ c.JupyterHub.default_url = marsgis_hub.make_default_url(s)
 
 # --- who: sign-up approved by an admin
 # NativeAuthenticator, with its login form made to work on JupyterHub 6 (hub/marsgis_hub.py)
-c.JupyterHub.authenticator_class = marsgis_hub.native_authenticator()
-c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
+c.JupyterHub.authenticator_class = marsgis_hub.native_authenticator(s)
+# marsgis's pages (hub/templates: login, landing page, header) before NativeAuthenticator's
+c.JupyterHub.template_paths = [
+    str(marsgis_hub.HUB_DIR / "templates"),
+    str(Path(nativeauthenticator.__file__).parent / "templates"),
+]
 c.NativeAuthenticator.open_signup = False  # an admin approves each sign-up at /hub/authorize
 c.NativeAuthenticator.minimum_password_length = 10
 c.NativeAuthenticator.check_common_password = True
@@ -99,5 +103,7 @@ if s.scheduler and not marsgis_hub.scheduler_available():
 #   c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"  # ... "scientists" etc.
 #   c.GenericOAuthenticator.allowed_groups = {"scientists", "operators", "viewers"}
 #   c.GenericOAuthenticator.admin_groups = {"hub-admins"}
+#   # the landing page (NativeAuthenticator's class adds it to the hub):
+#   c.JupyterHub.extra_handlers = [(r"/marsgis", marsgis_hub.home_handler(s.dashboards_dir, s.admin_users))]
 #
 # Groups, roles, servers, services and database roles stay exactly as above.

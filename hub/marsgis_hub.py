@@ -136,26 +136,138 @@ class _NoStatsd:
         return None
 
 
-def native_authenticator() -> type:
+def native_authenticator(s: HubSettings | None = None) -> type:
+    """NativeAuthenticator, fixed for JupyterHub 6, with the marsgis hub pages.
+
+    * approving a sign-up at ``/hub/authorize/<name>`` also creates the hub user, so the admin
+      can put them in a group at ``/hub/admin`` before their first login;
+    * ``/hub/marsgis``: the landing page (:func:`home_handler`).
+    """
     from nativeauthenticator import NativeAuthenticator
-    from nativeauthenticator.handlers import LoginHandler
+    from nativeauthenticator.handlers import LoginHandler, ToggleAuthorizationHandler
+    from nativeauthenticator.orm import UserInfo
 
     class CompatLoginHandler(LoginHandler):
         statsd = _NoStatsd()
 
         def _render(self, login_error: Any = None, username: Any = None, **_: Any) -> Any:
-            return super()._render(login_error=login_error, username=username)
+            """hub/templates/native-login.html: JupyterHub's login form, marsgis-branded."""
+            from tornado.escape import url_escape
+            from tornado.httputil import url_concat
+
+            nxt = self.get_argument("next", default="")
+            return self.render_template(
+                "native-login.html",
+                next=url_escape(nxt),
+                username=username or "",
+                login_error=login_error,
+                custom_html="",
+                login_url=self.settings["login_url"],
+                enable_signup=self.authenticator.enable_signup,
+                two_factor_auth=self.authenticator.allow_2fa,
+                authenticator=self.authenticator,
+                authenticator_login_url=url_concat(
+                    self.authenticator.login_url(self.hub.base_url), {"next": nxt}
+                ),
+                xsrf=self.xsrf_token.decode("ascii"),
+            )
+
+    class ApproveHandler(ToggleAuthorizationHandler):
+        """Toggle a sign-up's approval; an approved person becomes a hub user at once."""
+
+        async def get(self, slug: str) -> None:
+            await super().get(slug)
+            info = UserInfo.find(self.db, slug)
+            if info is not None and info.is_authorized:
+                self.user_from_username(slug)
+
+    replace = {LoginHandler: CompatLoginHandler, ToggleAuthorizationHandler: ApproveHandler}
+    if s is not None:
+        pages = [(r"/marsgis", home_handler(s.dashboards_dir, s.admin_users))]
+    else:  # Kubernetes (hub/k8s/jupyterhub-values.yaml): no local state to set up
+        folder = os.environ.get("MARSGIS_HUB_DASHBOARDS_DIR") or REPO / "dashboards"
+        pages = [(r"/marsgis", home_handler(Path(folder), frozenset()))]
 
     class MarsNativeAuthenticator(NativeAuthenticator):
         """NativeAuthenticator (sign-up approved by an admin), its login form fixed for JupyterHub 6."""
 
         def get_handlers(self, app: Any) -> list[Any]:
             return [
-                (path, CompatLoginHandler if handler is LoginHandler else handler, *rest)
+                (path, replace.get(handler, handler), *rest)
                 for path, handler, *rest in super().get_handlers(app)
-            ]
+            ] + pages
 
     return MarsNativeAuthenticator
+
+
+# ------------------------------------------------------------------------------ landing page
+
+#: Where the landing page is, below the hub's base URL.
+HOME_PATH = "hub/marsgis"
+
+
+def dashboard_pages(folder: Path) -> list[tuple[str, str]]:
+    """``(title, file name)`` of each dashboard in the dashboards dir, by title.
+
+    The title is the notebook's first Markdown heading, else its file name.
+    """
+    import json
+
+    out = []
+    for path in sorted(folder.glob("*.ipynb")):
+        title = path.stem.replace("-", " ").replace("_", " ").capitalize()
+        try:
+            cells = json.loads(path.read_text()).get("cells", [])
+        except (OSError, ValueError):
+            continue
+        for cell in cells:
+            if cell.get("cell_type") != "markdown":
+                continue
+            source = "".join(cell.get("source", ""))
+            heading = next((ln for ln in source.splitlines() if ln.startswith("#")), None)
+            if heading:
+                title = heading.lstrip("#").strip()
+            break
+        out.append((title, path.name))
+    return sorted(out)
+
+
+def home_handler(dashboards_dir: Path, admin_users: Iterable[str]) -> type:
+    """The landing page: the dashboards and reports a person may open, or why there are none.
+
+    Operators and viewers arrive here after logging in (:func:`make_default_url`); scientists
+    and admins find it from JupyterLab's hub menu. A person in no group sees that their
+    account is approved and what to ask the admin for.
+    """
+    from jupyterhub.handlers import BaseHandler
+    from jupyterhub.utils import url_path_join
+    from tornado import web
+
+    class MarsgisHomeHandler(BaseHandler):  # type: ignore[misc]
+        @web.authenticated
+        async def get(self) -> None:
+            user = self.current_user
+            groups = sorted(g.name for g in user.groups if g.name in GROUPS)
+            base = self.base_url
+            dashboards = [
+                (title, url_path_join(base, "services/dashboards/voila/render", name))
+                for title, name in dashboard_pages(dashboards_dir)
+            ]
+            html = await self.render_template(
+                "marsgis-home.html",
+                user=user,
+                marsgis_groups=groups,
+                dashboards=dashboards if groups or user.admin else [],
+                reports_url=url_path_join(base, "services/reports/"),
+                lab_url=url_path_join(base, "hub/spawn")
+                if user.admin or "scientists" in groups
+                else None,
+                group_names=GROUPS,
+                admin_users=sorted(admin_users) or ["your hub admin"],
+            )
+            self.finish(html)
+
+    return MarsgisHomeHandler
 
 
 # ------------------------------------------------------------------------------ database
@@ -315,11 +427,33 @@ def install_viz(s: HubSettings) -> bool:
     """
     try:
         from marsgis.viz.install import install
+        from marsgis.viz.kernels import voila_config
     except ImportError:
         return False
     paths = jupyter_paths(s)
-    install(data_dir=paths["JUPYTER_PATH"], config_dir=paths["JUPYTER_CONFIG_PATH"])
+    install(
+        data_dir=paths["JUPYTER_PATH"],
+        config_dir=paths["JUPYTER_CONFIG_PATH"],
+        kernel_limits=voila_config(**kernel_limits()),
+    )
     return True
+
+
+def kernel_limits(env: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """``MARSGIS_HUB_KERNEL*`` overrides of the dashboards' page-kernel limits (docs/hub.md)."""
+    names = {
+        "MARSGIS_HUB_KERNEL_CULL_IDLE_TIMEOUT": "cull_idle_timeout",
+        "MARSGIS_HUB_KERNEL_CULL_INTERVAL": "cull_interval",
+        "MARSGIS_HUB_KERNELS_PER_USER": "max_kernels_per_user",
+    }
+    out = {}
+    for var, arg in names.items():
+        value = env.get(var)
+        if value:
+            if not value.isdigit():
+                raise SystemExit(f"{var}={value!r} is not a whole number of seconds/kernels")
+            out[arg] = int(value)
+    return out
 
 
 def make_pre_spawn_hook(s: HubSettings) -> Any:
@@ -346,7 +480,7 @@ def make_pre_spawn_hook(s: HubSettings) -> Any:
 
 
 def make_default_url(s: HubSettings) -> Any:
-    """Scientists land in JupyterLab; operators and viewers on the dashboards."""
+    """Scientists land in JupyterLab; everyone else on the landing page (``/hub/marsgis``)."""
 
     def default_url(handler: Any) -> str:
         from jupyterhub.utils import url_path_join
@@ -354,7 +488,7 @@ def make_default_url(s: HubSettings) -> Any:
         user = handler.current_user
         if user is not None and (user.admin or any(g.name == "scientists" for g in user.groups)):
             return str(url_path_join(handler.base_url, "hub/spawn"))
-        return str(url_path_join(handler.base_url, "services/dashboards/"))
+        return str(url_path_join(handler.base_url, HOME_PATH))
 
     return default_url
 
@@ -396,6 +530,7 @@ def services(s: HubSettings) -> list[dict[str, Any]]:
                 "MARSGIS_HUB_DASHBOARDS_PORT": str(s.dashboards_port),
                 "MARSGIS_REPORTS_DIR": str(s.reports_dir),
                 **jupyter_paths(s),
+                **{k: v for k, v in os.environ.items() if k.startswith("MARSGIS_HUB_KERNEL")},
                 # the kernel default: read-only; each page's kernel gets its user's level
                 "MARSGIS_DATABASE_URL": urls["dashboards-viewer"],
                 **{

@@ -10,6 +10,10 @@ role of the user's highest group (``prelaunch_hook``): an operator's page can ch
 status, a viewer's page cannot, because PostgreSQL refuses it (marsgis.db.roles). Kernels
 inherit this process's environment, so the per-level URLs are removed from it at start-up, and
 Voila lets the browser run no code of its own in those kernels (only widget messages).
+
+Page kernels are bounded (marsgis.viz.kernels): one idle with no page connected is culled, and
+each user holds at most a few; ``MARSGIS_HUB_KERNEL_CULL_IDLE_TIMEOUT``,
+``MARSGIS_HUB_KERNEL_CULL_INTERVAL`` and ``MARSGIS_HUB_KERNELS_PER_USER`` change the limits.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ from jupyterhub.singleuser.extension import (
 from jupyterhub.utils import url_path_join
 from traitlets.config import Config
 from voila.app import Voila
+
+try:  # culled page kernels, a cap per user (marsgis.viz.kernels)
+    from marsgis.viz.kernels import kernel_owner, voila_config
+except ImportError:  # a marsgis without it: Voila's defaults
+    kernel_owner, voila_config = None, None
 
 LEVELS = ("scientist", "operator", "viewer")
 GROUP_LEVEL = {"scientists": "scientist", "operators": "operator", "viewers": "viewer"}
@@ -96,6 +105,8 @@ def prelaunch_hook(handler: Any, notebook: Any, cwd: str) -> Any:
         f"_os.environ['MARSGIS_HUB_LEVEL'] = {level!r}\n"
         "del _os"
     )
+    if kernel_owner is not None:  # the page's kernel counts against this user's cap
+        kernel_owner.set(str(hub_user.get("name", "")))
     cell = nbformat.v4.new_code_cell(source=source)
     cell.metadata["tags"] = ["marsgis-hub-session"]
     notebook.cells.insert(0, cell)
@@ -112,6 +123,16 @@ class DashboardsVoila(Voila):
         except ImportError:  # a marsgis without marsgis.viz: dashboards without a basemap
             return handlers
         return [*tile_handlers(self.base_url), *handlers]
+
+
+def _kernel_limits() -> dict[str, int]:
+    """``MARSGIS_HUB_KERNEL_*`` overrides of the page-kernel limits (docs/hub.md)."""
+    names = {
+        "MARSGIS_HUB_KERNEL_CULL_IDLE_TIMEOUT": "cull_idle_timeout",
+        "MARSGIS_HUB_KERNEL_CULL_INTERVAL": "cull_interval",
+        "MARSGIS_HUB_KERNELS_PER_USER": "max_kernels_per_user",
+    }
+    return {arg: int(os.environ[var]) for var, arg in names.items() if os.environ.get(var)}
 
 
 def _has_template(name: str) -> bool:
@@ -136,6 +157,8 @@ def main() -> None:
     c.VoilaConfiguration.show_tracebacks = False
     if _has_template("marsgis"):  # marsgis.viz's offline template: no CDN on any page
         c.VoilaConfiguration.template = "marsgis"
+    if voila_config is not None:  # idle page kernels culled, at most a few per user
+        c.merge(Config(voila_config(**_kernel_limits())))
     c.VoilaConfiguration.file_allowlist = [r".*\.(png|jpg|gif|svg|geojson|json|csv|html)"]
     # the hub stops services with SIGINT first (a shell may have ignored it for us); Voila
     # handles SIGTERM itself

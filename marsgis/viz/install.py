@@ -5,7 +5,7 @@ Run once per environment (``make dashboards`` does it)::
     python -m marsgis.viz.install            # into sys.prefix (the virtual environment)
     python -m marsgis.viz.install --user     # into the user's Jupyter data/config dirs
 
-It writes two things, both idempotently:
+It writes these, all idempotently:
 
 * the Voila template ``marsgis`` (``share/jupyter/voila/templates/marsgis/``): Voila's ``lab``
   template without the Font Awesome stylesheets that template loads from
@@ -15,7 +15,12 @@ It writes two things, both idempotently:
 * ``etc/jupyter/jupyter_server_config.d/marsgis.json``, which enables the marsgis Jupyter
   server extension (:mod:`marsgis.viz.server`: tiles at ``{base_url}marsgis/tiles/``) in every
   Jupyter server of the environment (JupyterLab, JupyterHub single-user servers, Voila
-  running as a server extension).
+  running as a server extension);
+* ``etc/jupyter/voila.json``: bounded page kernels (:func:`marsgis.viz.kernels.voila_config`:
+  idle kernels culled, at most a few per person), read by ``make dashboards``' Voila;
+* ``etc/jupyter/labconfig/page_config.json``: JupyterLab's news announcements plugin
+  (``@jupyterlab/apputils-extension:announcements``) disabled, so JupyterLab neither asks
+  about nor fetches news from jupyter.org.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from marsgis.exceptions import ValidationError
 from marsgis.io.atomic import write_text
 
-__all__ = ["TEMPLATE_FILES", "TEMPLATE_NAME", "install", "main"]
+__all__ = ["LAB_DISABLED", "TEMPLATE_FILES", "TEMPLATE_NAME", "install", "main"]
 
 #: Name of the Voila template.
 TEMPLATE_NAME = "marsgis"
@@ -100,6 +106,31 @@ TEMPLATE_FILES = {
 }
 
 _SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {"marsgis.viz": True}}}
+#: JupyterLab plugins disabled in every JupyterLab of the environment (no news from the web).
+LAB_DISABLED = ("@jupyterlab/apputils-extension:announcements",)
+
+
+def _merge_json(path: Path, update: dict[str, Any]) -> Path:
+    """Write ``update`` into the JSON object at ``path``, keeping its other keys."""
+    current: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            loaded = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ValidationError(f"{path} is not JSON ({exc}); fix or remove it") from exc
+        current = loaded if isinstance(loaded, dict) else {}
+    merged = _deep_update(current, update)
+    return _write(path, json.dumps(merged, indent=2, sort_keys=True) + "\n")
+
+
+def _deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_update(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _write(path: Path, text: str) -> Path:
@@ -115,6 +146,7 @@ def install(
     config_dir: str | Path | None = None,
     user: bool = False,
     server_extension: bool = True,
+    kernel_limits: dict[str, dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Write the Voila template and (optionally) enable the tile server extension.
 
@@ -127,6 +159,8 @@ def install(
         Install for the current user instead of the environment.
     server_extension
         Also enable :mod:`marsgis.viz.server` in Jupyter servers.
+    kernel_limits
+        The ``voila.json`` settings; default :func:`marsgis.viz.kernels.voila_config`.
 
     Returns
     -------
@@ -150,6 +184,13 @@ def install(
     if server_extension:
         target = config / "jupyter_server_config.d" / "marsgis.json"
         written.append(_write(target, json.dumps(_SERVER_CONFIG, indent=2) + "\n"))
+    if kernel_limits is None:
+        from marsgis.viz.kernels import voila_config
+
+        kernel_limits = voila_config()
+    written.append(_merge_json(config / "voila.json", kernel_limits))
+    disabled = {"disabledExtensions": dict.fromkeys(LAB_DISABLED, True)}
+    written.append(_merge_json(config / "labconfig" / "page_config.json", disabled))
     return written
 
 

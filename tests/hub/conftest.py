@@ -147,6 +147,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
         "MARSGIS_HUB_REPORTS_DIR": str(tmp / "reports"),
         "MARSGIS_HUB_CLUSTER_IDLE_TIMEOUT": "300",
         "MARSGIS_HUB_SCHEDULER_ARGS": "--interval 2",
+        # dashboard page kernels: culled after 5 s idle and unconnected, 3 per user
+        "MARSGIS_HUB_KERNEL_CULL_IDLE_TIMEOUT": "5",
+        "MARSGIS_HUB_KERNEL_CULL_INTERVAL": "1",
+        "MARSGIS_HUB_KERNELS_PER_USER": "3",
         "MARSGIS_DATA_DIR": str(tmp / "user-data"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
@@ -199,7 +203,7 @@ def _start(h: RunningHub) -> subprocess.Popen[bytes]:
                 services = h.api("GET", "/services").json()
                 if _services_up(h, services):
                     return proc
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting (or a busy CPU)
             pass
         time.sleep(0.5)
     stop_tree(proc)
@@ -218,7 +222,7 @@ def _services_up(h: RunningHub, services: dict[str, Any]) -> bool:
         path = health.get(name, f"/services/{name}/")
         try:
             r = requests.get(h.url + path, timeout=2, allow_redirects=False)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             return False
         if r.status_code >= 500:
             return False

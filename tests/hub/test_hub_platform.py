@@ -494,16 +494,22 @@ def test_operator_signs_up_is_approved_and_changes_a_status_on_the_dashboards(
         f"{hub.url}/hub/login", data={**login, "_xsrf": form_xsrf(op, f"{hub.url}/hub/login")}
     )
     assert home.status_code == 200
-    assert home.url == f"{hub.url}/services/dashboards/"
-    assert "Voilà Home" in home.text
-    listing = op.get(f"{hub.url}/services/dashboards/voila/api/contents/", timeout=60)
-    assert listing.status_code == 200
-    names = {item["name"] for item in listing.json()["content"]}
-    assert {"mission-board.ipynb", "set-mission-status.ipynb"} <= names
+    # on the landing page: the dashboards by title, linked to Voila through the hub
+    assert home.url == f"{hub.url}/hub/marsgis"
+    assert 'id="marsgis-dashboards"' in home.text and "Open JupyterLab" not in home.text
+    assert 'href="/services/dashboards/voila/render/mission-board.ipynb"' in home.text
+    assert 'href="/services/reports/"' in home.text
+    # following the link logs the operator in to the dashboards service (hub OAuth)
     status, board = get_page(op, f"{hub.url}/services/dashboards/voila/render/mission-board.ipynb")
     assert status == 200
     assert "application/vnd.jupyter.widget-view+json" in board
     assert "There was an error when executing cell" not in board
+    listing = op.get(f"{hub.url}/services/dashboards/voila/api/contents/", timeout=60)
+    assert listing.status_code == 200
+    names = {item["name"] for item in listing.json()["content"]}
+    assert {"mission-board.ipynb", "set-mission-status.ipynb"} <= names
+    titles = set(re.findall(r'voila/render/([\w.-]+\.ipynb)"', home.text))
+    assert titles == {n for n in names if n.endswith(".ipynb")}  # the list shows every one
 
     # in a browser, through the hub: the board's widgets and basemap tiles, and the operator
     # selects the mission, picks "active" and clicks the board's button
@@ -529,6 +535,106 @@ def test_operator_signs_up_is_approved_and_changes_a_status_on_the_dashboards(
         2,
         [(None, "planned", None), ("planned", "active", "op")],
     )
+
+
+def test_login_page_is_marsgis_with_a_local_password_reveal_icon(hub: Any) -> None:
+    page = requests.get(f"{hub.url}/hub/login", timeout=60)
+    page.encoding = "utf-8"  # the hub sends text/html without a charset
+    assert page.status_code == 200
+    assert "<title>marsgis · sign in</title>" in page.text and 'class="marsgis-brand"' in page.text
+    # the reveal button is Font Awesome's eye (no emoji a server may lack a font for) ...
+    assert 'id="toggle_password_visibility"' in page.text and 'class="fa fa-eye"' in page.text
+    assert "\U0001f441" not in page.text
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', page.text)  # nothing off the machine
+    # ... whose font the hub serves itself, from the stylesheet the page loads
+    css = re.search(r'href="(/hub/static/css/style\.min\.css[^"]*)"', page.text)
+    assert css, page.text[:3000]
+    style = requests.get(hub.url + css.group(1), timeout=60)
+    assert style.status_code == 200 and "fontawesome-free/css/solid.css" in style.text
+    solid = requests.get(
+        f"{hub.url}/hub/static/components/@fortawesome/fontawesome-free/css/solid.css", timeout=60
+    )
+    assert solid.status_code == 200 and "fa-solid-900.woff2" in solid.text
+    font = requests.get(
+        f"{hub.url}/hub/static/components/@fortawesome/fontawesome-free/webfonts/fa-solid-900.woff2",
+        timeout=60,
+    )
+    assert font.status_code == 200 and font.content[:4] == b"wOF2"
+
+
+def test_approved_user_without_a_group_is_told_what_to_ask_for(
+    hub: Any, admin: requests.Session
+) -> None:
+    nova = requests.Session()
+    sign_up(hub, nova, "nova").raise_for_status()
+    approve(hub, admin, "nova")
+    # approval makes the hub user, so the admin finds them at /hub/admin before a first login
+    assert hub.api("GET", "/users/nova").status_code == 200
+    login = {"username": "nova", "password": PASSWORD}
+    home = nova.post(
+        f"{hub.url}/hub/login",
+        data={**login, "_xsrf": form_xsrf(nova, f"{hub.url}/hub/login")},
+        timeout=60,
+    )
+    assert home.status_code == 200 and home.url == f"{hub.url}/hub/marsgis"
+    text = " ".join(_page_text(home.text).split())
+    assert "Your account is approved" in text
+    assert "add you to one of the groups scientists, operators, viewers" in text
+    assert 'id="marsgis-dashboards"' not in home.text
+
+
+def _dashboard_kernels(hub: Any) -> int:
+    """Live ipykernel processes of this hub's dashboards service (found by its cwd)."""
+    import psutil
+
+    count = 0
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        cmd = " ".join(proc.info["cmdline"] or ())
+        if "services/dashboards.py" not in cmd or proc.info["cwd"] != str(hub.dashboards_dir):
+            continue
+        for child in proc.children(recursive=True):
+            try:
+                if "ipykernel_launcher" in " ".join(child.cmdline()):
+                    count += child.status() != psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                pass
+    return count
+
+
+def test_dashboard_kernels_opened_and_closed_20_times_stay_within_the_cap(
+    hub: Any, people: dict[str, str], dashboards: Path
+) -> None:
+    """A viewer opens a page and drops its websocket (a tab closed abruptly), 20 times."""
+    cap = int(hub.env["MARSGIS_HUB_KERNELS_PER_USER"])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('tiny', 6 * 7)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, dashboards / "tiny.ipynb")
+    auth = {"Authorization": f"token {people['view']}"}
+    page_url = f"{hub.url}/services/dashboards/voila/render/tiny.ipynb"
+    seen = []
+    for _ in range(20):
+        end = time.monotonic() + 120
+        while True:  # at the cap, a page opens once a closed page's kernel is reclaimable
+            status, page = get_page(requests, page_url, headers=auth)
+            if status != 429 or time.monotonic() > end:
+                break
+            assert "Too many dashboard pages open" in page
+            time.sleep(1)
+        assert status == 200 and "tiny 42" in page, page[-2000:]
+        found = re.search(r'"kernelId": "([0-9a-f-]+)"', page)
+        assert found, page[:2000]
+        ws_url = hub.url.replace("http://", "ws://") + (
+            f"/services/dashboards/api/kernels/{found.group(1)}/channels"
+            f"?session_id={uuid.uuid4().hex}"
+        )
+        ws = websocket.create_connection(ws_url, header=[f"{k}: {v}" for k, v in auth.items()])
+        seen.append(_dashboard_kernels(hub))
+        ws.close()
+    assert max(seen) <= cap, seen
+    end = time.monotonic() + 120  # the culler frees every idle, unconnected page kernel
+    while _dashboard_kernels(hub) > 0 and time.monotonic() < end:
+        time.sleep(1)
+    assert _dashboard_kernels(hub) == 0
 
 
 def test_viewer_cannot_change_a_mission(

@@ -24,7 +24,18 @@ def test_install_writes_the_template_and_enables_the_extension(tmp_path: Path) -
     assert json.loads(config.read_text()) == {
         "ServerApp": {"jpserver_extensions": {"marsgis.viz": True}}
     }
-    assert config in written and len(written) == 4
+    assert config in written and len(written) == 6
+    # bounded page kernels for Voila, JupyterLab's news announcements off
+    voila = json.loads((tmp_path / "etc" / "voila.json").read_text())
+    assert voila["VoilaConfiguration"] == {
+        "multi_kernel_manager_class": "marsgis.viz.kernels.CappedKernelManager"
+    }
+    assert voila["MappingKernelManager"]["cull_idle_timeout"] > 0
+    assert voila["MappingKernelManager"]["cull_connected"] is False
+    page_config = tmp_path / "etc" / "labconfig" / "page_config.json"
+    assert json.loads(page_config.read_text()) == {
+        "disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}
+    }
     # the links removed are the ones Voila's lab template has
     import voila.paths
 
@@ -44,7 +55,7 @@ def test_install_without_the_server_extension(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     written = install(data_dir=tmp_path / "d", config_dir=tmp_path / "c", server_extension=False)
-    assert len(written) == 3 and not (tmp_path / "c").exists()
+    assert len(written) == 5 and not (tmp_path / "c" / "jupyter_server_config.d").exists()
     with pytest.raises(ValidationError, match="not both"):
         install(user=True, data_dir=tmp_path)
 
@@ -58,6 +69,27 @@ def test_main_installs_into_sys_prefix_by_default(
     assert main(["--no-server-extension"]) == 0
     out = capsys.readouterr().out.split()
     assert out == [
-        str(tmp_path / "share" / "jupyter" / "voila" / "templates" / "marsgis" / n)
-        for n in TEMPLATE_FILES
+        *(
+            str(tmp_path / "share" / "jupyter" / "voila" / "templates" / "marsgis" / n)
+            for n in TEMPLATE_FILES
+        ),
+        str(tmp_path / "etc" / "jupyter" / "voila.json"),
+        str(tmp_path / "etc" / "jupyter" / "labconfig" / "page_config.json"),
     ]
+
+
+def test_install_keeps_other_settings_in_shared_files(tmp_path: Path) -> None:
+    page_config = tmp_path / "etc" / "labconfig" / "page_config.json"
+    page_config.parent.mkdir(parents=True)
+    page_config.write_text(json.dumps({"disabledExtensions": {"other:plugin": True}, "x": 1}))
+    install(data_dir=tmp_path / "data", config_dir=tmp_path / "etc", server_extension=False)
+    assert json.loads(page_config.read_text()) == {
+        "disabledExtensions": {
+            "other:plugin": True,
+            "@jupyterlab/apputils-extension:announcements": True,
+        },
+        "x": 1,
+    }
+    page_config.write_text("{not json")
+    with pytest.raises(ValidationError, match="page_config.json is not JSON"):
+        install(data_dir=tmp_path / "data", config_dir=tmp_path / "etc", server_extension=False)
