@@ -46,6 +46,7 @@ from marsgis.exceptions import (
     DatabaseError,
     DependencyNotFoundError,
     MarsGISError,
+    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -77,6 +78,7 @@ _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _UPGRADE_LOCK_KEY = 949_900_001
 # SQLSTATE of PostgreSQL's "permission denied" (insufficient_privilege), see marsgis.db.roles.
 _INSUFFICIENT_PRIVILEGE = "42501"
+_FOREIGN_KEY_VIOLATION = "23503"
 
 #: What every store function takes as ``db``: a URL, an engine, an open connection (the call
 #: joins that connection's transaction), or None for the configured default.
@@ -311,6 +313,13 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 "mission status, scientists create and edit missions): ask a hub admin to add "
                 "you to the group that may, then restart your server (schema upgrades need "
                 "the database owner: `marsgis db upgrade` with the owner's URL)"
+            ) from exc
+        if getattr(exc.orig, "pgcode", None) == _FOREIGN_KEY_VIOLATION or (
+            "FOREIGN KEY constraint failed" in str(exc.orig)
+        ):
+            raise NotFoundError(
+                "a record this change refers to does not exist (a wrong or deleted id); "
+                "nothing was written. List the records first and use one of their ids"
             ) from exc
         raise DatabaseError(
             f"the database {redact_url(engine.url)!r} refused the operation: "

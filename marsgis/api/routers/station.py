@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from shapely import wkt
@@ -86,6 +86,9 @@ def require_any(*scopes: str) -> Callable[..., Any]:
 
 
 Store = Annotated[Any, Depends(database)]
+#: A row id of the store (a 64-bit integer above zero; anything else is a ``422``).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+QueryRowId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 Reader = Annotated[Principal, Depends(require(STATION_READ))]
 ApplicationReader = Annotated[Principal, Depends(require_any(STATION_READ, STATION_APPLY))]
 Mover = Annotated[Principal, Depends(require_any(STATION_APPLY, STATION_DECIDE))]
@@ -188,7 +191,7 @@ async def list_colonies(store: Store, _: Reader) -> list[ColonyOut]:
 
 
 @router.get("/colonies/{colony_id}", response_model=ColonyFeature)
-def get_colony(colony_id: int, store: Store, _: Reader) -> JSONResponse:
+def get_colony(colony_id: RowId, store: Store, _: Reader) -> JSONResponse:
     """One colony as a GeoJSON Feature (its boundary), with its ``ETag``."""
     colony = store_api.get_colony(colony_id, db=store)
     feature = ColonyFeature(
@@ -204,7 +207,7 @@ def get_colony(colony_id: int, store: Store, _: Reader) -> JSONResponse:
 @router.put("/colonies/{colony_id}/capacity", response_model=ColonyOut)
 def set_capacity(
     *,
-    colony_id: int,
+    colony_id: RowId,
     body: CapacityIn,
     request: Request,
     store: Store,
@@ -242,7 +245,7 @@ def set_capacity(
 
 
 @router.get("/bays", response_model=list[BayOut])
-def list_bays(store: Store, _: Reader, station_id: int | None = None) -> list[BayOut]:
+def list_bays(store: Store, _: Reader, station_id: QueryRowId = None) -> list[BayOut]:
     """The docking bays (of one station)."""
     return [BayOut.of(b) for b in store_api.list_bays(station_id, db=store)]
 
@@ -278,7 +281,7 @@ def add_bay(
 
 
 @router.get("/bays/{bay_id}/bookings", response_model=list[BookingOut])
-def list_bookings(bay_id: int, store: Store, _: Reader) -> list[BookingOut]:
+def list_bookings(bay_id: RowId, store: Store, _: Reader) -> list[BookingOut]:
     """A bay's timeline: its bookings by start time."""
     return [BookingOut.of(b) for b in store_api.list_bookings(bay_id, db=store)]
 
@@ -286,7 +289,7 @@ def list_bookings(bay_id: int, store: Store, _: Reader) -> list[BookingOut]:
 @router.post("/bays/{bay_id}/bookings", status_code=201, response_model=BookingOut)
 def book_bay(
     *,
-    bay_id: int,
+    bay_id: RowId,
     body: BookingIn,
     request: Request,
     store: Store,
@@ -405,7 +408,7 @@ def create_application(
 
 @router.get("/applications/{application_id}", response_model=ApplicationOut)
 def get_application(
-    application_id: int, store: Store, principal: ApplicationReader
+    application_id: RowId, store: Store, principal: ApplicationReader
 ) -> JSONResponse:
     """One application with its ``ETag`` (a passenger's own only: others are ``403``)."""
     application = store_api.get_application(application_id, db=store)
@@ -417,7 +420,7 @@ def get_application(
 @router.post("/applications/{application_id}/transitions", response_model=ApplicationOut)
 def move_application(
     *,
-    application_id: int,
+    application_id: RowId,
     body: TransitionIn,
     request: Request,
     store: Store,
@@ -464,7 +467,7 @@ def move_application(
 @router.post("/applications/{application_id}/visa", status_code=201, response_model=VisaOut)
 def issue_visa(
     *,
-    application_id: int,
+    application_id: RowId,
     body: IssueVisaIn,
     request: Request,
     store: Store,
@@ -500,7 +503,7 @@ def issue_visa(
 def list_visas(
     store: Store,
     _: Reader,
-    passenger_id: int | None = None,
+    passenger_id: QueryRowId = None,
     status: str | None = None,
 ) -> list[VisaOut]:
     """Visas (of a passenger, of a status)."""
@@ -511,7 +514,7 @@ def list_visas(
 def _visa_step(
     *,
     step: Callable[..., Any],
-    visa_id: int,
+    visa_id: RowId,
     body: ReasonIn,
     request: Request,
     store: DatabaseLike,
@@ -536,7 +539,7 @@ def _visa_step(
 @router.post("/visas/{visa_id}/revocation", response_model=VisaOut)
 def propose_revocation(
     *,
-    visa_id: int,
+    visa_id: RowId,
     body: ReasonIn,
     request: Request,
     store: Store,
@@ -560,7 +563,7 @@ def propose_revocation(
 @router.post("/visas/{visa_id}/revoke", response_model=VisaOut)
 def revoke_visa(
     *,
-    visa_id: int,
+    visa_id: RowId,
     body: ReasonIn,
     request: Request,
     store: Store,
@@ -588,7 +591,7 @@ def revoke_visa(
 def list_entries(
     store: Store,
     _: Reader,
-    colony_id: int | None = None,
+    colony_id: QueryRowId = None,
     outcome: str | None = None,
 ) -> list[EntryEventOut]:
     """Entry events at arrival (of a colony, of an outcome)."""
