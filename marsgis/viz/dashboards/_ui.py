@@ -36,7 +36,7 @@ TERMINAL_STATUSES = ("completed", "aborted")
 _LEVEL_WORDS = {
     "owner": "owner (full access)",
     "scientist": "scientist (plans and edits missions)",
-    "operator": "operator (changes mission status)",
+    "operator": "operator (changes mission status, runs reports)",
     "viewer": "viewer (read-only)",
     "none": "no access",
 }
@@ -95,6 +95,8 @@ class Viewer:
         The database role (None on SpatiaLite).
     change_status, edit_missions
         Whether status changes, and creating or editing missions (saving plans), are allowed.
+    run_reports
+        Whether running a report now is allowed.
     """
 
     person: str
@@ -102,6 +104,7 @@ class Viewer:
     role: str | None
     change_status: bool
     edit_missions: bool
+    run_reports: bool = False
 
     @property
     def label(self) -> str:
@@ -129,6 +132,7 @@ def viewer(db: Any = None, person: str | None = None) -> Viewer:
         access.role,
         change_status=access.change_status,
         edit_missions=access.edit_missions,
+        run_reports=access.run_reports,
     )
 
 
