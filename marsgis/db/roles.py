@@ -454,6 +454,4 @@ def current_access(db: str | Engine | None = None) -> Access:
         level = "viewer"
     else:
         level = "none"
-    return Access(
-        level, role, read=read, change_status=status, edit_missions=edit, run_reports=run
-    )
+    return Access(level, role, read=read, change_status=status, edit_missions=edit, run_reports=run)

@@ -38,9 +38,9 @@ _COLOURS = {"succeeded": "#1b7f3b", "failed": "#b3261e", "running": "#8a6d00"}
 
 
 def failure_line(error: str | None) -> str:
-    """The one-line reason of a failed run: the last non-empty line of its error.
+    r"""The one-line reason of a failed run: the last non-empty line of its error.
 
-    >>> failure_line("Traceback (most recent call last):\\n  ...\\nValueError: boom\\n")
+    >>> failure_line("Traceback (most recent call last):\n  ...\nValueError: boom\n")
     'ValueError: boom'
     >>> failure_line(None)
     'no error was recorded'
@@ -242,9 +242,7 @@ class ReportsBrowser:
             names = sorted({r.report for r in list_runs(limit=self.limit, db=self.db)})
             return names, list_runs(report=report, status=status, limit=self.limit, db=self.db)
 
-        loaded = self.status_line.run(
-            "Loading runs", load, done=lambda r: f"{len(r[1])} run(s)"
-        )
+        loaded = self.status_line.run("Loading runs", load, done=lambda r: f"{len(r[1])} run(s)")
         if loaded is None:
             return
         self._fill(*loaded, keep)
@@ -359,7 +357,10 @@ class ReportsBrowser:
             return start_run(name, params, db=self.db)
 
         run = self.status_line.run(
-            "Starting the report", record, done=lambda r: f"Run {r.id} started", disable=[self.run_now]
+            "Starting the report",
+            record,
+            done=lambda r: f"Run {r.id} started",
+            disable=[self.run_now],
         )
         if run is None:
             return None

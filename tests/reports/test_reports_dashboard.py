@@ -120,6 +120,10 @@ def _run_now_and_follow(url: str, mission: Any, person: str) -> None:
         _wait_for(lambda: "srcdoc=" in browser.viewer.value, "the report opened", 30)
         assert "data-status='succeeded'" in browser.state.value
         assert html.escape(mission.name) in browser.viewer.value
+        # the report reads as a report: usage notes (CLI) only at the end, after the content
+        page = Path(stored.outputs["html"]).read_text(encoding="utf-8")
+        assert page.index("Status history") < page.index("About this report")
+        assert page.index("marsgis report run") > page.index("Status history")
     finally:
         browser.close()
 

@@ -303,7 +303,9 @@ def test_mission_board_follows_changes_made_elsewhere(db_url: str, gale_landing_
         assert " · active · " in label
 
         # a mission created elsewhere joins the list without a reload
-        other = db.add_mission("Jezero survey", lat=18.44, lon=77.45, mission_type="survey", db=db_url)
+        other = db.add_mission(
+            "Jezero survey", lat=18.44, lon=77.45, mission_type="survey", db=db_url
+        )
         _wait_for(
             lambda: other.id in [v for _, v in board.missions_list.options], "the new mission"
         )

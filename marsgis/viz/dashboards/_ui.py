@@ -1,5 +1,7 @@
-"""Shared pieces of the dashboards: the status line (busy / done / error), styles, the operator,
-and :func:`follow`, which keeps a dashboard live on the event log (:mod:`marsgis.events`)."""
+"""Shared pieces of the dashboards: the status line, styles, the operator, live updates.
+
+:func:`follow` keeps a dashboard live on the event log (:mod:`marsgis.events`).
+"""
 
 from __future__ import annotations
 

@@ -388,9 +388,7 @@ class MissionBoard:
         if now.version != shown.version:
             last = [e for e in events if str(e.payload.get("mission_id") or e.subject) == now.id]
             who = (last[-1].actor if last else None) or "someone"
-            what = (
-                f"{shown.status} → {now.status}" if now.status != shown.status else "edited"
-            )
+            what = f"{shown.status} → {now.status}" if now.status != shown.status else "edited"
             self.status.ok(f"{now.name!r} changed elsewhere: {what} (by {who}); shown as it is now")
 
     # ------------------------------------------------------------------------ display
