@@ -9,7 +9,9 @@ hub group      PostgreSQL group role        privileges on the marsgis tables
 ``viewers``    ``<prefix>_viewer``          ``SELECT``
 ``operators``  ``<prefix>_operator``        ``SELECT``; ``UPDATE (status, updated_at,
                                             version)`` on ``missions``; ``INSERT`` on
-                                            ``mission_status_history`` and ``events``
+                                            ``mission_status_history`` and ``events``;
+                                            ``INSERT, UPDATE`` on ``report_runs`` (run a
+                                            report now)
 ``scientists`` ``<prefix>_scientist``       ``SELECT, INSERT, UPDATE, DELETE`` on every table
                                             but ``events`` (``SELECT, INSERT``: the event
                                             log is append-only)
@@ -267,6 +269,12 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
             )
             for seq in _sequences(conn, "mission_status_history"):
                 conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
+        if "report_runs" in tables:  # operators run reports now (reports dashboard)
+            conn.execute(
+                sa.text(f"GRANT INSERT, UPDATE ON {schema}.report_runs TO {q['operator']}")
+            )
+            for seq in _sequences(conn, "report_runs"):
+                conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
         if "events" in tables:  # a status change records its event
             conn.execute(sa.text(f"GRANT INSERT ON {schema}.events TO {q['operator']}"))
             for seq in _sequences(conn, "events"):
@@ -396,6 +404,8 @@ class Access:
         The database role (``None`` on SpatiaLite).
     read, change_status, edit_missions
         Whether missions can be read, have their status changed, be created and edited.
+    run_reports
+        Whether a report run can be recorded (run a report now).
     """
 
     level: str
@@ -403,6 +413,7 @@ class Access:
     read: bool
     change_status: bool
     edit_missions: bool
+    run_reports: bool = True
 
 
 def current_access(db: str | Engine | None = None) -> Access:
@@ -413,7 +424,9 @@ def current_access(db: str | Engine | None = None) -> Access:
     """
     with transaction(db) as conn:
         if conn.dialect.name != "postgresql":
-            return Access("owner", None, read=True, change_status=True, edit_missions=True)
+            return Access(
+                "owner", None, read=True, change_status=True, edit_missions=True, run_reports=True
+            )
         row = conn.execute(
             sa.text(
                 """
@@ -423,12 +436,14 @@ def current_access(db: str | Engine | None = None) -> Access:
                        has_column_privilege('missions', 'status', 'UPDATE')
                          AND has_table_privilege('mission_status_history', 'INSERT'),
                        has_table_privilege('missions', 'INSERT')
-                         AND has_column_privilege('missions', 'name', 'UPDATE')
+                         AND has_column_privilege('missions', 'name', 'UPDATE'),
+                       has_table_privilege('report_runs', 'INSERT')
+                         AND has_table_privilege('report_runs', 'UPDATE')
                 FROM pg_class c WHERE c.oid = 'missions'::regclass
                 """
             )
         ).one()
-    role, owner, read, status, edit = str(row[0]), *(bool(v) for v in row[1:])
+    role, owner, read, status, edit, run = str(row[0]), *(bool(v) for v in row[1:])
     if owner:
         level = "owner"
     elif edit:
@@ -439,4 +454,4 @@ def current_access(db: str | Engine | None = None) -> Access:
         level = "viewer"
     else:
         level = "none"
-    return Access(level, role, read=read, change_status=status, edit_missions=edit)
+    return Access(level, role, read=read, change_status=status, edit_missions=edit, run_reports=run)

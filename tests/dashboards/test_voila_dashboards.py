@@ -158,6 +158,45 @@ def test_mission_board_status_change_reaches_the_database(
     assert_dom_local(page)
 
 
+def test_mission_board_is_live_across_two_pages(
+    tab: Tab, browser: Any, voila: Server, dash_env: dict[str, Any]
+) -> None:
+    """A status changed in one browser page appears in another, without a reload (#13)."""
+    from dashboard_browser import TIMEOUT_MS
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1300}, device_scale_factor=1)
+    try:
+        watcher = Tab(context.new_page())
+        watcher.page.set_default_timeout(TIMEOUT_MS)
+        context.on("request", lambda r: watcher.requests.append(r.url))
+        open_dashboard(tab, voila, "mission-board")
+        open_dashboard(watcher, voila, "mission-board")
+        jezero = dash_env["missions"]["jezero"]
+        label = "Jezero delta survey · planned · survey"
+        for t in (tab, watcher):
+            t.page.locator(".marsgis-missions select").select_option(value=None, label=label)
+            t.page.wait_for_selector(".marsgis-badge[data-status='planned']")
+        navigations: list[str] = []
+        watcher.page.on("framenavigated", lambda f: navigations.append(f.url))
+
+        tab.page.locator(".marsgis-new-status select").select_option("active")
+        tab.page.locator(".marsgis-apply-status").click()
+        tab.page.wait_for_selector(".marsgis-badge[data-status='active']")
+        assert db.get_mission(jezero, db=dash_env["db"]).status == "active"
+
+        # the other page, untouched: its list, its details and its status line follow
+        watcher.page.wait_for_selector(".marsgis-badge[data-status='active']", timeout=15_000)
+        options = watcher.page.locator(".marsgis-missions select option").all_inner_texts()
+        assert "Jezero delta survey · active · survey" in [o.replace("\xa0", " ") for o in options]
+        watcher.page.wait_for_selector("text=changed elsewhere: planned → active (by ada)")
+        assert navigations == []  # no reload
+        wait_for_tiles(watcher.page, settle_ms=1000)
+        screenshot(watcher.page, "mission-board-live")
+        assert watcher.non_local() == []
+    finally:
+        context.close()
+
+
 def test_landing_explorer_click_shows_elevation_and_ellipse(tab: Tab, voila: Server) -> None:
     page = tab.page
     open_dashboard(tab, voila, "landing-site-explorer")

@@ -154,11 +154,11 @@ def test_current_access_matches_the_grants(grants: dict[str, str]) -> None:
         "operator": "operator",
         "viewer": "viewer",
     }
-    assert [(a.read, a.change_status, a.edit_missions) for a in got.values()] == [
-        (True, True, True),
-        (True, True, True),
-        (True, True, False),
-        (True, False, False),
+    assert [(a.read, a.change_status, a.edit_missions, a.run_reports) for a in got.values()] == [
+        (True, True, True, True),
+        (True, True, True, True),
+        (True, True, False, True),
+        (True, False, False, False),
     ]
     assert got["viewer"].role == roles.user_role("ada_viewer", prefix=grants["prefix"])
 

@@ -262,3 +262,59 @@ def test_dashboards_follow_the_database_role(postgis_url: str, gale_landing_plan
     finally:
         db.dispose_engines()
         roles.drop_roles(postgis_url, prefix=prefix)
+
+
+def _wait_for(check: Any, what: str, limit_s: float = 10.0) -> None:
+    """Poll ``check()`` until true; a generous bound, not a timing assertion."""
+    import time
+
+    deadline = time.monotonic() + limit_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not seen within {limit_s} s: {what}")
+        time.sleep(0.05)
+
+
+def test_mission_board_follows_changes_made_elsewhere(db_url: str, gale_landing_plan: Any) -> None:
+    import threading
+
+    gale = db.save_plan(gale_landing_plan, db=db_url).mission
+    board = MissionBoard(db=db_url, operator="ada")
+    try:
+        assert board.live.running
+        board.select(gale.id)
+        assert board.new_status.value == "active"
+
+        # another person, another thread (its own connection), changes the shown mission
+        def elsewhere() -> None:
+            db.set_status(
+                gale.id, "active", expected_version=1, changed_by="olga", note="API", db=db_url
+            )
+
+        writer = threading.Thread(target=elsewhere)
+        writer.start()
+        writer.join()
+        _wait_for(lambda: "changed elsewhere" in board.status.message, "the change on the board")
+        assert board.selected.status == "active"
+        assert list(board.new_status.options) == ["completed", "aborted"]
+        assert "data-status='active'" in board.details.value
+        assert "planned → active (by olga)" in board.status.message
+        label = dict((v, k) for k, v in board.missions_list.options)[gale.id]
+        assert " · active · " in label
+
+        # a mission created elsewhere joins the list without a reload
+        other = db.add_mission(
+            "Jezero survey", lat=18.44, lon=77.45, mission_type="survey", db=db_url
+        )
+        _wait_for(
+            lambda: other.id in [v for _, v in board.missions_list.options], "the new mission"
+        )
+        # deleted elsewhere while shown: the board says so and shows nothing stale
+        board.select(other.id)
+        db.delete_mission(other.id, db=db_url)
+        _wait_for(lambda: board.selected is None, "the deleted mission dropped")
+        assert "'Jezero survey' was deleted elsewhere" in board.status.message
+        assert other.id not in [v for _, v in board.missions_list.options]
+    finally:
+        board.close()
+    assert not board.live.running

@@ -1,12 +1,18 @@
-"""Shared pieces of the dashboards: the status line (busy / done / error), styles, the operator."""
+"""Shared pieces of the dashboards: the status line, styles, the operator, live updates.
+
+:func:`follow` keeps a dashboard live on the event log (:mod:`marsgis.events`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import html
 import logging
 import os
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -15,8 +21,10 @@ from marsgis.exceptions import MarsGISError
 __all__ = [
     "STYLE",
     "TERMINAL_STATUSES",
+    "Follower",
     "StatusLine",
     "Viewer",
+    "follow",
     "header",
     "operator_name",
     "plain_error",
@@ -30,7 +38,7 @@ TERMINAL_STATUSES = ("completed", "aborted")
 _LEVEL_WORDS = {
     "owner": "owner (full access)",
     "scientist": "scientist (plans and edits missions)",
-    "operator": "operator (changes mission status)",
+    "operator": "operator (changes mission status, runs reports)",
     "viewer": "viewer (read-only)",
     "none": "no access",
 }
@@ -89,6 +97,8 @@ class Viewer:
         The database role (None on SpatiaLite).
     change_status, edit_missions
         Whether status changes, and creating or editing missions (saving plans), are allowed.
+    run_reports
+        Whether running a report now is allowed.
     """
 
     person: str
@@ -96,6 +106,7 @@ class Viewer:
     role: str | None
     change_status: bool
     edit_missions: bool
+    run_reports: bool = False
 
     @property
     def label(self) -> str:
@@ -123,6 +134,7 @@ def viewer(db: Any = None, person: str | None = None) -> Viewer:
         access.role,
         change_status=access.change_status,
         edit_missions=access.edit_missions,
+        run_reports=access.run_reports,
     )
 
 
@@ -262,3 +274,154 @@ class StatusLine:
                 self.container.remove_class("marsgis-busy")
         self.ok(done(result) if callable(done) else done)
         return result
+
+
+class Follower:
+    """A daemon thread that follows the event log and hands new events to a dashboard.
+
+    Made by :func:`follow`. Events that arrive together (within ``settle`` seconds) are handed
+    over as one list, so a burst (``save_plan`` records several) redraws once. When the
+    dashboard was displayed from a kernel (an asyncio loop was running when it was built, as in
+    Jupyter and Voila), the callback runs on that loop, between the kernel's own messages, so it
+    never races a button's handler; otherwise (plain Python, tests) it runs in the thread,
+    under :attr:`lock`.
+
+    The thread stops when :meth:`stop` is called, when the callback's object is garbage
+    collected (a bound method is held weakly), or when ``widget`` is closed.
+
+    Attributes
+    ----------
+    lock
+        Held while the callback runs in the thread.
+    delivered
+        Events handed over so far.
+    """
+
+    def __init__(
+        self,
+        topics: str | Iterable[str],
+        on_event: Callable[[list[Any]], object],
+        db: Any = None,
+        *,
+        widget: Any = None,
+        settle: float = 0.1,
+        wait: float = 0.5,
+    ) -> None:
+        from marsgis import events
+
+        self._callback: Callable[[], Callable[[list[Any]], object] | None]
+        if hasattr(on_event, "__self__") and hasattr(on_event, "__func__"):
+            self._callback = weakref.WeakMethod(on_event)  # type: ignore[arg-type]
+        else:
+            self._callback = lambda: on_event
+        self._widget = weakref.ref(widget) if widget is not None else None
+        self._settle, self._wait = settle, wait
+        self.lock = threading.RLock()
+        self.delivered = 0
+        self._stop = threading.Event()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        # subscribed here, before returning: every change after this call is followed
+        self._subscription = events.subscribe(topics, db=db)
+        self._thread = threading.Thread(
+            target=self._run, name="marsgis-dashboard-follow", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread still follows the log."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop following (the subscription is closed by the thread as it ends)."""
+        self._stop.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def _gone(self) -> bool:
+        if self._stop.is_set() or self._callback() is None:
+            return True
+        widget = None if self._widget is None else self._widget()
+        return self._widget is not None and (widget is None or _closed(widget))
+
+    def _run(self) -> None:
+        backoff = 0.5
+        if self._loop is None:  # widgets (ipyleaflet's fit_bounds) may ask for a current loop
+            asyncio.set_event_loop(asyncio.new_event_loop())
+        try:
+            while not self._gone():
+                try:
+                    first = self._subscription.get(timeout=self._wait)
+                    if first is None:
+                        continue
+                    batch = [first]
+                    while (more := self._subscription.get(timeout=self._settle)) is not None:
+                        batch.append(more)
+                        if len(batch) >= 200:
+                            break
+                    backoff = 0.5
+                except MarsGISError:  # the database is away: try again, slower each time
+                    log.warning("following the event log failed; retrying", exc_info=True)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                self._deliver(batch)
+        finally:
+            self._subscription.close()
+
+    def _deliver(self, batch: list[Any]) -> None:
+        loop = self._loop
+        if loop is not None and loop.is_running() and not loop.is_closed():
+            loop.call_soon_threadsafe(self._call, batch)
+        else:
+            with self.lock:
+                self._call(batch)
+
+    def _call(self, batch: list[Any]) -> None:
+        callback = self._callback()
+        if callback is None or self._stop.is_set():
+            return
+        try:
+            callback(batch)
+        except Exception:  # a live update must never kill the dashboard: log it
+            log.exception("updating the dashboard from %d event(s) failed", len(batch))
+        self.delivered += len(batch)
+
+
+def _closed(widget: Any) -> bool:
+    """Whether an ipywidget was closed (its comm is gone)."""
+    return getattr(widget, "_marsgis_had_comm", False) and getattr(widget, "comm", None) is None
+
+
+def follow(
+    topics: str | Iterable[str],
+    on_event: Callable[[list[Any]], object],
+    db: Any = None,
+    *,
+    widget: Any = None,
+) -> Follower:
+    """Call ``on_event(events)`` with every new event of ``topics`` while a dashboard is open.
+
+    Parameters
+    ----------
+    topics
+        Event topics (:data:`marsgis.events.EVENT_TOPICS`), e.g. ``"missions,plans"``.
+    on_event
+        Called with a list of :class:`marsgis.events.Event` (in id order) after each change;
+        a bound method is held weakly, so a dashboard that is dropped stops being followed.
+    db
+        The dashboard's database (URL, engine or None for the configured one).
+    widget
+        The dashboard's top widget: closing it stops the thread.
+
+    Returns
+    -------
+    Follower
+        Call :meth:`Follower.stop` to stop early.
+    """
+    if widget is not None and getattr(widget, "comm", None) is not None:
+        widget._marsgis_had_comm = True
+    return Follower(topics, on_event, db, widget=widget)

@@ -16,6 +16,11 @@ else changed the mission meanwhile the board reloads it and says what changed an
 A final status (completed, aborted) is never pre-selected and asks for a confirmation.
 The caller's access is read once (:func:`marsgis.db.roles.current_access`): roles that may
 not change a status (viewers) see the board without the status controls, and why.
+
+The board is live: it follows the event log (:func:`marsgis.events.subscribe`, through
+:func:`~marsgis.viz.dashboards._ui.follow`), so a mission created, changed or deleted elsewhere
+(another browser, the API, the CLI) shows up within about a second, without a reload; the
+selected mission is reloaded when it changes and the status line says who changed it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from marsgis.viz.dashboards._ui import (
     TERMINAL_STATUSES,
     StatusLine,
+    follow,
     header,
     table_html,
     viewer,
@@ -147,6 +153,13 @@ class MissionBoard:
                 control.disabled = True
                 control.layout.display = "none"
         self.refresh()
+        #: The live feed of the event log (missions, plans, tasks) that keeps the board current.
+        self.live = follow("missions,plans,tasks", self._on_events, db, widget=self.widget)
+
+    def close(self) -> None:
+        """Stop following the event log and close the widgets."""
+        self.live.stop()
+        self.widget.close()
 
     # ------------------------------------------------------------------------- actions
 
@@ -334,6 +347,49 @@ class MissionBoard:
             self.status.error("choose the new status first")
         else:
             self.status.error("this mission's status is final: nothing to change")
+
+    def _on_events(self, events: list[Any]) -> None:
+        """Changes recorded elsewhere: reload the list, and the selected mission if it changed."""
+        from marsgis.db import list_missions, load_plan, status_history
+        from marsgis.exceptions import MarsGISError, NotFoundError
+
+        touched = {str(e.payload.get("mission_id") or e.subject) for e in events}
+        status = None if self.status_filter.value == _ALL else self.status_filter.value
+        kind = None if self.type_filter.value == _ALL else self.type_filter.value
+        try:
+            self.missions = list_missions(status=status, mission_type=kind, db=self.db)
+        except MarsGISError:
+            log_board.warning("live update: could not reload the missions", exc_info=True)
+            return
+        shown = self.selected
+        self._show_list()
+        if shown is None or shown.id not in touched:
+            return
+        try:
+            plan = load_plan(shown.id, db=self.db)
+            history = status_history(shown.id, db=self.db)
+        except NotFoundError:
+            self.selected = None
+            self._show(None)
+            self.status.error(f"{shown.name!r} was deleted elsewhere")
+            return
+        except MarsGISError:
+            log_board.warning("live update: could not reload %s", shown.id, exc_info=True)
+            return
+        now = plan.mission
+        if now.version == shown.version and self.pending is not None:
+            return  # the mission itself is unchanged: keep the confirmation on screen
+        self.selected = now
+        self._show(plan, history)
+        if now.id in [v for _, v in self.missions_list.options]:
+            self.missions_list.unobserve(self._on_list, names="value")
+            self.missions_list.value = now.id
+            self.missions_list.observe(self._on_list, names="value")
+        if now.version != shown.version:
+            last = [e for e in events if str(e.payload.get("mission_id") or e.subject) == now.id]
+            who = (last[-1].actor if last else None) or "someone"
+            what = f"{shown.status} → {now.status}" if now.status != shown.status else "edited"
+            self.status.ok(f"{now.name!r} changed elsewhere: {what} (by {who}); shown as it is now")
 
     # ------------------------------------------------------------------------ display
 
