@@ -79,6 +79,11 @@ class DataReadError(MarsGISError, OSError):
     dask computation; the message names the file and what to do.
     """
 
+    # ``OSError`` lays out its instances differently from ``RuntimeError``: name its ``__new__``
+    # so that copies made by unpickling (a Dask worker's error reaching the client, through
+    # tblib) build this class the way Python does, instead of a bare ``Exception``
+    __new__ = OSError.__new__  # type: ignore[assignment]
+
 
 class OutOfBoundsError(ValidationError):
     """A requested window (bbox) lies outside the DEM; the message gives the DEM's bounds."""
@@ -94,6 +99,8 @@ class LabelError(MarsGISError):
 
 class DependencyNotFoundError(MarsGISError, ImportError):
     """An optional dependency is not installed; the message gives the install line."""
+
+    __new__ = ImportError.__new__  # type: ignore[assignment]  # as DataReadError's
 
 
 class DatabaseError(MarsGISError):
@@ -130,6 +137,11 @@ class OutputError(MarsGISError, OSError):
 
     The previous file at that path, if any, is left unchanged (see :mod:`marsgis.io.atomic`).
     """
+
+    # ``OSError`` lays out its instances differently from ``RuntimeError``: name its ``__new__``
+    # so that copies made by unpickling (a Dask worker's error reaching the client, through
+    # tblib) build this class the way Python does, instead of a bare ``Exception``
+    __new__ = OSError.__new__  # type: ignore[assignment]
 
 
 class PlanningError(MarsGISError):
