@@ -111,7 +111,13 @@ def test_async_iteration(db_url: str) -> None:
             assert await sub.aget(timeout=0.2) is None
         return got
 
-    got = asyncio.run(asyncio.wait_for(follow(), WAIT_S))
+    # a private loop, not asyncio.run: that leaves the main thread without an event loop, which
+    # later tests (ipyleaflet's fit_bounds outside a kernel) need
+    loop = asyncio.new_event_loop()
+    try:
+        got = loop.run_until_complete(asyncio.wait_for(follow(), WAIT_S))
+    finally:
+        loop.close()
     assert got == read_events(start, topics="missions", db=db_url)
 
 
