@@ -81,7 +81,7 @@ class CapacityIn(BaseModel):
     """A new capacity for a colony and why (recorded in the audit log)."""
 
     model_config = _STRICT
-    capacity: int = Field(ge=0, le=2**63 - 1)
+    capacity: int = Field(ge=0, le=2**31 - 1)
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -89,7 +89,7 @@ class BayIn(BaseModel):
     """A new docking bay of a station."""
 
     model_config = _STRICT
-    station_id: int = Field(ge=1, le=2**63 - 1)
+    station_id: int = Field(ge=1, le=2**31 - 1)
     code: str = Field(min_length=1, max_length=200)
     vessel_classes: list[str] = Field(min_length=1)
 
@@ -114,7 +114,7 @@ class BookingIn(BaseModel):
     model_config = _STRICT
     starts_at: datetime
     ends_at: datetime
-    voyage_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    voyage_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class BookingOut(BaseModel):
@@ -137,7 +137,7 @@ class VoyageIn(BaseModel):
     """A voyage of a vessel arriving within ``[arrival_start, arrival_end)``."""
 
     model_config = _STRICT
-    vessel_id: int = Field(ge=1, le=2**63 - 1)
+    vessel_id: int = Field(ge=1, le=2**31 - 1)
     origin: str = Field(min_length=1, max_length=200)
     arrival_start: datetime
     arrival_end: datetime
@@ -162,8 +162,8 @@ class ApplicationIn(BaseModel):
     """A new visa application (the applicant is the caller)."""
 
     model_config = _STRICT
-    passenger_id: int = Field(ge=1, le=2**63 - 1)
-    colony_id: int = Field(ge=1, le=2**63 - 1)
+    passenger_id: int = Field(ge=1, le=2**31 - 1)
+    colony_id: int = Field(ge=1, le=2**31 - 1)
     sponsor: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -237,11 +237,11 @@ class AdmissionIn(BaseModel):
     """A passenger arriving at ``arrival_at`` with a document, to be admitted to a colony."""
 
     model_config = _STRICT
-    passenger_id: int = Field(ge=1, le=2**63 - 1)
-    colony_id: int = Field(ge=1, le=2**63 - 1)
-    document_id: int = Field(ge=1, le=2**63 - 1)
+    passenger_id: int = Field(ge=1, le=2**31 - 1)
+    colony_id: int = Field(ge=1, le=2**31 - 1)
+    document_id: int = Field(ge=1, le=2**31 - 1)
     arrival_at: datetime
-    voyage_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    voyage_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class EntryEventOut(BaseModel):

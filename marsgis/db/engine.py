@@ -79,6 +79,16 @@ _UPGRADE_LOCK_KEY = 949_900_001
 # SQLSTATE of PostgreSQL's "permission denied" (insufficient_privilege), see marsgis.db.roles.
 _INSUFFICIENT_PRIVILEGE = "42501"
 _FOREIGN_KEY_VIOLATION = "23503"
+# psycopg2's refusal of a text value holding a NUL character (PostgreSQL text cannot hold one)
+_NUL_REFUSED = "cannot contain NUL (0x00) characters"
+
+
+def _nul_refused() -> ValidationError:
+    return ValidationError(
+        "a text value contains a NUL (0x00) character, which the database cannot store; "
+        "remove it and send the text again"
+    )
+
 
 #: What every store function takes as ``db``: a URL, an engine, an open connection (the call
 #: joins that connection's transaction), or None for the configured default.
@@ -302,9 +312,15 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
                         hook(conn)
                 finally:
                     conn.info.pop(_TX_STATE, None)
+    except ValueError as exc:
+        if _NUL_REFUSED in str(exc):
+            raise _nul_refused() from exc
+        raise
     except StatementError as exc:
         if isinstance(exc.orig, MarsGISError):
             raise exc.orig from exc
+        if _NUL_REFUSED in str(exc.orig):
+            raise _nul_refused() from exc
         if getattr(exc.orig, "pgcode", None) == _INSUFFICIENT_PRIVILEGE:
             raise PermissionDeniedError(
                 f"the database {redact_url(engine.url)!r} refused the operation for role "

@@ -354,3 +354,14 @@ def test_bad_ids_and_versions(spatialite_url: str) -> None:
         db.get_mission("00000000-0000-4000-8000-000000000000", db=spatialite_url)
     # ids are accepted in any UUID spelling
     assert db.get_mission(mission.id.upper(), db=spatialite_url) == mission
+
+
+def test_text_with_a_nul_character_is_a_validation_error_on_postgis(postgis_url: str) -> None:
+    """PostgreSQL text cannot hold NUL: refused as bad input (422 in the API), not a 500/503."""
+    from marsgis import db
+    from marsgis.exceptions import ValidationError
+
+    db.upgrade(postgis_url)
+    with pytest.raises(ValidationError, match=r"NUL \(0x00\)"):
+        db.add_mission("Gale\x00", lat=-4.6, lon=137.4, db=postgis_url)
+    assert db.list_missions(db=postgis_url) == []

@@ -40,8 +40,8 @@ router = APIRouter(prefix=PREFIX, tags=["reports"], responses=_ERRORS)
 
 Store = Annotated[Any, Depends(database)]
 Reader = Annotated[Principal, Depends(require(REPORTS_READ))]
-#: A row id of the store (a 64-bit integer above zero; anything else is a ``422``).
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+#: A row id of the store (a 32-bit integer above zero, as the store keeps ids; anything else is a ``422``).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Runner = Annotated[Principal, Depends(require(REPORTS_RUN))]
 
 

@@ -86,9 +86,9 @@ def require_any(*scopes: str) -> Callable[..., Any]:
 
 
 Store = Annotated[Any, Depends(database)]
-#: A row id of the store (a 64-bit integer above zero; anything else is a ``422``).
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-QueryRowId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+#: A row id of the store (a 32-bit integer above zero, as the store keeps ids; anything else is a ``422``).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+QueryRowId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 Reader = Annotated[Principal, Depends(require(STATION_READ))]
 ApplicationReader = Annotated[Principal, Depends(require_any(STATION_READ, STATION_APPLY))]
 Mover = Annotated[Principal, Depends(require_any(STATION_APPLY, STATION_DECIDE))]

@@ -76,7 +76,7 @@ CLOSE_TRY_LATER = 1013
 #: WebSocket close code of a server error.
 CLOSE_ERROR = 1011
 # The largest event id (a signed 64-bit column on PostGIS and SQLite).
-_MAX_ID = 2**63 - 1
+_MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
