@@ -56,6 +56,9 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         JUPYTER_CONFIG_DIR=str(tmp / "config"),
         JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
         JUPYTER_DATA_DIR=str(tmp / "user-data"),
+        # in a virtualenv jupyter_core ranks the environment's etc/jupyter (where `make setup`
+        # installs the default voila.json) above JUPYTER_CONFIG_DIR; this test's limits first
+        JUPYTER_PREFER_ENV_PATH="0",
     )
     port = free_port()
     voila_exe = Path(sys.executable).parent / "voila"
