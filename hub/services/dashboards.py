@@ -157,8 +157,15 @@ def main() -> None:
     c.VoilaConfiguration.show_tracebacks = False
     if _has_template("marsgis"):  # marsgis.viz's offline template: no CDN on any page
         c.VoilaConfiguration.template = "marsgis"
+    limits: list[str] = []
     if voila_config is not None:  # idle page kernels culled, at most a few per user
-        c.merge(Config(voila_config(**_kernel_limits())))
+        # as command-line options: those rank above the voila.json that `make setup` installs
+        # in the environment's etc/jupyter (a config object passed in would rank below it)
+        limits = [
+            f"--{section}.{name}={value}"
+            for section, values in voila_config(**_kernel_limits()).items()
+            for name, value in values.items()
+        ]
     c.VoilaConfiguration.file_allowlist = [r".*\.(png|jpg|gif|svg|geojson|json|csv|html)"]
     # the hub stops services with SIGINT first (a shell may have ignored it for us); Voila
     # handles SIGTERM itself
@@ -166,7 +173,7 @@ def main() -> None:
     # the page kernels (children of this process) fetch tiles from this service, through the hub
     os.environ["MARSGIS_TILE_URL"] = url_path_join(PREFIX, "marsgis/tiles/{z}/{x}/{y}.png")
     os.environ["MARSGIS_TILE_SERVER_PID"] = str(os.getpid())
-    DashboardsVoila.launch_instance(argv=[root, *sys.argv[1:]], config=c)
+    DashboardsVoila.launch_instance(argv=[root, *limits, *sys.argv[1:]], config=c)
 
 
 if __name__ == "__main__":
