@@ -572,6 +572,13 @@ def test_every_marsgis_error_has_a_status_that_keeps_its_message() -> None:
         "DataNotFoundError": 404,
         "PermissionDeniedError": 403,
         "DatabaseError": 503,
+        # the station (docs/api.md "Station"): conflicts 409, duties 403, a refused entry 422
+        "StationError": 409,
+        "BookingConflictError": 409,
+        "CapacityExceededError": 409,
+        "AuditIntegrityError": 409,
+        "SeparationOfDutiesError": 403,
+        "AdmissionRefusedError": 422,
     }
     for name in exceptions.__all__:
         cls = getattr(exceptions, name)
