@@ -392,7 +392,7 @@ def measure(tmp: Path, scale: Scale = FULL, log: Callable[[str], None] = print) 
             log(f"api: cached tile {out['cached_tile']}; static {out['static_tile']}")
 
             # uncached tiles: a new tile each request (more paths than can be served)
-            paths = uncached_tile_paths(max(50, 40 * scale.seconds * scale.heavy_clients))
+            paths = uncached_tile_paths(max(400, 200 * scale.seconds * scale.heavy_clients))
             c.get(paths.pop(0), timeout=60).raise_for_status()  # warm: open the Gale DEMs
             lua = paths_lua(paths, min(scale.threads, scale.heavy_clients))
             out["uncached_tile"] = load(root, scale.heavy_clients, scale.seconds, lua=lua)

@@ -30,7 +30,7 @@ def service(db_url: str) -> Service:
     return Service(url=db_url, app=create_app(db_url, rate_limit="off"), tokens=made)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def job_cluster() -> Iterator[Any]:
     """One small LocalCluster (a worker thread of this process) for the API's jobs."""
     from distributed import Client
@@ -46,4 +46,7 @@ def job_cluster() -> Iterator[Any]:
     )
     jobs.use_client(client)
     yield client
+    # closed with its module: distributed.get_client() finds any live client, so one left open
+    # would capture later modules' computations (e.g. classify_raster's GPU path)
+    jobs.use_client(None)
     client.close()
