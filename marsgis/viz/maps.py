@@ -89,6 +89,8 @@ def mars_map(
     readout: bool = True,
     measure: bool = True,
     tile_url: str | None = None,
+    toolkit: bool = True,
+    legends: Sequence[str] = ("relief",),
 ) -> ipyleaflet.Map:
     """An ipyleaflet map of Mars on the local basemap.
 
@@ -108,6 +110,12 @@ def mars_map(
         kept as ``m.marsgis_measure``.
     tile_url
         Basemap URL template (default: this machine's tile endpoint).
+    toolkit
+        Add the map toolkit (:func:`marsgis.viz.controls.add_toolkit`: layers control with
+        opacity, legends, Mars scale bar, graticule, cursor coordinates, DEM coverage),
+        kept as ``m.marsgis_toolkit``.
+    legends
+        The toolkit's legends: ``"relief"`` and/or ``"status"``.
     """
     import ipyleaflet
     import ipywidgets as w
@@ -130,6 +138,10 @@ def mars_map(
 
     m.marsgis_readout = ClickReadout(m) if readout else None
     m.marsgis_measure = MeasureTool(m) if measure else None
+    if toolkit:
+        from marsgis.viz.controls import add_toolkit
+
+        add_toolkit(m, legends=legends)
     return m
 
 
