@@ -10,7 +10,7 @@ coordinates, DEM coverage outlines and fit-to-content views.
 8
 
 What MMGIS users take for granted, built on ipyleaflet's own controls where they fit
-(``LayersControl``, ``LegendControl``, ``WidgetControl``). Two are our own, and why:
+(``LayersControl``, ``WidgetControl``). Two are our own, and why:
 
 * **Scale bar.** ipyleaflet's ``ScaleControl`` is Leaflet's, which measures with the Earth's
   radius (6 371 km): on Mars it would be wrong by a factor of 1.88. :class:`ScaleBar` measures
@@ -47,6 +47,8 @@ __all__ = [
     "coverage_layer",
     "fit_to",
     "graticule_lines",
+    "legend_control",
+    "map_size",
     "graticule_spacing",
     "nice_length",
     "relief_legend",
@@ -144,29 +146,44 @@ def view_bounds(
     return lon - half_w, lat - half_h, lon + half_w, lat + half_h
 
 
-def _fit_zoom(bounds: tuple[float, float, float, float], size: tuple[int, int]) -> int:
+def _fit_zoom(
+    bounds: tuple[float, float, float, float], size: tuple[int, int], margin_px: int
+) -> int:
     west, south, east, north = bounds
     for z in range(MAX_ZOOM, -1, -1):
         deg = resolution_deg(z)
-        if (east - west) <= size[0] * deg and (north - south) <= size[1] * deg:
+        if (east - west) / deg + 2 * margin_px <= size[0] and (
+            north - south
+        ) / deg + 2 * margin_px <= size[1]:
             return z
     return 0
 
 
-def _map_size(m: Any) -> tuple[int, int]:
-    """The map's pixel size: its CSS height where given in px, the default width."""
-    height = str(getattr(getattr(m, "layout", None), "height", "") or "")
-    h = int(float(height[:-2])) if height.endswith("px") else DEFAULT_SIZE[1]
-    width = str(getattr(getattr(m, "layout", None), "width", "") or "")
-    wpx = int(float(width[:-2])) if width.endswith("px") else DEFAULT_SIZE[0]
-    return wpx, h
+def map_size(m: Any) -> tuple[int, int]:
+    """A map's ``(width, height)`` in pixels, as far as Python knows it.
+
+    The browser's figure once the map is shown (ipyleaflet's ``pixel_bounds``); before that
+    the layout's CSS sizes where given in px, else :data:`DEFAULT_SIZE`.
+    """
+    pb = getattr(m, "pixel_bounds", None)
+    if pb and len(pb) == 2 and all(len(c) == 2 for c in pb):
+        (x0, y0), (x1, y1) = pb
+        if x1 - x0 > 0 and y1 - y0 > 0:
+            return int(x1 - x0), int(y1 - y0)
+    layout = getattr(m, "layout", None)
+    out = []
+    for key, default in (("width", DEFAULT_SIZE[0]), ("height", DEFAULT_SIZE[1])):
+        css = str(getattr(layout, key, "") or "")
+        out.append(int(float(css[:-2])) if css.endswith("px") else default)
+    return out[0], out[1]
 
 
 def fit_to(
     m: Any,
     content: tuple[float, float, float, float] | Iterable[Sequence[float]],
     *,
-    pad: float = 0.1,
+    margin_px: int = 24,
+    min_zoom: int = 1,
     max_zoom: int = MAX_ZOOM,
     size: tuple[int, int] | None = None,
 ) -> int:
@@ -177,12 +194,13 @@ def fit_to(
     content
         ``(west, south, east, north)`` in °E, or ``(lon, lat)`` points (a route's vertices,
         mission targets).
-    pad
-        Margin on each side, as a fraction of the content's extent (at least a few pixels).
-    max_zoom
-        Never zoom in further than this (a single point would otherwise fill the map).
+    margin_px
+        Room left on each side, in pixels (a marker's radius, a line's width).
+    min_zoom, max_zoom
+        The zoom range to choose from: zoom 0 (the whole planet in 512 × 256 px) leaves most
+        of a dashboard map empty, and a single point would otherwise fill the map.
     size
-        The map's ``(width, height)`` px; default from its layout (width 900 px if not in px).
+        The map's ``(width, height)`` px; default :func:`map_size`.
     """
     from marsgis.geo import lon180
 
@@ -201,11 +219,12 @@ def fit_to(
         raise ValidationError(
             f"bounds {(west, south, east, north)!r} have west > east or south > north"
         )
-    size = size or _map_size(m)
-    dx, dy = (east - west) * pad, (north - south) * pad
-    box = (west - dx, max(south - dy, -90.0), east + dx, min(north + dy, 90.0))
-    zoom = min(_fit_zoom(box, (size[0] - 20, size[1] - 20)), int(max_zoom))
-    m.center = [(box[1] + box[3]) / 2, (box[0] + box[2]) / 2]
+    if not 0 <= min_zoom <= max_zoom <= MAX_ZOOM:
+        raise ValidationError(f"zoom range {min_zoom}…{max_zoom} must lie in 0…{MAX_ZOOM}")
+    size = size or map_size(m)
+    zoom = _fit_zoom((west, south, east, north), size, margin_px)
+    zoom = max(min(zoom, int(max_zoom)), int(min_zoom))
+    m.center = [(south + north) / 2, (west + east) / 2]
     m.zoom = zoom
     return zoom
 
@@ -213,19 +232,44 @@ def fit_to(
 # -- controls --------------------------------------------------------------------------
 
 
-def status_legend(name: str = "Mission status") -> ipyleaflet.LegendControl:
-    """A legend of the mission status colours (:data:`marsgis.viz.maps.STATUS_COLORS`)."""
-    import ipyleaflet
+def legend_control(
+    title: str, entries: dict[str, str], *, position: str = "bottomright"
+) -> ipyleaflet.WidgetControl:
+    """A compact legend: a colour swatch and a label per entry, under a title.
 
+    ipyleaflet's ``LegendControl`` puts each entry on a paragraph of its own, so two legends
+    cover most of a 460 px map; this one is a small table. The HTML widget is ``.widget``
+    of the control and ``.marsgis_entries`` keeps ``entries``.
+    """
+    import ipyleaflet
+    import ipywidgets as w
+
+    rows = "".join(
+        f"<tr><td><span style='display:inline-block;width:12px;height:10px;"
+        f"background:{html.escape(colour)};border:1px solid #0004'></span></td>"
+        f"<td>{html.escape(label)}</td></tr>"
+        for label, colour in entries.items()
+    )
+    widget = w.HTML(
+        f"<div class='marsgis-legend' data-title='{html.escape(title)}' "
+        "style='font:11px sans-serif;line-height:1.1;background:rgba(255,255,255,.85);"
+        f"padding:3px 6px;border-radius:4px'><b>{html.escape(title)}</b>"
+        f"<table style='border-spacing:3px 1px'>{rows}</table></div>"
+    )
+    control = ipyleaflet.WidgetControl(widget=widget, position=position)
+    control.marsgis_entries = dict(entries)
+    return control
+
+
+def status_legend(name: str = "Mission status") -> ipyleaflet.WidgetControl:
+    """A legend of the mission status colours (:data:`marsgis.viz.maps.STATUS_COLORS`)."""
     from marsgis.viz.maps import STATUS_COLORS
 
-    return ipyleaflet.LegendControl(dict(STATUS_COLORS), title=name, position="bottomright")
+    return legend_control(name, dict(STATUS_COLORS))
 
 
-def relief_legend(name: str = "Elevation") -> ipyleaflet.LegendControl:
+def relief_legend(name: str = "Elevation") -> ipyleaflet.WidgetControl:
     """A legend of the relief colour ramp (:data:`marsgis.viz.colors.ELEVATION_RAMP`)."""
-    import ipyleaflet
-
     from marsgis.viz.colors import ELEVATION_RAMP
 
     picks = (*ELEVATION_RAMP[::2], ELEVATION_RAMP[-1])
@@ -233,7 +277,7 @@ def relief_legend(name: str = "Elevation") -> ipyleaflet.LegendControl:
         f"{level / 1000:+g} km": "#{:02x}{:02x}{:02x}".format(*rgb)
         for level, rgb in reversed(picks)
     }
-    return ipyleaflet.LegendControl(entries, title=name, position="bottomright")
+    return legend_control(name, entries)
 
 
 class ScaleBar:
@@ -327,7 +371,7 @@ class CursorReadout:
 
 
 class OpacityControl:
-    """An opacity slider for each overlay with an ``opacity`` (tiles, images) on the map."""
+    """An opacity slider for each raster overlay (tile layers, images) on the map."""
 
     def __init__(self, m: ipyleaflet.Map) -> None:
         import ipyleaflet
@@ -344,11 +388,12 @@ class OpacityControl:
 
     def update(self) -> None:
         """One slider per overlay now on the map (kept where the layer stays)."""
+        import ipyleaflet
         import ipywidgets as w
 
         sliders: dict[str, w.FloatSlider] = {}
         for layer in self.map.layers:
-            if layer.base or not layer.name or not layer.has_trait("opacity"):
+            if layer.base or not layer.name or not isinstance(layer, ipyleaflet.RasterLayer):
                 continue
             slider = self.sliders.get(layer.name) or w.FloatSlider(
                 min=0.0, max=1.0, step=0.05, description=layer.name[:18],

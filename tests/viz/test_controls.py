@@ -82,19 +82,28 @@ def test_fit_to_shows_the_whole_route_at_the_largest_zoom(gale_landing_plan: Any
     lats = [p[1] for p in pts]
     assert west <= min(lons) and max(lons) <= east and south <= min(lats) and max(lats) <= north
     # one zoom further and it would not fit: the largest zoom that shows it all
-    w1, s1, e1, n1 = view_bounds(m.center, zoom + 1, (900 - 20, 480 - 20))
+    w1, s1, e1, n1 = view_bounds(m.center, zoom + 1, (900 - 48, 480 - 48))
     assert not (w1 <= min(lons) and max(lons) <= e1 and s1 <= min(lats) and max(lats) <= n1)
     with pytest.raises(ValidationError, match="nothing to fit"):
         fit_to(m, [])
+    # three missions around the planet: zoom 1 (not 0, which leaves most of the map empty)
+    spread = [(137.4, -4.6), (77.45, 18.44), (226.2, 18.65)]
+    assert fit_to(m, spread) == 1 and m.center == [pytest.approx(7.025), pytest.approx(1.8)]
+    # the browser's size, once it told us, wins over the layout's
+    m.set_trait("pixel_bounds", ((0.0, 0.0), (400.0, 300.0)))  # as the front end does
+    assert fit_to(m, pts) < zoom
 
 
 def test_every_map_has_the_toolkit() -> None:
     m = mars_map(center=(-4.6, 137.4), zoom=6, legends=("relief", "status"))
     kit = m.marsgis_toolkit
     controls = {type(c).__name__ for c in m.controls}
-    assert {"LayersControl", "LegendControl"} <= controls
-    assert kit["status_legend"].legend == STATUS_COLORS
-    relief = kit["relief_legend"].legend
+    assert "LayersControl" in controls
+    assert kit["status_legend"].marsgis_entries == STATUS_COLORS
+    for label, colour in STATUS_COLORS.items():
+        assert f"background:{colour}" in kit["status_legend"].widget.value
+        assert f"<td>{label}</td>" in kit["status_legend"].widget.value
+    relief = kit["relief_legend"].marsgis_entries
     assert relief["+21.3 km"] == "#{:02x}{:02x}{:02x}".format(*ELEVATION_RAMP[-1][1])
     # the scale bar follows the zoom
     label = kit["scale"].text
@@ -113,6 +122,8 @@ def test_every_map_has_the_toolkit() -> None:
     # an overlay with an opacity gets a slider that drives it
     overlay = ipyleaflet.ImageOverlay(url="data:,", bounds=((-5, 137), (-4, 138)), name="hazard")
     m.add(overlay)
+    m.add(ipyleaflet.CircleMarker(location=(-4.6, 137.4), name="a marker"))
+    assert list(kit["opacity"].sliders) == ["hazard"]  # rasters only, not vector layers
     slider = kit["opacity"].sliders["hazard"]
     slider.value = 0.25
     assert overlay.opacity == 0.25

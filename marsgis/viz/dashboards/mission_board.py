@@ -439,7 +439,7 @@ class MissionBoard:
             self.map.add(traverse_layer(traverse, name=f"plan:traverse {i}"))
         (south, west), (north, east) = _plan_extent(plan)
         pad = 1.0  # degrees around the plan: the crater or region it sits in
-        fit_to(self.map, (west - pad, south - pad, east + pad, north + pad), pad=0.0)
+        fit_to(self.map, (west - pad, south - pad, east + pad, north + pad))
 
 
 def _plan_extent(plan: Any) -> list[list[float]]:
