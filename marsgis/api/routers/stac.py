@@ -33,7 +33,7 @@ and leave them to :func:`~marsgis.catalog.shipped_items`: longitudes 0–360 or 
 import logging
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
 import attr
@@ -42,7 +42,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import Field, model_validator
 from typing_extensions import override
 
-from marsgis import __version__
+import marsgis
 from marsgis.api.auth import require
 from marsgis.api.models import Problem
 from marsgis.api.routers import API_PREFIX
@@ -63,7 +63,12 @@ def _not_the_default_settings_warning(record: logging.LogRecord) -> bool:
 logging.getLogger("stac_fastapi.types.config").addFilter(_not_the_default_settings_warning)
 
 from stac_fastapi.api.app import StacApi  # noqa: E402
-from stac_fastapi.api.models import ItemCollectionUri, create_request_model  # noqa: E402
+from stac_fastapi.api.models import (  # noqa: E402
+    ItemCollectionUri,
+    create_get_request_model,
+    create_post_request_model,
+    create_request_model,
+)
 from stac_fastapi.extensions.pagination import TokenPaginationExtension  # noqa: E402
 from stac_fastapi.extensions.pagination.request import GETTokenPagination  # noqa: E402
 from stac_fastapi.types import stac  # noqa: E402
@@ -73,9 +78,14 @@ from stac_fastapi.types.conformance import (  # noqa: E402
     STACConformanceClasses,
 )
 from stac_fastapi.types.core import BaseCoreClient  # noqa: E402
+from stac_fastapi.types.extension import ApiExtension  # noqa: E402
 from stac_fastapi.types.links import CollectionLinks, ItemLinks  # noqa: E402
 from stac_fastapi.types.requests import get_base_url  # noqa: E402
-from stac_fastapi.types.search import BaseSearchGetRequest, BaseSearchPostRequest  # noqa: E402
+from stac_fastapi.types.search import (  # noqa: E402
+    APIRequest,
+    BaseSearchGetRequest,
+    BaseSearchPostRequest,
+)
 
 __all__ = [
     "CONFORMS_TO",
@@ -116,7 +126,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 class SearchGetRequest(BaseSearchGetRequest):
     """``GET /search`` parameters; ``bbox`` and ``datetime`` as text for marsgis.catalog."""
 
-    bbox: Annotated[str | None, Query(description=_BBOX)] = attr.ib(default=None)
+    # text rather than stac-pydantic's WGS84 tuple: marsgis.catalog parses it
+    bbox: Annotated[str | None, Query(description=_BBOX)] = attr.ib(default=None)  # type: ignore[assignment]
     datetime: Annotated[str | None, Query(description=_DATETIME)] = attr.ib(default=None)
 
 
@@ -124,7 +135,7 @@ class SearchGetRequest(BaseSearchGetRequest):
 class ItemsGetRequest(ItemCollectionUri):
     """``GET /collections/{id}/items`` parameters; ``bbox`` and ``datetime`` as text."""
 
-    bbox: Annotated[str | None, Query(description=_BBOX)] = attr.ib(default=None)
+    bbox: Annotated[str | None, Query(description=_BBOX)] = attr.ib(default=None)  # type: ignore[assignment]
     datetime: Annotated[str | None, Query(description=_DATETIME)] = attr.ib(default=None)
 
 
@@ -351,14 +362,16 @@ class ShippedCatalogClient(BaseCoreClient):
 @lru_cache(maxsize=1)
 def _router() -> APIRouter:
     """The STAC routes StacApi builds over :class:`ShippedCatalogClient` (built once)."""
-    extensions = [TokenPaginationExtension()]
+    extensions: list[ApiExtension] = [TokenPaginationExtension()]
+    token: list[type[APIRequest]] = [GETTokenPagination]
+    # every setting given, and no .env file read: the environment changes nothing here
     settings = ApiSettings(
-        _env_file=None,  # all explicit: no .env file or STAC-FastAPI environment applies
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings' init-only option
         stac_fastapi_title="marsgis shipped Mars datasets",
         stac_fastapi_description=(
             "The data shipped with marsgis as a STAC API (Mars, IAU_2015:49900 °E)."
         ),
-        stac_fastapi_version=__version__,
+        stac_fastapi_version=marsgis.__version__,
         stac_fastapi_landing_id="marsgis",
         enable_response_models=False,
         enable_direct_response=False,
@@ -380,23 +393,13 @@ def _router() -> APIRouter:
             responses=_ERRORS,
             dependencies=[Depends(require(DATA_READ))],
         ),
-        search_get_request_model=create_request_model(
-            "SearchGetRequest",
-            base_model=SearchGetRequest,
-            extensions=extensions,
-            request_type="GET",
-        ),
-        search_post_request_model=create_request_model(
-            "SearchPostRequest",
-            base_model=SearchPostRequest,
-            extensions=extensions,
-            request_type="POST",
-        ),
-        items_get_request_model=create_request_model(
-            "ItemsGetRequest",
-            base_model=ItemsGetRequest,
-            mixins=[GETTokenPagination],
-            request_type="GET",
+        search_get_request_model=create_get_request_model(extensions, SearchGetRequest),
+        search_post_request_model=create_post_request_model(extensions, SearchPostRequest),
+        items_get_request_model=cast(
+            type[APIRequest],
+            create_request_model(
+                "ItemsGetRequest", base_model=ItemsGetRequest, mixins=token, request_type="GET"
+            ),
         ),
     )
     return api.router
