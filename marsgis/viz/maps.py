@@ -32,15 +32,21 @@ if TYPE_CHECKING:
 
     from marsgis.db import Engine, Mission
     from marsgis.planning import LandingEllipse
+    from marsgis.station import Colony
 
 __all__ = [
     "ATTRIBUTION",
+    "OCCUPANCY_BANDS",
     "STATUS_COLORS",
+    "add_colonies",
     "add_missions",
     "basemap_layer",
     "ellipse_layer",
+    "fit_to",
     "mars_map",
     "mask_overlay",
+    "occupancy_color",
+    "occupancy_legend",
     "replace_layer",
     "traverse_layer",
 ]
@@ -56,6 +62,14 @@ STATUS_COLORS = {
     "completed": "#2f855a",
     "aborted": "#9b2c2c",
 }
+
+#: ``(upper occupancy, colour, label)`` bands of a colony's population / capacity, in order.
+OCCUPANCY_BANDS: tuple[tuple[float, str, str], ...] = (
+    (0.5, "#2f855a", "under 50 % full"),
+    (0.8, "#d69e2e", "50–80 % full"),
+    (0.95, "#dd6b20", "80–95 % full"),
+    (math.inf, "#c53030", "95 % full or more"),
+)
 
 
 def basemap_layer(url: str | None = None) -> ipyleaflet.TileLayer:
@@ -293,3 +307,110 @@ def mask_overlay(
     Image.fromarray(rgba, "RGBA").save(buffer, "PNG", optimize=True)
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return ipyleaflet.ImageOverlay(url=url, bounds=[[south, west], [north, east]], name=name)
+
+
+def fit_to(
+    m: ipyleaflet.Map,
+    geometries: Iterable[object],
+    *,
+    pad_deg: float = 1.0,
+) -> list[list[float]]:
+    """Zoom ``m`` to the lon/lat (°E) bounds of shapely ``geometries``, ``pad_deg`` around.
+
+    Returns the ``[[south, west], [north, east]]`` fitted (longitudes −180…180 °E when the
+    geometries lie on one side of the antimeridian). Nothing to fit leaves the map as it is.
+    """
+    boxes = [g.bounds for g in geometries if not g.is_empty]  # type: ignore[attr-defined]
+    if not boxes:
+        return []
+    west = min(b[0] for b in boxes)
+    south = min(b[1] for b in boxes)
+    east = max(b[2] for b in boxes)
+    north = max(b[3] for b in boxes)
+    turns = round((lon180(west) - west) / 360.0)
+    west, east = west + 360.0 * turns, east + 360.0 * turns
+    bounds = [
+        [max(south - pad_deg, -90.0), west - pad_deg],
+        [min(north + pad_deg, 90.0), east + pad_deg],
+    ]
+    m.fit_bounds(bounds)
+    return bounds
+
+
+def occupancy_color(population: int, capacity: int) -> str:
+    """The colour of a colony's occupancy (:data:`OCCUPANCY_BANDS`); grey without capacity."""
+    if capacity <= 0:
+        return "#718096"
+    share = population / capacity
+    return next(color for top, color, _ in OCCUPANCY_BANDS if share < top)
+
+
+def occupancy_legend(title: str = "Occupancy") -> ipyleaflet.LegendControl:
+    """A map legend of :data:`OCCUPANCY_BANDS` (drawn by the map itself: nothing is fetched)."""
+    import ipyleaflet
+
+    legend = {label: color for _, color, label in OCCUPANCY_BANDS}
+    return ipyleaflet.LegendControl(legend, title=title, position="bottomright")
+
+
+def add_colonies(
+    m: ipyleaflet.Map,
+    colonies: Sequence[Colony],
+    *,
+    on_click: Callable[[Colony], None] | None = None,
+    name: str = "colonies",
+) -> ipyleaflet.LayerGroup:
+    """Colonies as their boundary polygons plus a marker, coloured by occupancy.
+
+    The boundary (:attr:`~marsgis.station.Colony.boundary_wkt`, lon/lat °E) is a polygon; a
+    circle marker at its centre keeps a small colony visible at a global zoom. Both carry the
+    colony's name, site and ``population / capacity`` in a popup.
+
+    Parameters
+    ----------
+    on_click
+        Called with the colony whose polygon or marker was clicked.
+    name
+        Layer name; an existing layer of that name is replaced.
+    """
+    import html
+
+    import ipyleaflet
+    import ipywidgets as w
+    from shapely import wkt
+
+    layers: list[ipyleaflet.Layer] = []
+    for colony in colonies:
+        color = occupancy_color(colony.population, colony.capacity)
+        share = colony.population / colony.capacity if colony.capacity else 0.0
+        text = (
+            f"<b>{html.escape(colony.name)}</b><br>{html.escape(colony.site)}<br>"
+            f"{colony.population} / {colony.capacity} ({100 * share:.0f} % full)"
+        )
+        boundary = wkt.loads(colony.boundary_wkt)
+        polygon = ipyleaflet.Polygon(
+            locations=_locations(boundary.exterior.coords),
+            color=color,
+            fill_color=color,
+            fill_opacity=0.35,
+            weight=2,
+            name=f"colony {colony.id}",
+        )
+        centre = boundary.centroid
+        marker = ipyleaflet.CircleMarker(
+            location=[centre.y, lon180(centre.x)],
+            radius=9,
+            color="#ffffff",
+            weight=2,
+            fill_color=color,
+            fill_opacity=0.9,
+            name=f"colony {colony.id} marker",
+        )
+        for layer in (polygon, marker):
+            layer.popup = w.HTML(text)
+            if on_click is not None:
+                layer.on_click(lambda colony=colony, **_: on_click(colony))
+        layers += [polygon, marker]
+    group = ipyleaflet.LayerGroup(layers=layers, name=name)
+    replace_layer(m, group)
+    return group
