@@ -317,21 +317,21 @@ def fit_to(
 ) -> list[list[float]]:
     """Zoom ``m`` to the lon/lat (°E) bounds of shapely ``geometries``, ``pad_deg`` around.
 
-    Returns the ``[[south, west], [north, east]]`` fitted (longitudes −180…180 °E when the
-    geometries lie on one side of the antimeridian). Nothing to fit leaves the map as it is.
+    Returns the ``[[south, west], [north, east]]`` fitted, clipped to the map's −180…180 °E
+    and −90…90° (the map does not wrap around the antimeridian). Nothing to fit leaves the map
+    as it is.
     """
     boxes = [g.bounds for g in geometries if not g.is_empty]  # type: ignore[attr-defined]
     if not boxes:
         return []
-    west = min(b[0] for b in boxes)
+    wests = [lon180(b[0]) for b in boxes]
+    west = min(wests)
+    east = max(w + (b[2] - b[0]) for w, b in zip(wests, boxes, strict=True))
     south = min(b[1] for b in boxes)
-    east = max(b[2] for b in boxes)
     north = max(b[3] for b in boxes)
-    turns = round((lon180(west) - west) / 360.0)
-    west, east = west + 360.0 * turns, east + 360.0 * turns
     bounds = [
-        [max(south - pad_deg, -90.0), west - pad_deg],
-        [min(north + pad_deg, 90.0), east + pad_deg],
+        [max(south - pad_deg, -90.0), max(west - pad_deg, -180.0)],
+        [min(north + pad_deg, 90.0), min(east + pad_deg, 180.0)],
     ]
     m.fit_bounds(bounds)
     return bounds
@@ -357,7 +357,7 @@ def add_colonies(
     m: ipyleaflet.Map,
     colonies: Sequence[Colony],
     *,
-    on_click: Callable[[Colony], None] | None = None,
+    on_click: Callable[[Colony], object] | None = None,
     name: str = "colonies",
 ) -> ipyleaflet.LayerGroup:
     """Colonies as their boundary polygons plus a marker, coloured by occupancy.

@@ -80,23 +80,29 @@ def timeline_html(
         return (t - start).total_seconds() / span
 
     colors: dict[str, str] = {}
-    grid = []
+    grid, ticks = [], []
     step = -(-days // 14)
     first = start.replace(hour=0, minute=0, second=0, microsecond=0)
     day = first if first >= start else first + timedelta(days=1)
     n = 0
     while day < end:
-        label = day.strftime("%m-%d") if n % step == 0 else ""
+        left = _pct(at(day))
         grid.append(
-            f"<div style='position:absolute;left:{_pct(at(day))};top:0;bottom:0;"
-            f"border-left:1px solid #e2e8f0'><span style='font-size:10px;color:#718096;"
-            f"position:absolute;top:-15px;left:2px'>{label}</span></div>"
+            f"<div style='position:absolute;left:{left};top:0;bottom:0;"
+            "border-left:1px solid #e2e8f0'></div>"
         )
+        if n % step == 0:
+            ticks.append(
+                f"<span style='position:absolute;left:{left};padding-left:2px;"
+                f"white-space:nowrap;font-size:10px;color:#718096'>{day:%m-%d}</span>"
+            )
         day += timedelta(days=1)
         n += 1
     lines = [
         f"<div class='{css_class}' data-start='{start.isoformat()}' data-days='{days}' "
-        "style='font-size:12px;margin:18px 0 4px 0'>"
+        "style='font-size:12px;margin:4px 0'>"
+        "<div style='display:flex;height:16px'><div style='width:150px;flex:none'></div>"
+        f"<div style='position:relative;flex:1'>{''.join(ticks)}</div></div>"
     ]
     for key, row_label in rows:
         cells = []

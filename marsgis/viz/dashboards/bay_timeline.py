@@ -88,7 +88,7 @@ class BayTimeline:
 
         self.station = w.Dropdown(options=[("all stations", _ALL)], description="Station")
         self.station.add_class("marsgis-station")
-        self.days = w.Dropdown(options=list(WINDOW_DAYS), value=14, description="Days")
+        self.days = w.Dropdown(options=list(WINDOW_DAYS), value=7, description="Days")
         self.days.layout.width = "160px"
         self.earlier = w.Button(description="◀ earlier", icon="")
         self.later = w.Button(description="later ▶", icon="")

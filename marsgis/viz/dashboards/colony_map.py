@@ -59,7 +59,8 @@ class ColonyMap:
         self.status = StatusLine()
         self.colonies: list[Colony] = []
         self.selected: Colony | None = None
-        self.map = mars_map(center=(20.0, 130.0), zoom=1, height="500px")
+        self.map = mars_map(center=(20.0, 0.0), zoom=1, height="500px")
+        self.map.min_zoom = 1  # the whole planet fills the map at zoom 1
         self.map.add(occupancy_legend())
         self.list = w.Select(options=[], rows=6, description="Colonies")
         self.list.layout.width = "96%"
