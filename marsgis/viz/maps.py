@@ -314,27 +314,36 @@ def fit_to(
     geometries: Iterable[object],
     *,
     pad_deg: float = 1.0,
+    size_px: tuple[int, int] = (800, 480),
 ) -> list[list[float]]:
-    """Zoom ``m`` to the lon/lat (°E) bounds of shapely ``geometries``, ``pad_deg`` around.
+    """Centre ``m`` on shapely ``geometries`` (lon/lat °E) at the deepest zoom that shows them.
 
-    Returns the ``[[south, west], [north, east]]`` fitted, clipped to the map's −180…180 °E
-    and −90…90° (the map does not wrap around the antimeridian). Nothing to fit leaves the map
-    as it is.
+    The zoom is computed here from the map's expected size in pixels (``size_px``, width and
+    height) rather than by ipyleaflet's ``fit_bounds``, which zooms step by step through
+    round trips to the browser: the view is set at once, and the same in a kernel, a test or
+    a script. It stays within the map's ``min_zoom`` and ``max_zoom``.
+
+    Returns the ``[[south, west], [north, east]]`` fitted, with ``pad_deg`` around the
+    geometries, clipped to the map's −180…180 °E and −90…90° (the map does not wrap around the
+    antimeridian). Nothing to fit leaves the map as it is and returns ``[]``.
     """
     boxes = [g.bounds for g in geometries if not g.is_empty]  # type: ignore[attr-defined]
     if not boxes:
         return []
     wests = [lon180(b[0]) for b in boxes]
-    west = min(wests)
-    east = max(w + (b[2] - b[0]) for w, b in zip(wests, boxes, strict=True))
-    south = min(b[1] for b in boxes)
-    north = max(b[3] for b in boxes)
-    bounds = [
-        [max(south - pad_deg, -90.0), max(west - pad_deg, -180.0)],
-        [min(north + pad_deg, 90.0), min(east + pad_deg, 180.0)],
+    west = max(min(wests) - pad_deg, -180.0)
+    east = min(max(w + (b[2] - b[0]) for w, b in zip(wests, boxes, strict=True)) + pad_deg, 180.0)
+    south = max(min(b[1] for b in boxes) - pad_deg, -90.0)
+    north = min(max(b[3] for b in boxes) + pad_deg, 90.0)
+    zoom0_deg_per_px = 180.0 / 256
+    fits = [
+        size * zoom0_deg_per_px / max(span, 1e-9)
+        for size, span in ((size_px[0], east - west), (size_px[1], north - south))
     ]
-    m.fit_bounds(bounds)
-    return bounds
+    zoom = math.floor(math.log2(min(fits)))
+    m.center = [(south + north) / 2, (west + east) / 2]
+    m.zoom = int(min(max(zoom, m.min_zoom or 0, 0), m.max_zoom or MAX_ZOOM))
+    return [[south, west], [north, east]]
 
 
 def occupancy_color(population: int, capacity: int) -> str:
@@ -350,7 +359,7 @@ def occupancy_legend(title: str = "Occupancy") -> ipyleaflet.LegendControl:
     import ipyleaflet
 
     legend = {label: color for _, color, label in OCCUPANCY_BANDS}
-    return ipyleaflet.LegendControl(legend, title=title, position="bottomright")
+    return ipyleaflet.LegendControl(legend, title=title, position="topright")
 
 
 def add_colonies(

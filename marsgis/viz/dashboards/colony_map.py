@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from marsgis.db import Engine
     from marsgis.station import Colony
 
-__all__ = ["ColonyMap"]
+__all__ = ["MAP_SIZE", "ColonyMap"]
+
+#: The map's expected size in pixels (width, height): the full width of a laptop screen.
+MAP_SIZE = (1200, 520)
 
 log = logging.getLogger("marsgis.viz.dashboards.colony_map")
 
@@ -59,7 +62,7 @@ class ColonyMap:
         self.status = StatusLine()
         self.colonies: list[Colony] = []
         self.selected: Colony | None = None
-        self.map = mars_map(center=(20.0, 0.0), zoom=1, height="500px")
+        self.map = mars_map(center=(20.0, 0.0), zoom=1, height=f"{MAP_SIZE[1]}px")
         self.map.min_zoom = 1  # the whole planet fills the map at zoom 1
         self.map.add(occupancy_legend())
         self.list = w.Select(options=[], rows=6, description="Colonies")
@@ -75,8 +78,8 @@ class ColonyMap:
         self.list.observe(self._on_list, names="value")
         self.whole.on_click(lambda _: self.fit_all())
 
-        left = w.VBox([self.list, self.whole, self.details], layout=w.Layout(width="32%"))
-        right = w.VBox([self.map], layout=w.Layout(width="68%"))
+        left = w.VBox([self.list, self.whole], layout=w.Layout(width="34%"))
+        right = w.VBox([self.table, self.details], layout=w.Layout(width="66%"))
         self.widget = w.VBox(
             [
                 header(
@@ -85,8 +88,8 @@ class ColonyMap:
                     who=self.who,
                 ),
                 self.status.html,
+                self.map,
                 w.HBox([left, right]),
-                self.table,
             ]
         )
         self.widget.add_class("marsgis-dashboard")
@@ -123,7 +126,8 @@ class ColonyMap:
 
         from marsgis.viz.maps import fit_to
 
-        return fit_to(self.map, [wkt.loads(c.boundary_wkt) for c in self.colonies], pad_deg=12.0)
+        boundaries = [wkt.loads(c.boundary_wkt) for c in self.colonies]
+        return fit_to(self.map, boundaries, pad_deg=12.0, size_px=MAP_SIZE)
 
     def select(self, colony_id: int) -> Colony | None:
         """Zoom to a colony's boundary and list its stations and bays."""
@@ -149,7 +153,7 @@ class ColonyMap:
             self.list.unobserve(self._on_list, names="value")
             self.list.value = colony.id
             self.list.observe(self._on_list, names="value")
-        fit_to(self.map, [wkt.loads(colony.boundary_wkt)], pad_deg=0.5)
+        fit_to(self.map, [wkt.loads(colony.boundary_wkt)], pad_deg=0.5, size_px=MAP_SIZE)
         share = colony.population / colony.capacity if colony.capacity else 0.0
         self.details.value = f"<h3>{html.escape(colony.name)}</h3>" + table_html(
             [

@@ -275,10 +275,7 @@ class OfficerQueue:
             from marsgis.exceptions import ConcurrencyError
 
             if shown is not None and isinstance(self.status.last_error, ConcurrencyError):
-                message = self.status.message
-                self.refresh()
-                self.open(shown.id)
-                self.status.error(f"{message} The application is shown as it is now")
+                self._reload_after_conflict(shown)
             return None
         self.reason.value = ""
         self.refresh()
@@ -288,6 +285,22 @@ class OfficerQueue:
             f"(by {self.officer}, recorded in the audit log)"
         )
         return app
+
+    def _reload_after_conflict(self, shown: VisaApplication) -> None:
+        """Reload the application the officer acted on and say what changed, by whom."""
+        from marsgis.db.station import list_audit
+
+        self.refresh()
+        now = self.open(shown.id)
+        if now is None:
+            return
+        trail = list_audit(subject_type="visa_application", subject_id=shown.id, db=self.db)
+        who = trail[-1].actor if trail else "someone"
+        change = f"{shown.status} → {now.status}" if now.status != shown.status else "edited"
+        self.status.error(
+            f"Not recorded: application #{shown.id} was changed meanwhile ({change}, by {who}). "
+            f"It is shown as it is now (version {now.version}); decide again"
+        )
 
     def request_decision(self, status: str, reason: str = "") -> VisaApplication | None:
         """What "Record decision" does: a final decision first asks for a confirmation."""
