@@ -274,3 +274,48 @@ def test_check_document_names_each_problem() -> None:
     check = check_document(other, on=date(2034, 6, 1))
     assert (check.mrz_valid, check.expired) == (False, True)
     assert len(check.problems) == 2 and "not the stored M00000002" in check.problems[0]
+
+
+def _wait_for(check: Any, what: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_officer_queue_follows_the_event_log(station_url: str) -> None:
+    url = station_url
+    queue = OfficerQueue(db=url, officer="ada")
+    try:
+        reviewing = [a for a in st.list_applications(status="under_review", db=url)]
+        mine, theirs = reviewing[0], reviewing[1]
+        queue.open(mine.id)
+        queue.decide("info_requested", "proof of funds")
+        message = queue.status.message
+        _wait_for(lambda: queue.live.delivered >= 1, "the queue never saw its own decision")
+        with queue.live.lock:
+            assert queue.status.message == message  # its own change: the message stays
+
+        queue.open(theirs.id)
+        st.move_application(
+            theirs.id,
+            "rejected",
+            actor="officer.lind",
+            expected_version=theirs.version,
+            reason="no sponsor",
+            db=url,
+        )
+        _wait_for(
+            lambda: queue.selected is not None and queue.selected.status == "rejected",
+            "a decision made elsewhere never reached the open application",
+        )
+        with queue.live.lock:
+            assert queue.status.message == (
+                f"Application #{theirs.id} changed elsewhere: under_review → rejected "
+                "(by officer.lind)"
+            )
+            assert theirs.id not in [v for _, v in queue.queue.options]
+    finally:
+        queue.close()

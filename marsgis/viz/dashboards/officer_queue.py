@@ -351,17 +351,20 @@ class OfficerQueue:
             return
         self._show_list()
         shown = self.selected
-        touched = {e.subject for e in events}
-        if shown is not None and f"visa_application:{shown.id}" in touched:
-            if self.pending is None:
-                self.open(shown.id)
-                last = [e for e in events if e.subject == f"visa_application:{shown.id}"]
-                if self.selected is not None and self.selected.version != shown.version:
-                    who = (last[-1].actor if last else None) or "someone"
-                    self.status.ok(
-                        f"Application #{shown.id} changed elsewhere: {shown.status} → "
-                        f"{self.selected.status} (by {who})"
-                    )
+        if shown is None or self.pending is not None:
+            return  # keep a confirmation on screen: the decision names the version it saw
+        newer = [
+            e
+            for e in events
+            if e.subject == f"visa_application:{shown.id}"
+            and int(e.payload.get("version", shown.version + 1)) > shown.version
+        ]
+        if newer and self.open(shown.id) is not None and self.selected is not None:
+            now = self.selected
+            self.status.ok(
+                f"Application #{shown.id} changed elsewhere: {shown.status} → {now.status} "
+                f"(by {newer[-1].actor or 'someone'})"
+            )
 
     # ------------------------------------------------------------------------ display
 
