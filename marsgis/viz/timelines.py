@@ -86,14 +86,14 @@ def timeline_html(
     day = first if first >= start else first + timedelta(days=1)
     n = 0
     while day < end:
-        left = _pct(at(day))
+        where = _pct(at(day))
         grid.append(
-            f"<div style='position:absolute;left:{left};top:0;bottom:0;"
+            f"<div style='position:absolute;left:{where};top:0;bottom:0;"
             "border-left:1px solid #e2e8f0'></div>"
         )
         if n % step == 0:
             ticks.append(
-                f"<span style='position:absolute;left:{left};padding-left:2px;"
+                f"<span style='position:absolute;left:{where};padding-left:2px;"
                 f"white-space:nowrap;font-size:10px;color:#718096'>{day:%m-%d}</span>"
             )
         day += timedelta(days=1)

@@ -95,7 +95,7 @@ class OfficerQueue:
         self.filter = w.ToggleButtons(
             options=list(QUEUE_FILTERS), value="to decide", description="Show"
         )
-        self.filter.style.button_width = "110px"
+        self.filter.style.button_width = "120px"
         self.queue = w.Select(options=[], rows=16, description="Queue")
         self.queue.layout.width = "96%"
         self.queue.add_class("marsgis-applications")
@@ -404,7 +404,7 @@ def _details_html(
             ("name", f"{passenger.surname}, {passenger.given_names}"),
             ("nationality", passenger.nationality),
             ("born", passenger.birth_date.isoformat()),
-            ("sex", passenger.sex),
+            ("sex", "X (unspecified)" if passenger.sex in ("<", "X") else passenger.sex),
             ("applicant", app.applicant),
             ("sponsor", app.sponsor or "none"),
         ]
