@@ -2,13 +2,14 @@
 
 Pure domain rules, no database: the lifecycles (:mod:`~marsgis.station.lifecycle`), the
 admission rule (:mod:`~marsgis.station.rules`), machine-readable zones
-(:mod:`~marsgis.station.mrz`), the audit hash chain (:mod:`~marsgis.station.audit`), the
-records the store returns (:mod:`~marsgis.station.records`) and the seeded demo generator
-(:mod:`~marsgis.station.seed`). :mod:`marsgis.db.station` stores them and enforces the
+(:mod:`~marsgis.station.mrz`), document checks (:mod:`~marsgis.station.documents`), the audit
+hash chain (:mod:`~marsgis.station.audit`), the records the store returns
+(:mod:`~marsgis.station.records`) and the seeded demo generator (:mod:`~marsgis.station.seed`). :mod:`marsgis.db.station` stores them and enforces the
 invariants under concurrency; see ``docs/station.md``.
 """
 
 from marsgis.station.audit import GENESIS, AuditVerification, chain_hash, verify_chain
+from marsgis.station.documents import DocumentCheck, check_document
 from marsgis.station.lifecycle import (
     APPLICATION_STATUSES,
     APPLICATION_TRANSITIONS,
@@ -50,6 +51,7 @@ __all__ = (
     "Bay",
     "BayBooking",
     "Colony",
+    "DocumentCheck",
     "EntryEvent",
     "MRZData",
     "Passenger",
@@ -62,6 +64,7 @@ __all__ = (
     "Voyage",
     "admission_refusals",
     "chain_hash",
+    "check_document",
     "check_admission",
     "check_application_transition",
     "check_officer",

@@ -32,15 +32,21 @@ if TYPE_CHECKING:
 
     from marsgis.db import Engine, Mission
     from marsgis.planning import LandingEllipse
+    from marsgis.station import Colony
 
 __all__ = [
     "ATTRIBUTION",
+    "OCCUPANCY_BANDS",
     "STATUS_COLORS",
+    "add_colonies",
     "add_missions",
     "basemap_layer",
     "ellipse_layer",
+    "fit_to",
     "mars_map",
     "mask_overlay",
+    "occupancy_color",
+    "occupancy_legend",
     "replace_layer",
     "traverse_layer",
 ]
@@ -56,6 +62,14 @@ STATUS_COLORS = {
     "completed": "#2f855a",
     "aborted": "#9b2c2c",
 }
+
+#: ``(upper occupancy, colour, label)`` bands of a colony's population / capacity, in order.
+OCCUPANCY_BANDS: tuple[tuple[float, str, str], ...] = (
+    (0.5, "#2f855a", "under 50 % full"),
+    (0.8, "#d69e2e", "50–80 % full"),
+    (0.95, "#dd6b20", "80–95 % full"),
+    (math.inf, "#c53030", "95 % full or more"),
+)
 
 
 def basemap_layer(url: str | None = None) -> ipyleaflet.TileLayer:
@@ -305,3 +319,119 @@ def mask_overlay(
     Image.fromarray(rgba, "RGBA").save(buffer, "PNG", optimize=True)
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return ipyleaflet.ImageOverlay(url=url, bounds=[[south, west], [north, east]], name=name)
+
+
+def fit_to(
+    m: ipyleaflet.Map,
+    geometries: Iterable[object],
+    *,
+    pad_deg: float = 1.0,
+    size_px: tuple[int, int] = (800, 480),
+) -> list[list[float]]:
+    """Centre ``m`` on shapely ``geometries`` (lon/lat °E) at the deepest zoom that shows them.
+
+    The zoom is computed here from the map's expected size in pixels (``size_px``, width and
+    height) rather than by ipyleaflet's ``fit_bounds``, which zooms step by step through
+    round trips to the browser: the view is set at once, and the same in a kernel, a test or
+    a script. It stays within the map's ``min_zoom`` and ``max_zoom``.
+
+    Returns the ``[[south, west], [north, east]]`` fitted, with ``pad_deg`` around the
+    geometries, clipped to the map's −180…180 °E and −90…90° (the map does not wrap around the
+    antimeridian). Nothing to fit leaves the map as it is and returns ``[]``.
+    """
+    boxes = [g.bounds for g in geometries if not g.is_empty]  # type: ignore[attr-defined]
+    if not boxes:
+        return []
+    wests = [lon180(b[0]) for b in boxes]
+    west = max(min(wests) - pad_deg, -180.0)
+    east = min(max(w + (b[2] - b[0]) for w, b in zip(wests, boxes, strict=True)) + pad_deg, 180.0)
+    south = max(min(b[1] for b in boxes) - pad_deg, -90.0)
+    north = min(max(b[3] for b in boxes) + pad_deg, 90.0)
+    zoom0_deg_per_px = 180.0 / 256
+    fits = [
+        size * zoom0_deg_per_px / max(span, 1e-9)
+        for size, span in ((size_px[0], east - west), (size_px[1], north - south))
+    ]
+    zoom = math.floor(math.log2(min(fits)))
+    m.center = [(south + north) / 2, (west + east) / 2]
+    m.zoom = int(min(max(zoom, m.min_zoom or 0, 0), m.max_zoom or MAX_ZOOM))
+    return [[south, west], [north, east]]
+
+
+def occupancy_color(population: int, capacity: int) -> str:
+    """The colour of a colony's occupancy (:data:`OCCUPANCY_BANDS`); grey without capacity."""
+    if capacity <= 0:
+        return "#718096"
+    share = population / capacity
+    return next(color for top, color, _ in OCCUPANCY_BANDS if share < top)
+
+
+def occupancy_legend(title: str = "Occupancy") -> ipyleaflet.LegendControl:
+    """A map legend of :data:`OCCUPANCY_BANDS` (drawn by the map itself: nothing is fetched)."""
+    import ipyleaflet
+
+    legend = {label: color for _, color, label in OCCUPANCY_BANDS}
+    return ipyleaflet.LegendControl(legend, title=title, position="topright")
+
+
+def add_colonies(
+    m: ipyleaflet.Map,
+    colonies: Sequence[Colony],
+    *,
+    on_click: Callable[[Colony], object] | None = None,
+    name: str = "colonies",
+) -> ipyleaflet.LayerGroup:
+    """Colonies as their boundary polygons plus a marker, coloured by occupancy.
+
+    The boundary (:attr:`~marsgis.station.Colony.boundary_wkt`, lon/lat °E) is a polygon; a
+    circle marker at its centre keeps a small colony visible at a global zoom. Both carry the
+    colony's name, site and ``population / capacity`` in a popup.
+
+    Parameters
+    ----------
+    on_click
+        Called with the colony whose polygon or marker was clicked.
+    name
+        Layer name; an existing layer of that name is replaced.
+    """
+    import html
+
+    import ipyleaflet
+    import ipywidgets as w
+    from shapely import wkt
+
+    layers: list[ipyleaflet.Layer] = []
+    for colony in colonies:
+        color = occupancy_color(colony.population, colony.capacity)
+        share = colony.population / colony.capacity if colony.capacity else 0.0
+        text = (
+            f"<b>{html.escape(colony.name)}</b><br>{html.escape(colony.site)}<br>"
+            f"{colony.population} / {colony.capacity} ({100 * share:.0f} % full)"
+        )
+        boundary = wkt.loads(colony.boundary_wkt)
+        polygon = ipyleaflet.Polygon(
+            locations=_locations(boundary.exterior.coords),
+            color=color,
+            fill_color=color,
+            fill_opacity=0.35,
+            weight=2,
+            name=f"colony {colony.id}",
+        )
+        centre = boundary.centroid
+        marker = ipyleaflet.CircleMarker(
+            location=[centre.y, lon180(centre.x)],
+            radius=9,
+            color="#ffffff",
+            weight=2,
+            fill_color=color,
+            fill_opacity=0.9,
+            name=f"colony {colony.id} marker",
+        )
+        for layer in (polygon, marker):
+            layer.popup = w.HTML(text)
+            if on_click is not None:
+                layer.on_click(lambda colony=colony, **_: on_click(colony))
+        layers += [polygon, marker]
+    group = ipyleaflet.LayerGroup(layers=layers, name=name)
+    replace_layer(m, group)
+    return group
