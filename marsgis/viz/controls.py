@@ -180,8 +180,9 @@ def map_size(m: Any) -> tuple[int, int]:
 
 def fit_to(
     m: Any,
-    content: tuple[float, float, float, float] | Iterable[Sequence[float]],
+    content: tuple[float, float, float, float] | Iterable[Any],
     *,
+    pad_deg: float = 0.0,
     margin_px: int = 24,
     min_zoom: int = 1,
     max_zoom: int = MAX_ZOOM,
@@ -192,8 +193,11 @@ def fit_to(
     Parameters
     ----------
     content
-        ``(west, south, east, north)`` in °E, or ``(lon, lat)`` points (a route's vertices,
-        mission targets).
+        ``(west, south, east, north)`` in °E, ``(lon, lat)`` points (a route's vertices,
+        mission targets) or shapely geometries in lon/lat °E (colony boundaries).
+    pad_deg
+        Degrees added on each side (the region around a site), clipped to the map's
+        −180…180 °E and −90…90° (the map does not wrap around the antimeridian).
     margin_px
         Room left on each side, in pixels (a marker's radius, a line's width).
     min_zoom, max_zoom
@@ -208,9 +212,16 @@ def fit_to(
     if len(items) == 4 and all(isinstance(v, (int, float)) for v in items):
         west, south, east, north = (float(cast(float, v)) for v in items)
     else:
-        pts = [
-            (float(lon180(float(p[0]))), float(p[1])) for p in cast(list[Sequence[float]], items)
-        ]
+        pts: list[tuple[float, float]] = []
+        for item in items:
+            if hasattr(item, "bounds"):  # a shapely geometry: its box's corners
+                if item.is_empty:
+                    continue
+                w_, s_, e_, n_ = (float(v) for v in item.bounds)
+                shift = float(lon180(w_)) - w_
+                pts += [(w_ + shift, s_), (e_ + shift, n_)]
+            else:
+                pts.append((float(lon180(float(item[0]))), float(item[1])))
         if not pts:
             raise ValidationError("nothing to fit the map to: give bounds or at least one point")
         west, east = min(p[0] for p in pts), max(p[0] for p in pts)
@@ -219,6 +230,9 @@ def fit_to(
         raise ValidationError(
             f"bounds {(west, south, east, north)!r} have west > east or south > north"
         )
+    if pad_deg:
+        west, east = max(west - pad_deg, -180.0), min(east + pad_deg, 180.0)
+        south, north = max(south - pad_deg, -90.0), min(north + pad_deg, 90.0)
     if not 0 <= min_zoom <= max_zoom <= MAX_ZOOM:
         raise ValidationError(f"zoom range {min_zoom}…{max_zoom} must lie in 0…{MAX_ZOOM}")
     size = size or map_size(m)

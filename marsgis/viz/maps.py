@@ -42,7 +42,6 @@ __all__ = [
     "add_missions",
     "basemap_layer",
     "ellipse_layer",
-    "fit_to",
     "mars_map",
     "mask_overlay",
     "occupancy_color",
@@ -321,43 +320,6 @@ def mask_overlay(
     return ipyleaflet.ImageOverlay(url=url, bounds=[[south, west], [north, east]], name=name)
 
 
-def fit_to(
-    m: ipyleaflet.Map,
-    geometries: Iterable[object],
-    *,
-    pad_deg: float = 1.0,
-    size_px: tuple[int, int] = (800, 480),
-) -> list[list[float]]:
-    """Centre ``m`` on shapely ``geometries`` (lon/lat °E) at the deepest zoom that shows them.
-
-    The zoom is computed here from the map's expected size in pixels (``size_px``, width and
-    height) rather than by ipyleaflet's ``fit_bounds``, which zooms step by step through
-    round trips to the browser: the view is set at once, and the same in a kernel, a test or
-    a script. It stays within the map's ``min_zoom`` and ``max_zoom``.
-
-    Returns the ``[[south, west], [north, east]]`` fitted, with ``pad_deg`` around the
-    geometries, clipped to the map's −180…180 °E and −90…90° (the map does not wrap around the
-    antimeridian). Nothing to fit leaves the map as it is and returns ``[]``.
-    """
-    boxes = [g.bounds for g in geometries if not g.is_empty]  # type: ignore[attr-defined]
-    if not boxes:
-        return []
-    wests = [lon180(b[0]) for b in boxes]
-    west = max(min(wests) - pad_deg, -180.0)
-    east = min(max(w + (b[2] - b[0]) for w, b in zip(wests, boxes, strict=True)) + pad_deg, 180.0)
-    south = max(min(b[1] for b in boxes) - pad_deg, -90.0)
-    north = min(max(b[3] for b in boxes) + pad_deg, 90.0)
-    zoom0_deg_per_px = 180.0 / 256
-    fits = [
-        size * zoom0_deg_per_px / max(span, 1e-9)
-        for size, span in ((size_px[0], east - west), (size_px[1], north - south))
-    ]
-    zoom = math.floor(math.log2(min(fits)))
-    m.center = [(south + north) / 2, (west + east) / 2]
-    m.zoom = int(min(max(zoom, m.min_zoom or 0, 0), m.max_zoom or MAX_ZOOM))
-    return [[south, west], [north, east]]
-
-
 def occupancy_color(population: int, capacity: int) -> str:
     """The colour of a colony's occupancy (:data:`OCCUPANCY_BANDS`); grey without capacity."""
     if capacity <= 0:
@@ -366,12 +328,11 @@ def occupancy_color(population: int, capacity: int) -> str:
     return next(color for top, color, _ in OCCUPANCY_BANDS if share < top)
 
 
-def occupancy_legend(title: str = "Occupancy") -> ipyleaflet.LegendControl:
-    """A map legend of :data:`OCCUPANCY_BANDS` (drawn by the map itself: nothing is fetched)."""
-    import ipyleaflet
+def occupancy_legend(title: str = "Occupancy") -> ipyleaflet.WidgetControl:
+    """A map legend of :data:`OCCUPANCY_BANDS` (:func:`marsgis.viz.controls.legend_control`)."""
+    from marsgis.viz.controls import legend_control
 
-    legend = {label: color for _, color, label in OCCUPANCY_BANDS}
-    return ipyleaflet.LegendControl(legend, title=title, position="topright")
+    return legend_control(title, {label: color for _, color, label in OCCUPANCY_BANDS})
 
 
 def add_colonies(

@@ -16,10 +16,12 @@ from shapely.geometry import box
 
 from marsgis import db
 from marsgis.db import station as st
+from marsgis.exceptions import ValidationError
 from marsgis.station import TravelDocument, check_document, make_td3
 from marsgis.station.seed import generate_station
+from marsgis.viz.controls import fit_to
 from marsgis.viz.dashboards import BayTimeline, ColonyMap, OfficerQueue
-from marsgis.viz.maps import OCCUPANCY_BANDS, fit_to, mars_map, occupancy_color
+from marsgis.viz.maps import OCCUPANCY_BANDS, mars_map, occupancy_color
 from marsgis.viz.timelines import Bar, timeline_html
 
 
@@ -221,22 +223,18 @@ def test_occupancy_color_bands() -> None:
 
 
 def test_fit_to_pads_and_clips_to_the_map() -> None:
-    m = mars_map(readout=False, measure=False)
-    assert fit_to(m, [box(77.0, 18.0, 78.0, 19.0)], pad_deg=0.5) == [[17.5, 76.5], [19.5, 78.5]]
-    # 2° by 2° in 800 × 480 px: 480 px hold 2° at 2°/480 px ≥ 180/256/2**z, so z = 7
-    assert (list(m.center), m.zoom) == ([18.5, 77.5], 7)
-    assert 180.0 / 256 / 2**7 * 480 >= 2.0 > 180.0 / 256 / 2**8 * 480
-    # 0-360 °E longitudes come back in −180…180 °E; the edges clip at the map's
-    assert fit_to(m, [box(184.0, 85.0, 185.0, 89.5)], pad_deg=2.0) == [
-        [83.0, -178.0],
-        [90.0, -173.0],
-    ]
-    assert fit_to(m, []) == []
-    assert fit_to(m, [box(-170.0, -10.0, 170.0, 10.0)], size_px=(1200, 520)) == [
-        [-11.0, -171.0],
-        [11.0, 171.0],
-    ]
-    assert m.zoom == 1  # 342° in 1200 px: zoom 1 (0.35°/px) holds 421°
+    m = mars_map(readout=False, measure=False, toolkit=False)
+    # a colony's 1° box with 0.5° around it: 2° in 480 − 2 × 24 px at ≤ 2°/432 px → zoom 7
+    assert fit_to(m, [box(77.0, 18.0, 78.0, 19.0)], pad_deg=0.5, size=(800, 480)) == 7
+    assert list(m.center) == [18.5, 77.5]
+    assert 180.0 / 256 / 2**7 * 432 >= 2.0 > 180.0 / 256 / 2**8 * 432
+    # 0-360 °E longitudes come back in −180…180 °E; the padding clips at the map's edges
+    fit_to(m, [box(184.0, 85.0, 185.0, 89.5)], pad_deg=2.0, size=(800, 480))
+    assert list(m.center) == [pytest.approx((83.0 + 90.0) / 2), pytest.approx((-178.0 - 173.0) / 2)]
+    with pytest.raises(ValidationError, match="nothing to fit"):
+        fit_to(m, [])
+    assert fit_to(m, [box(-170.0, -10.0, 170.0, 10.0)], pad_deg=1.0, size=(1200, 520)) == 1
+    # 342° in 1200 − 48 px: zoom 1 (0.35°/px) holds 405°, zoom 2 only 203°
 
 
 def test_timeline_places_bars_in_the_window() -> None:

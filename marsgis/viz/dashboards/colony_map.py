@@ -9,7 +9,7 @@ gazetteer site, with a marker that keeps it visible at a global zoom, both colou
 occupancy (:data:`marsgis.viz.maps.OCCUPANCY_BANDS`, explained by the map's legend,
 :func:`marsgis.viz.maps.add_colonies`). The table lists population, capacity and occupancy;
 choosing a colony (in the list or on the map) zooms to its boundary
-(:func:`marsgis.viz.maps.fit_to`) and lists its stations and bays.
+(:func:`marsgis.viz.controls.fit_to`) and lists its stations and bays.
 
 The map is live: it follows the ``station`` topic of the event log, so admissions and capacity
 changes recorded elsewhere recolour it within about a second.
@@ -120,14 +120,14 @@ class ColonyMap:
         self._show(colonies)
         return colonies
 
-    def fit_all(self) -> list[list[float]]:
-        """Zoom the map to every colony."""
+    def fit_all(self) -> int | None:
+        """Zoom the map to every colony (None: no colony to show)."""
         from shapely import wkt
 
-        from marsgis.viz.maps import fit_to
+        from marsgis.viz.controls import fit_to
 
         boundaries = [wkt.loads(c.boundary_wkt) for c in self.colonies]
-        return fit_to(self.map, boundaries, pad_deg=12.0, size_px=MAP_SIZE)
+        return fit_to(self.map, boundaries, pad_deg=12.0, size=MAP_SIZE) if boundaries else None
 
     def select(self, colony_id: int) -> Colony | None:
         """Zoom to a colony's boundary and list its stations and bays."""
@@ -145,7 +145,7 @@ class ColonyMap:
             return None
         from shapely import wkt
 
-        from marsgis.viz.maps import fit_to
+        from marsgis.viz.controls import fit_to
 
         colony, stations, bays = loaded
         self.selected = colony
@@ -153,7 +153,7 @@ class ColonyMap:
             self.list.unobserve(self._on_list, names="value")
             self.list.value = colony.id
             self.list.observe(self._on_list, names="value")
-        fit_to(self.map, [wkt.loads(colony.boundary_wkt)], pad_deg=0.5, size_px=MAP_SIZE)
+        fit_to(self.map, [wkt.loads(colony.boundary_wkt)], pad_deg=0.5, size=MAP_SIZE)
         share = colony.population / colony.capacity if colony.capacity else 0.0
         self.details.value = f"<h3>{html.escape(colony.name)}</h3>" + table_html(
             [
