@@ -294,5 +294,22 @@ def test_traverse_planner_route_appears(tab: Tab, voila: Server) -> None:
     assert_map_toolkit(page)
     page.wait_for_selector("img[src^='blob:'], .widget-image img", state="attached")
     screenshot(page, "traverse-planner")
+
+    # a failed re-plan leaves nothing savable (#15): type 5° into the slope limit, re-plan
+    assert page.locator("button:has-text('Save as new mission')").is_enabled()
+    readout_box = page.locator(".widget-slider .widget-readout").first
+    readout_box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".marsgis-save-note [data-blocked]")  # planned at 25°, not 5°
+    page.locator("button:has-text('Re-plan')").click()
+    page.wait_for_selector(".marsgis-error[data-failed]")
+    page.wait_for_selector(f"path[stroke='{ROUTE_COLOR}']", state="detached")
+    assert not page.locator("button:has-text('Save to mission')").is_enabled()
+    assert not page.locator("button:has-text('Save as new mission')").is_enabled()
+    with pytest.raises(marsgis.exceptions.MarsGISError):  # what the page said, from the library
+        planning.plan_traverse(dem, clicked_start, clicked_goal, max_slope=5.0)
+    screenshot(page, "traverse-planner-failed-replan")
     assert tab.non_local() == []
     assert_dom_local(page)

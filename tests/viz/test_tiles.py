@@ -121,6 +121,36 @@ def test_gale_dems_appear_as_you_zoom_in() -> None:
     np.testing.assert_allclose(elevation[ours], ref, atol=1e-3)
 
 
+@pytest.mark.parametrize(("z", "min_colours"), [(14, 10), (17, 2)])
+def test_zoomed_past_a_dem_the_tile_is_never_one_flat_colour(z: int, min_colours: int) -> None:
+    """Over Gale outside the 1 m patch, beyond the 128 px/deg DEM's resolution (#15).
+
+    A tile at zoom 14 is 0.011° (650 m) wide, about 1.4 cells of gale-mola: its pixels are
+    still the DEM's bilinear surface (scipy's ``map_coordinates`` of the raw array here), and
+    the rendered colours vary with it instead of filling the tile with one colour.
+    """
+    where = (-5.2, 137.0)  # Gale's floor, south-west of the 1 m DEM
+    x, y = tile_of(*where, z)
+    elevation, _, index = elevation_tile(z, x, y)
+    assert {BASEMAP_DEMS[i] for i in np.unique(index)} == {"gale-mola"}
+    dem = marsgis.open_dem("gale-mola")
+    lat, lon = centres(z, x, y)
+    lat0, lon0 = float(dem.y[0]), float(dem.x[0])
+    dy, dx = float(dem.y[1] - dem.y[0]), float(dem.x[1] - dem.x[0])
+    ref = map_coordinates(
+        dem.values.astype(np.float64),
+        [(lat - lat0) / dy, (lon % 360.0 - lon0) / dx],
+        order=1,
+        mode="nearest",
+    )
+    np.testing.assert_allclose(elevation, ref, atol=1e-3)
+    assert np.ptp(elevation) > 0.0  # the DEM's slope across the tile, not a constant
+    tile = render_tile(z, x, y)
+    colours = np.unique(tile.reshape(-1, 4), axis=0)
+    # zoom 17 is 82 m across a 463 m cell: a gentle gradient, still not one colour
+    assert len(colours) >= min_colours and (tile[..., 3] == 255).all()
+
+
 def test_hillshade_matches_gdaldem(tmp_path: Path) -> None:
     from marsgis.io.writers import write_dem
 
