@@ -144,7 +144,7 @@ def test_an_operator_changes_status_but_may_not_delete(
             db.update_mission(mission.id, expected_version=2, description="edited", db=login_url)
     assert changed.status == "active"
     stored = db.get_mission(mission.id, db=postgis_url)
-    assert (stored.status, stored.description, stored.version) == ("active", None, 2)
+    assert (stored.status, stored.description, stored.version) == ("active", mission.description, 2)
     assert [h.to_status for h in db.status_history(mission.id, db=postgis_url)] == [
         *history,
         "active",
