@@ -11,7 +11,8 @@ hub group      PostgreSQL group role        privileges on the marsgis tables
                                             version)`` on ``missions``; ``INSERT`` on
                                             ``mission_status_history`` and ``events``;
                                             ``INSERT, UPDATE`` on ``report_runs`` (run a
-                                            report now)
+                                            report now); ``INSERT, UPDATE, DELETE`` on
+                                            ``report_schedules``
 ``scientists`` ``<prefix>_scientist``       ``SELECT, INSERT, UPDATE, DELETE`` on every table
                                             but ``events`` (``SELECT, INSERT``: the event
                                             log is append-only)
@@ -348,6 +349,14 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
                 sa.text(f"GRANT INSERT, UPDATE ON {schema}.report_runs TO {q['operator']}")
             )
             for seq in _sequences(conn, "report_runs"):
+                conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
+        if "report_schedules" in tables:  # operators manage schedules (reports:run)
+            conn.execute(
+                sa.text(
+                    f"GRANT INSERT, UPDATE, DELETE ON {schema}.report_schedules TO {q['operator']}"
+                )
+            )
+            for seq in _sequences(conn, "report_schedules"):
                 conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
         if "events" in tables:  # a status change records its event
             conn.execute(sa.text(f"GRANT INSERT ON {schema}.events TO {q['operator']}"))

@@ -19,6 +19,10 @@ from api_service import ROLES, Service
 from sqlalchemy.engine import make_url
 
 # the role matrices and end-to-end flows of the other modules, run here with DB roles on
+from test_api_inference import (  # noqa: F401
+    classifier,
+    test_batch_window_equals_classify_raster,
+)
 from test_api_mars_data import test_every_terrain_route_is_open_to_every_role  # noqa: F401
 from test_api_missions import (  # noqa: F401
     test_every_route_for_every_role,
