@@ -310,8 +310,9 @@ def _redact(url: str) -> str:
     return redact_url(url)
 
 
-#: Login roles of the services that write as one scientist-level role (the API checks scopes
-#: before it writes; per-user database roles behind the API are not done yet).
+#: Login roles of the services that write as one scientist-level role. The API's login is also
+#: a member of every level's group: it runs each request as its caller's group role
+#: (``MARSGIS_API_DB_ROLES``, :func:`marsgis.db.as_role`), after its own scope check.
 _WRITER_SERVICES = ("scheduler", "api")
 
 
@@ -354,7 +355,8 @@ def prepare_database(s: HubSettings) -> None:
         level = name.split("-", 1)[1]
         _grant(s, roles.service_role(name.replace("-", "_"), prefix=s.role_prefix), [level])
     for name in _WRITER_SERVICES:
-        _grant(s, roles.service_role(name, prefix=s.role_prefix), ["scientist"])
+        levels = roles.LEVELS if name == "api" else ("scientist",)  # the API sets each role
+        _grant(s, roles.service_role(name, prefix=s.role_prefix), levels)
 
 
 def _grant(s: HubSettings, role: str, levels: Iterable[str]) -> str:
@@ -593,6 +595,9 @@ def api_service(s: HubSettings, url: str, keep: dict[str, str]) -> dict[str, Any
         "environment": {
             **keep,
             "MARSGIS_DATABASE_URL": url,
+            # each request runs as its caller's database group role (PostGIS only)
+            "MARSGIS_API_DB_ROLES": "1" if s.postgres else "0",
+            "MARSGIS_DB_ROLE_PREFIX": s.role_prefix,
             "MARSGIS_DATA_DIR": str(s.state_dir / "api"),
             "MARSGIS_REPORTS_DIR": str(s.reports_dir),
             "HOME": str(s.state_dir),

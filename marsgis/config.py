@@ -22,6 +22,10 @@ variable                       meaning (default)
 ``MARSGIS_API_RATE_LIMIT``     requests per principal of the service API, ``N/second``,
                                ``N/minute``, ``N/hour`` or ``N/day``; ``off`` for none
                                (``600/minute``)
+``MARSGIS_API_DB_ROLES``       ``1`` to run each API request as the caller's PostgreSQL
+                               group role (``SET LOCAL ROLE``, :func:`marsgis.db.as_role`);
+                               PostGIS only, ignored on SpatiaLite (off)
+``MARSGIS_DB_ROLE_PREFIX``     prefix of the PostgreSQL group roles (``marsgis``)
 ``MARSGIS_REDIS_URL``          Redis shared by API replicas for the rate limit buckets,
                                e.g. ``redis://redis:6379/0`` (unset → each process its own),
                                and the second tier of the result cache (:mod:`marsgis.memo`)
@@ -110,6 +114,8 @@ class Settings:
     hub_api_url: str | None = None
     hub_api_token: str | None = field(default=None, repr=False)
     api_prefix: str = ""
+    api_db_roles: bool = False
+    db_role_prefix: str = "marsgis"
     user: str | None = None
     memo_prefix: str = "marsgis:memo:"
     memo_max_bytes: int = 64 << 20
@@ -163,6 +169,8 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
             env.get("MARSGIS_API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT,
             name="MARSGIS_API_RATE_LIMIT",
         ),
+        api_db_roles=_flag(env, "MARSGIS_API_DB_ROLES"),
+        db_role_prefix=(env.get("MARSGIS_DB_ROLE_PREFIX") or "").strip() or "marsgis",
         redis_url=env.get("MARSGIS_REDIS_URL") or None,
         user=(env.get("MARSGIS_USER") or env.get("JUPYTERHUB_USER") or "").strip() or None,
         memo_prefix=env.get("MARSGIS_MEMO_PREFIX") or "marsgis:memo:",

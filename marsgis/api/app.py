@@ -31,7 +31,7 @@ from marsgis.api.routers import (
 from marsgis.api.routers.planning import PlanningLimits
 from marsgis.api.routers.streams import StreamLimits
 from marsgis.config import Rate, settings
-from marsgis.db import DatabaseLike
+from marsgis.db import DatabaseLike, roles
 from marsgis.exceptions import ConfigurationError
 
 __all__ = ["API_PREFIX", "MAX_BODY_BYTES", "ServicePrefixMiddleware", "create_app"]
@@ -51,6 +51,8 @@ def create_app(
     planning_limits: PlanningLimits | None = None,
     stream_queue: int = StreamLimits.queue,
     stream_heartbeat: float = StreamLimits.heartbeat,
+    db_roles: bool | None = None,
+    db_role_prefix: str | None = None,
 ) -> FastAPI:
     """Build the marsgis service API over the database ``db``.
 
@@ -84,9 +86,23 @@ def create_app(
         further behind is told to resync and dropped.
     stream_heartbeat
         Seconds without an event after which an event stream sends a heartbeat.
+    db_roles
+        True to run each authorised request's database work as the caller's PostgreSQL group
+        role (:func:`marsgis.db.as_role` of the token's role, or of the role a hub user's
+        scopes make up): the database's grants (:mod:`marsgis.db.roles`) then check every
+        write after the scope check. The login role of ``db`` must be a member of the group
+        roles (:func:`marsgis.db.roles.grant_role` with every level). None:
+        ``MARSGIS_API_DB_ROLES`` (off by default). On SpatiaLite it changes nothing.
+    db_role_prefix
+        Prefix of those group roles; None: ``MARSGIS_DB_ROLE_PREFIX`` (``marsgis``).
     """
     identity = HubIdentity.from_settings() if hub is None else hub or None
-    root = (prefix if prefix is not None else settings().api_prefix).rstrip("/")
+    config = settings()
+    role_prefix = None
+    if config.api_db_roles if db_roles is None else db_roles:
+        role_prefix = db_role_prefix if db_role_prefix is not None else config.db_role_prefix
+        roles.group_role("viewer", prefix=role_prefix)  # a bad prefix fails here, not later
+    root = (prefix if prefix is not None else config.api_prefix).rstrip("/")
     if root and not root.startswith("/"):
         raise ConfigurationError(
             f"prefix {prefix!r} must be a URL path, e.g. /services/marsgis-api"
@@ -101,6 +117,7 @@ def create_app(
     )
     app.state.db = db
     app.state.hub = identity
+    app.state.db_role_prefix = role_prefix
     app.state.rate_limiter = rate_limiter(rate_limit)
     app.state.planning_limits = planning_limits or PlanningLimits()
     app.state.stream_limits = StreamLimits(queue=stream_queue, heartbeat=stream_heartbeat)

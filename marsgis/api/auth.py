@@ -23,6 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
@@ -35,7 +36,7 @@ from starlette.requests import HTTPConnection
 from marsgis.api.ratelimit import charge
 from marsgis.api.scopes import ADMIN, ALL_SCOPES, ROLE_SCOPES, SCOPE_PREFIX, scopes_for_role
 from marsgis.config import Settings, settings
-from marsgis.db import tokens
+from marsgis.db import roles, tokens
 from marsgis.events import acting_as
 from marsgis.exceptions import DependencyNotFoundError
 
@@ -44,6 +45,7 @@ __all__ = [
     "Principal",
     "authenticate",
     "database",
+    "database_role",
     "identify",
     "require",
     "token_of",
@@ -295,15 +297,34 @@ def _principal_of(token: tokens.ApiToken) -> Principal:
     )
 
 
+def database_role(
+    connection: HTTPConnection, principal: Principal
+) -> AbstractContextManager[str | None]:
+    """The database role the request of ``principal`` runs as (see ``create_app(db_roles=)``).
+
+    With per-caller database roles on, :func:`marsgis.db.as_role` of the principal's role: a
+    hub principal whose scopes make up no whole marsgis role (``"none"``) runs as a viewer.
+    Off, the login role of the app's database URL does everything (a no-op context).
+    """
+    prefix: str | None = getattr(connection.app.state, "db_role_prefix", None)
+    if prefix is None:
+        return nullcontext(None)
+    role = principal.role if principal.role in roles.ROLE_LEVELS else "viewer"
+    return roles.as_role(role, prefix=prefix)
+
+
 def require(scope: str) -> Callable[..., AsyncIterator[Principal]]:
     """A dependency that returns the principal if it holds ``scope``, else refuses (``403``).
 
     The request then runs as the principal: every change the route makes records the
-    principal's name as its event's actor (:func:`marsgis.events.acting_as`), in this one
-    place rather than in each route.
+    principal's name as its event's actor (:func:`marsgis.events.acting_as`), and, with
+    per-caller database roles on (``create_app(db_roles=True)``), every transaction runs as
+    the principal's database role (:func:`database_role`), in this one place rather than in
+    each route.
     """
 
     async def check(
+        request: Request,
         principal: Annotated[Principal, Depends(authenticate)],
     ) -> AsyncIterator[Principal]:
         if not principal.allows(scope):
@@ -311,7 +332,7 @@ def require(scope: str) -> Callable[..., AsyncIterator[Principal]]:
                 403,
                 detail=f"{principal.name!r} (role {principal.role!r}) lacks the scope {scope!r}",
             )
-        with acting_as(principal.name):
+        with acting_as(principal.name), database_role(request, principal):
             yield principal
 
     check.__name__ = "require_" + scope.removeprefix(SCOPE_PREFIX).replace(":", "_")

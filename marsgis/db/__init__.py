@@ -3,6 +3,8 @@
 Missions (:mod:`~marsgis.db.missions`), their tasks (:mod:`~marsgis.db.tasks`), plan artefacts
 (:mod:`~marsgis.db.artefacts`) and whole plans stored all-or-nothing (:mod:`~marsgis.db.plans`),
 report runs and schedules, the model index and the catalog cache index, in SpatiaLite or PostGIS.
+On PostGIS, :func:`as_role` runs a block's work as the database role of a marsgis role
+(:mod:`marsgis.db.roles`), so that the database's grants decide what it may write.
 Every table is in :mod:`marsgis.db.schema`; :func:`transaction` composes, so store calls given
 the connection of an outer ``transaction(write=True)`` commit or roll back together.
 
@@ -60,6 +62,7 @@ from marsgis.db.missions import (
     update_mission,
 )
 from marsgis.db.plans import StoredPlan, load_plan, save_ellipse, save_plan, save_traverse
+from marsgis.db.roles import as_role
 from marsgis.db.schema import MARS_SRID
 from marsgis.db.tasks import (
     TASK_STATUSES,
@@ -94,6 +97,7 @@ __all__ = (
     "add_mission",
     "add_task",
     "artefacts_frame",
+    "as_role",
     "current_revision",
     "delete_artefact",
     "delete_mission",

@@ -27,6 +27,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeAlias
@@ -59,6 +60,7 @@ __all__ = [
     "alembic_config",
     "before_commit",
     "current_revision",
+    "database_role",
     "dispose_engines",
     "downgrade",
     "get_engine",
@@ -96,6 +98,9 @@ DatabaseLike: TypeAlias = "str | Engine | Connection | None"
 
 # Key in Connection.info of the outermost marsgis transaction's scratch state (see _begin).
 _TX_STATE = "marsgis_transaction_state"
+
+# The PostgreSQL role every transaction begun in this context runs as (see database_role).
+_DATABASE_ROLE: ContextVar[str | None] = ContextVar("marsgis_database_role", default=None)
 
 _ENGINES: dict[str, Engine] = {}
 _AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -292,17 +297,62 @@ def _engine(db: DatabaseLike, *, create: bool = False) -> Engine:
 
 
 @contextmanager
+def database_role(name: str | None) -> Iterator[None]:
+    """Run every transaction begun inside the block as the PostgreSQL role ``name``.
+
+    Each transaction that :func:`transaction` begins on PostgreSQL while the block is active
+    starts with ``SET LOCAL ROLE name`` (the name quoted as an identifier), so the database
+    checks its statements against that role's grants and the role ends with the transaction:
+    a pooled connection never keeps it. ``None`` runs as the login role of the URL again. On
+    SpatiaLite, which has no roles, nothing changes. The setting is a context variable: it
+    follows the code of one request (or task, or thread started with its context copied) and
+    no other.
+
+    Use :func:`marsgis.db.as_role`, which takes a marsgis role and checks it against the
+    table of known roles; this is the mechanism underneath.
+    """
+    token = _DATABASE_ROLE.set(name)
+    try:
+        yield
+    finally:
+        _DATABASE_ROLE.reset(token)
+
+
+def _set_role(conn: Connection) -> str | None:
+    """``SET LOCAL ROLE`` to the role of :func:`database_role` on PostgreSQL; the role set."""
+    name = _DATABASE_ROLE.get()
+    if name is None or conn.dialect.name != "postgresql":
+        return None
+    quoted = conn.dialect.identifier_preparer.quote_identifier(name)
+    try:
+        conn.exec_driver_sql(f"SET LOCAL ROLE {quoted}")
+    except StatementError as exc:
+        # a deployment error, not the caller's: the login is not a member of the role (42501)
+        # or the role does not exist (22023)
+        raise DatabaseError(
+            f"the login role {conn.engine.url.username!r} of {redact_url(conn.engine.url)!r} "
+            f"cannot act as the database role {name!r}: {_reason(conn.engine.url, exc)}; "
+            "create the roles and make the login a member of them with the owner's URL: "
+            "marsgis.db.roles.ensure_roles(owner_url) and "
+            "marsgis.db.roles.grant_role(owner_url, login, roles.LEVELS, password=...)"
+        ) from exc
+    return name
+
+
+@contextmanager
 def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """A connection inside a transaction; database errors become marsgis errors."""
     try:
         conn = engine.connect()
     except StatementError as exc:
         raise _unreachable(engine.url, exc) from exc
+    role = engine.url.username
     try:
         with conn:
             if write:
                 conn.execution_options(marsgis_write=True)
             with conn.begin():
+                role = _set_role(conn) or role
                 state: dict[str, Any] = {"before_commit": []}
                 conn.info[_TX_STATE] = state
                 try:
@@ -324,7 +374,7 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
         if getattr(exc.orig, "pgcode", None) == _INSUFFICIENT_PRIVILEGE:
             raise PermissionDeniedError(
                 f"the database {redact_url(engine.url)!r} refused the operation for role "
-                f"{engine.url.username!r}: {_reason(engine.url, exc)}; nothing was written. "
+                f"{role!r}: {_reason(engine.url, exc)}; nothing was written. "
                 "Your hub group does not allow this change (viewers read, operators change "
                 "mission status, scientists create and edit missions): ask a hub admin to add "
                 "you to the group that may, then restart your server (schema upgrades need "

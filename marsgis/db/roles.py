@@ -11,7 +11,8 @@ hub group      PostgreSQL group role        privileges on the marsgis tables
                                             version)`` on ``missions``; ``INSERT`` on
                                             ``mission_status_history`` and ``events``;
                                             ``INSERT, UPDATE`` on ``report_runs`` (run a
-                                            report now)
+                                            report now); ``INSERT, UPDATE, DELETE`` on
+                                            ``report_schedules``
 ``scientists`` ``<prefix>_scientist``       ``SELECT, INSERT, UPDATE, DELETE`` on every table
                                             but ``events`` (``SELECT, INSERT``: the event
                                             log is append-only)
@@ -48,20 +49,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from marsgis.db.engine import get_engine, transaction
+from marsgis.db.engine import database_role, get_engine, transaction
 from marsgis.exceptions import DatabaseError, ValidationError
 
 __all__ = [
     "DEFAULT_PREFIX",
     "HUB_GROUPS",
     "LEVELS",
+    "ROLE_LEVELS",
     "Access",
+    "as_role",
     "current_access",
     "derive_password",
     "drop_roles",
@@ -80,6 +84,24 @@ LEVELS = ("scientist", "operator", "viewer")
 HUB_GROUPS = {"scientists": "scientist", "operators": "operator", "viewers": "viewer"}
 #: Prefix of the role names (PostgreSQL roles are shared by every database of a server).
 DEFAULT_PREFIX = "marsgis"
+
+#: marsgis role (every role of :data:`marsgis.db.schema.TOKEN_ROLES`) -> the privilege
+#: level whose group role its work runs as under :func:`as_role`. ``admin`` gets the
+#: scientists' grants (as hub admins do, see ``hub/``). The station's roles have no group
+#: role of their own yet: ``auditor`` only reads, the others (None) keep the login role's
+#: grants, so for them the API's scope checks remain the only guard.
+ROLE_LEVELS: Mapping[str, str | None] = {
+    "admin": "scientist",
+    "scientist": "scientist",
+    "operator": "operator",
+    "viewer": "viewer",
+    "passenger": None,
+    "immigration_officer": None,
+    "station_manager": None,
+    "spaceline_dispatcher": None,
+    "colony_official": None,
+    "auditor": "viewer",
+}
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")  # names stay within 63 bytes
 _SIMPLE_NAME = re.compile(r"^[a-z0-9_]{1,30}$")
@@ -135,6 +157,59 @@ def service_role(name: str, *, prefix: str = DEFAULT_PREFIX) -> str:
             "(at most 30), e.g. 'dashboards_viewer'"
         )
     return f"{_check_prefix(prefix)}_s_{name}"
+
+
+@contextmanager
+def as_role(role: str, *, prefix: str = DEFAULT_PREFIX) -> Iterator[str | None]:
+    """Run the database work of the block as the group role of the marsgis role ``role``.
+
+    Every transaction begun inside the block on PostgreSQL starts with ``SET LOCAL ROLE`` to
+    the group role of ``role``'s privilege level (:data:`ROLE_LEVELS`, e.g. ``"viewer"`` ->
+    ``marsgis_viewer``), so the database grants of that level decide every statement, and a
+    refused one raises :class:`~marsgis.exceptions.PermissionDeniedError` with nothing
+    written. This is how the service API runs each request as its caller
+    (``MARSGIS_API_DB_ROLES``). The role lasts as long as the block, in this context only
+    (a context variable: one request, task or thread, not the whole process).
+
+    The login role of the database URL must be a member of the group roles
+    (:func:`grant_role` with the levels to act as); otherwise each transaction fails with a
+    :class:`~marsgis.exceptions.DatabaseError` that says so. On SpatiaLite, which has no
+    roles, the block runs unchanged (a no-op): the embedded store is single-user.
+
+    Parameters
+    ----------
+    role
+        A marsgis role: ``admin``, ``scientist``, ``operator``, ``viewer`` or a station role.
+    prefix
+        Prefix of the group roles (that of :func:`ensure_roles`).
+
+    Yields
+    ------
+    str or None
+        The PostgreSQL role the work runs as; None for a role with no group of its own (the
+        login role's grants apply).
+
+    Raises
+    ------
+    ValidationError
+        ``role`` is not a marsgis role, or ``prefix`` is not a valid prefix.
+
+    Examples
+    --------
+    >>> from marsgis import db
+    >>> with db.as_role("viewer") as name:
+    ...     name
+    'marsgis_viewer'
+    """
+    prefix = _check_prefix(prefix)
+    if not isinstance(role, str) or role not in ROLE_LEVELS:
+        raise ValidationError(
+            f"unknown marsgis role {role!r} for database work; use one of {', '.join(ROLE_LEVELS)}"
+        )
+    level = ROLE_LEVELS[role]
+    name = None if level is None else group_role(level, prefix=prefix)
+    with database_role(name):
+        yield name
 
 
 def derive_password(secret: str, name: str) -> str:
@@ -274,6 +349,14 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
                 sa.text(f"GRANT INSERT, UPDATE ON {schema}.report_runs TO {q['operator']}")
             )
             for seq in _sequences(conn, "report_runs"):
+                conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
+        if "report_schedules" in tables:  # operators manage schedules (reports:run)
+            conn.execute(
+                sa.text(
+                    f"GRANT INSERT, UPDATE, DELETE ON {schema}.report_schedules TO {q['operator']}"
+                )
+            )
+            for seq in _sequences(conn, "report_schedules"):
                 conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
         if "events" in tables:  # a status change records its event
             conn.execute(sa.text(f"GRANT INSERT ON {schema}.events TO {q['operator']}"))
