@@ -169,111 +169,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # ------------------------------------------------------------- a private PostgreSQL cluster
 
 
-class PrivatePostgres:
-    """A PostgreSQL cluster of its own (initdb + pg_ctl) on a free loopback port.
-
-    For tests that stop or restart the server: the shared one on 127.0.0.1:5432 is never
-    touched. The cluster runs as the ``postgres`` OS user (PostgreSQL refuses root; ``runuser``
-    when the tests run as root) from a folder under the system temp dir (pytest's ``tmp_path``
-    is private to root), with trust auth and fsync off. ``url`` is a database ``marsgis`` with
-    the postgis extension (the extension files are installed system-wide).
-    """
-
-    def __init__(self) -> None:
-        import getpass
-        import glob
-        import socket
-        import tempfile
-
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        if not found:
-            pytest.fail(f"{_POSTGRES_HELP}. No /usr/lib/postgresql/*/bin/pg_ctl found")
-        self.bin = found[-1].rsplit("/", 1)[0]
-        self.as_user = ["runuser", "-u", "postgres", "--"] if getpass.getuser() == "root" else []
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.folder = tempfile.mkdtemp(prefix="marsgis-pg-")
-        self.data = f"{self.folder}/data"
-        self.log = f"{self.folder}/server.log"
-        self.running = False
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/marsgis"
-
-    def _run(self, *args: str, timeout: float = 120) -> None:
-        import subprocess
-
-        done = subprocess.run(
-            [*self.as_user, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if done.returncode != 0:
-            pytest.fail(
-                f"{' '.join(args)} failed ({done.returncode}): {done.stderr or done.stdout}\n"
-                f"server log:\n{self.server_log()}"
-            )
-
-    def server_log(self) -> str:
-        try:
-            with open(self.log) as f:
-                return f.read()[-4000:]
-        except OSError:
-            return "(none)"
-
-    def _pg_ctl(self, *args: str) -> None:
-        self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", *args)
-
-    def start(self) -> None:
-        import os
-        import shutil
-
-        if self.as_user:
-            shutil.chown(self.folder, "postgres", "postgres")
-            os.chmod(self.folder, 0o700)
-        if not os.path.isdir(self.data):
-            self._run(
-                f"{self.bin}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
-                "--no-sync", "-E", "UTF8",
-            )  # fmt: skip
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._pg_ctl("-o", options, "start")
-        self.running = True
-        import psycopg2
-
-        conn = psycopg2.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
-        )
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = 'marsgis'")
-            if cur.fetchone() is None:
-                cur.execute("CREATE DATABASE marsgis")
-        conn.close()
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="marsgis")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.close()
-
-    def restart(self) -> None:
-        """``pg_ctl restart -m fast``: every connection is cut; back when it accepts again."""
-        self._pg_ctl("-m", "fast", "restart")
-
-    def stop(self, mode: str = "immediate") -> None:
-        """``pg_ctl stop -m MODE`` (``fast``: connections cut, a clean shutdown)."""
-        if self.running:
-            self._pg_ctl("-m", mode, "stop")
-            self.running = False
-
-
 @pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A started :class:`PrivatePostgres`; stopped and its folder removed afterwards."""
+def private_postgres() -> Iterator[Any]:
+    """A started ``private_postgres.PrivatePostgres`` (a cluster of its own, on a free port, to
+    stop and restart); stopped and its folder removed afterwards, whatever the test did."""
     import shutil
+
+    from private_postgres import PrivatePostgres
 
     server = PrivatePostgres()
     try:

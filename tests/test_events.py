@@ -15,10 +15,11 @@ from typing import Any
 
 import psycopg2
 import pytest
+from private_postgres import MissionWriter, log_of_the_missions
 
 from marsgis import db, events
 from marsgis.db.events import Listener, last_event_id, read_events
-from marsgis.exceptions import DatabaseError, ValidationError
+from marsgis.exceptions import ValidationError
 
 # long enough that only a NOTIFY (or a reconnect's resync) can wake a PostGIS subscriber in
 # the bounded waits below; a SpatiaLite subscriber polls every 0.05 s
@@ -255,54 +256,6 @@ def test_subscriptions_share_one_listener_connection(postgis_url: str) -> None:
 # --------------------------------------------------------------------------- server restart
 
 
-class RestartWriter(threading.Thread):
-    """Adds ``count`` missions one by one, retrying each until the database acknowledges it.
-
-    A write cut by the restart raises DatabaseError and is tried again (``pool_pre_ping``
-    replaces the dead pooled connections). ``acknowledged``: the ids of the missions the
-    database confirmed; ``retries``: the writes tried again. ``halfway`` is set after a third.
-    """
-
-    def __init__(self, url: str, count: int, prefix: str = "R") -> None:
-        super().__init__(daemon=True)
-        self.url, self.count, self.prefix = url, count, prefix
-        self.acknowledged: list[str] = []
-        self.retries = 0
-        self.halfway = threading.Event()
-        self.resume = threading.Event()  # set by the test once the restart is under way
-        self.failure: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            for i in range(self.count):
-                if i == self.count // 3:
-                    self.halfway.set()
-                    self.resume.wait(WAIT_S)
-                for _ in range(int(WAIT_S / 0.1)):
-                    try:
-                        m = db.add_mission(f"{self.prefix}{i}", lat=i % 80, lon=i, db=self.url)
-                        break
-                    except DatabaseError:
-                        self.retries += 1
-                        threading.Event().wait(0.1)
-                else:
-                    raise AssertionError(f"mission {i} could not be written for {WAIT_S} s")
-                self.acknowledged.append(m.id)
-        except BaseException as error:  # reported by the test
-            self.failure = error
-
-
-def assert_log_matches_the_missions(url: str, start: int, acknowledged: list[str]) -> list[int]:
-    """Every stored mission has its one creation event after ``start`` and every acknowledged
-    write is stored; returns the log's ids after ``start``."""
-    log = read_events(start, limit=10_000, db=url)
-    created = [e.subject for e in log if e.type == "mission.created"]
-    assert [e.type for e in log] == ["mission.created"] * len(log)
-    assert sorted(created) == sorted(m.id for m in db.list_missions(db=url) if m.name[0] == "R")
-    assert set(acknowledged) <= set(created)
-    return [e.id for e in log]
-
-
 @pytest.mark.postgis
 def test_a_postgresql_restart_mid_stream_loses_no_event(private_postgres: Any) -> None:
     """A private cluster stopped (``-m fast``) and started again while a writer adds missions.
@@ -330,9 +283,9 @@ def test_a_postgresql_restart_mid_stream_loses_no_event(private_postgres: Any) -
 
         reader = threading.Thread(target=read_along, daemon=True)
         reader.start()
-        writer = RestartWriter(url, count)
+        writer = MissionWriter(url, count, wait_s=WAIT_S)
         writer.start()
-        assert writer.halfway.wait(WAIT_S)
+        assert writer.paused.wait(WAIT_S)
         for _ in range(int(WAIT_S / 0.05)):  # the reader has caught up (bounded wait)
             if len(seen) == count // 3:
                 break
@@ -359,7 +312,7 @@ def test_a_postgresql_restart_mid_stream_loses_no_event(private_postgres: Any) -
                 break
             threading.Event().wait(0.05)
         assert sub.reconnects >= 1 and sub.listener_pid not in (None, old_listener)
-    log = assert_log_matches_the_missions(url, start, writer.acknowledged)
+    log = log_of_the_missions(url, start, writer.acknowledged)
     assert len(log) >= count  # a write cut at its commit may have been stored and retried
     assert seen == log
     # the subscriber stopped before the restart resumes from its last id: exactly the rest
