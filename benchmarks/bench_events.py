@@ -39,7 +39,7 @@ P99_TARGET_MS = 200.0
 SUBSCRIBERS = 500
 EVENTS = 1000
 #: Writes per second (one mission, one transaction, one event each).
-RATE = 50.0
+RATE = 10.0
 #: Bound on a whole run (connections, writes, deliveries).
 RUN_LIMIT_S = 240.0
 
@@ -142,10 +142,7 @@ async def follow(
                     position = message["id"]
                     if position >= last:
                         return
-        except (OSError, asyncio.TimeoutError) as error:
-            client.error = repr(error)
-            await asyncio.sleep(0.1)
-        except Exception as error:  # websockets' ConnectionClosed and refusals
+        except Exception as error:  # OSError, a timeout, websockets' ConnectionClosed
             client.error = repr(error)
             await asyncio.sleep(0.1)
 
@@ -255,9 +252,7 @@ async def _drive(
     deadline = time.monotonic() + RUN_LIMIT_S
     start = time.perf_counter()
     gate = asyncio.Semaphore(50)
-    tasks = [
-        asyncio.ensure_future(follow(stream, since, last, c, deadline, gate)) for c in clients
-    ]
+    tasks = [asyncio.ensure_future(follow(stream, since, last, c, deadline, gate)) for c in clients]
     # every client is connected (its subscription open) before the first write
     await asyncio.wait_for(
         asyncio.gather(*(c.connected.wait() for c in clients)), deadline - time.monotonic()
@@ -334,7 +329,9 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         "time after JSON decoding − the time the writer's commit returned (same clock). All "
         f"{many.subscribers} connections were open (handshakes took {many.connect_s:.1f} s) "
         "and following before the first write; the run took "
-        f"{many.run_s:.1f} s from the first write to the last delivery.",
+        f"{many.run_s:.1f} s from the first write to the last delivery "
+        f"({messages / many.run_s:,.0f} messages/s delivered; the writes alone take "
+        f"{many.events / many.rate:.0f} s).",
         f"Server process: {many.server_cpu_s:.1f} CPU s over the whole run (both runs: one "
         f"server each), peak RSS {many.server_rss_mib:.0f} MiB. Reconnections: {reconnects} "
         "(a client told to resync reconnects with `since` and is still counted complete only "
