@@ -273,7 +273,8 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         f"encode the PNG, write it atomically); hit: one tile ({res['tile_bytes']:,} bytes) "
         "again, from memory, or from disk with the memory tier cleared before each request. "
         "The cached bytes equal a fresh render "
-        f"({'checked' if res['tile_same'] else '**they differ**'}).",
+        f"({'checked' if res['tile_same'] else '**they differ**'}). Both hits are at the "
+        "request's own floor (routing, token check), so their order is noise.",
         f"Medians of {res['n']} requests each through the real app in process (FastAPI "
         "TestClient: routing, token check, JSON), SpatiaLite store, one worker thread. 'Miss' is "
         "the cache switched off (`Memo(max_bytes=0)`, no Redis): open the DEM, compute, "

@@ -460,8 +460,9 @@ class Subscription:
             if self._async is None:
                 await asyncio.sleep(pause)
             else:
-                try:
-                    await asyncio.wait_for(self._async[1].wait(), pause)
+                try:  # asyncio.timeout, not wait_for: no task per wait (once per event)
+                    async with asyncio.timeout(pause):
+                        await self._async[1].wait()
                 except TimeoutError:  # no wake-up: read the log anyway
                     if self._notifier is not None:
                         self._notifier.mark_dirty()
