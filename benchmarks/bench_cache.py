@@ -1,4 +1,5 @@
-"""``cache``: what the result cache (:mod:`marsgis.memo`) saves on the API's cached reads.
+"""``cache``: what the caches save on the API's cached reads: map tiles (the tile server's
+memory and disk tiers) and the result cache (:mod:`marsgis.memo`).
 
 Requests go through the real app in process (FastAPI ``TestClient``: routing, auth, JSON), over
 a SpatiaLite store, with the cache in three set-ups: none (every request computes), the
@@ -36,6 +37,59 @@ def _median_ms(func: Callable[[], Any], n: int) -> float:
         func()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000.0
+
+
+def measure_tiles(tmp: Path, client: Any, headers: dict[str, str], n: int) -> dict[str, Any]:
+    """``GET /api/v1/tiles/relief/...`` medians: a miss (a tile never drawn: render, PNG,
+    write), a hit from the tile server's memory tier, and a hit from its disk tier alone.
+
+    The tile cache goes to a folder of the run (``MARSGIS_CACHE_DIR``), so the user's is
+    neither read nor written.
+    """
+    from bench_api import uncached_tile_paths
+
+    from marsgis.viz import tiles
+
+    previous = os.environ.get("MARSGIS_CACHE_DIR")
+    os.environ["MARSGIS_CACHE_DIR"] = str(tmp / "tile-cache")
+    try:
+        paths = iter(uncached_tile_paths(n + 1))
+
+        def get(path: str) -> bytes:
+            r = client.get(path, headers=headers)
+            assert r.status_code == 200, r.text
+            return bytes(r.content)
+
+        hit_path = next(paths)
+        first = get(hit_path)  # warm: DEMs opened, renderer loaded; this tile is now cached
+        miss = _median_ms(lambda: get(next(paths)), n)
+        memory = _median_ms(lambda: get(hit_path), n)
+
+        def from_disk() -> None:
+            tiles._MEMORY.clear()
+            get(hit_path)
+
+        disk = _median_ms(from_disk, n)
+        same = get(hit_path) == first == tiles.tile_png(*_zxy(hit_path), cache=False)
+    finally:
+        if previous is None:
+            os.environ.pop("MARSGIS_CACHE_DIR", None)
+        else:
+            os.environ["MARSGIS_CACHE_DIR"] = previous
+        tiles._MEMORY.clear()
+    return {
+        "tile_none": miss,
+        "tile_memory": memory,
+        "tile_disk": disk,
+        "tile_same": same,
+        "tile_bytes": len(first),
+        "tile_path": hit_path,
+    }
+
+
+def _zxy(path: str) -> tuple[int, int, int]:
+    z, x, y = path.removesuffix(".png").rsplit("/", 3)[1:]
+    return int(z), int(x), int(y)
 
 
 def measure(tmp: Path, n: int = 30) -> dict[str, Any]:
@@ -87,6 +141,7 @@ def measure(tmp: Path, n: int = 30) -> dict[str, Any]:
         "redis": lambda: memo.Memo(max_bytes=0, redis_url=REDIS_URL, prefix=prefix),
     }
     res: dict[str, Any] = {"n": n}
+    res.update(measure_tiles(tmp, client, headers, n))
     previous = memo.set_memo(None)
     try:
         for name, make in setups.items():
@@ -161,6 +216,20 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         return f"{miss / hit:.1f}× faster"
 
     rows = []
+    tile_miss = res["tile_none"]
+    for tier, label in (("memory", "in-process memory"), ("disk", "disk cache only")):
+        hit = res[f"tile_{tier}"]
+        rows.append(
+            row_cls(
+                f"map tile, 256² PNG (`GET …/tiles/relief/…/13/x/y.png`): hit ({label}) vs "
+                "miss (a tile never drawn), median",
+                f"{hit:.2f} ms",
+                f"{tile_miss:.2f} ms",
+                faster(tile_miss, hit),
+                "≥ 5× faster, same bytes",
+                tile_miss / hit >= 5.0 and res["tile_same"],
+            )
+        )
     for what, key, target in (
         ("terrain profile, 1000 samples (`POST …/terrain/gale-mola/profile`)", "profile", 5.0),
         (
@@ -197,6 +266,15 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
             )
         )
     notes = [
+        "Tiles are cached by the tile server itself (`marsgis.viz.tiles`: the most recent "
+        "tiles' bytes in memory, every tile on disk under the cache dir, keyed by renderer "
+        "version, DEM digest and z/x/y), not by `marsgis.memo`. Miss: each request a distinct "
+        "zoom-13 relief tile around Curiosity never drawn before (render from the shipped DEMs, "
+        f"encode the PNG, write it atomically); hit: one tile ({res['tile_bytes']:,} bytes) "
+        "again, from memory, or from disk with the memory tier cleared before each request. "
+        "The cached bytes equal a fresh render "
+        f"({'checked' if res['tile_same'] else '**they differ**'}). Both hits are at the "
+        "request's own floor (routing, token check), so their order is noise.",
         f"Medians of {res['n']} requests each through the real app in process (FastAPI "
         "TestClient: routing, token check, JSON), SpatiaLite store, one worker thread. 'Miss' is "
         "the cache switched off (`Memo(max_bytes=0)`, no Redis): open the DEM, compute, "
@@ -211,7 +289,9 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         f"position (all cached plans are dropped). Redis hits in the shared run: "
         f"{res['replay_redis_redis_hits']} (answers one replica computed for the other).",
     ]
-    return section_cls("Result cache: hit vs miss, replayed visit (`marsgis.memo`)", rows, notes)
+    return section_cls(
+        "Caches: hit vs miss (map tiles, `marsgis.memo`), replayed visit", rows, notes
+    )
 
 
 def register(benchmark: Callable[[str], Any], row_cls: Any, section_cls: Any) -> None:

@@ -527,6 +527,9 @@ _register_api(benchmark, Row, Section)
 from bench_cache import register as _register_cache  # noqa: E402  (cache, benchmarks/bench_cache.py)
 
 _register_cache(benchmark, Row, Section)
+from bench_events import register as _register_events  # noqa: E402  (events, bench_events.py)
+
+_register_events(benchmark, Row, Section)
 
 
 # ------------------------------------------------------------------------------------ doc

@@ -13,8 +13,13 @@ run finished, ...) is recorded in the event log in the change's own transaction
   away, and then every subscriber reads the log again from its own last id.
 * **SpatiaLite**: a short poll of the log (``poll_interval``).
 
-A notification is only a wake-up: subscribers always read the rows from the log, so a lost
-notification delays an event by at most ``heartbeat`` seconds and never loses it.
+A notification is only a wake-up: the rows always come from the log, so a lost notification
+delays an event by at most ``heartbeat`` seconds and never loses it. On PostGIS the listener
+reads the new rows once per notification, for every subscription of the process, into a shared
+tail of the log (the last :data:`TAIL_EVENTS` events, all topics); a subscription within that
+tail takes its events from it without a query, one further behind (a replay from an old
+``since``) reads the log itself until it catches up. Ids become visible in id order
+(:mod:`marsgis.db.events`), so the tail is always a gap-free stretch of the log.
 
 A :class:`Subscription` is an iterator (notebooks, scripts) and an async iterator (the API).
 It holds at most ``batch`` events in memory: the log is the queue, so a slow consumer falls
@@ -33,6 +38,7 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import threading
 import time
@@ -61,6 +67,7 @@ __all__ = [
     "DEFAULT_HEARTBEAT_S",
     "DEFAULT_POLL_INTERVAL_S",
     "EVENT_TOPICS",
+    "TAIL_EVENTS",
     "EVENT_TYPES",
     "Event",
     "LogPosition",
@@ -77,6 +84,9 @@ DEFAULT_POLL_INTERVAL_S = 0.25
 #: Idle time after which the PostGIS listener checks its connection (and subscribers re-read
 #: the log even without a notification).
 DEFAULT_HEARTBEAT_S = 10.0
+#: Recent events (all topics) each process keeps per PostGIS database for its subscriptions.
+TAIL_EVENTS = 10_000
+_TAIL_READ = 1000
 _BACKOFF_MIN_S = 0.1
 _BACKOFF_MAX_S = 5.0
 _LISTEN_TICK_S = 0.5
@@ -98,8 +108,85 @@ class _Notifier:
         self._cond = threading.Condition()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._stop = threading.Event()
+        # the shared tail: every event with tail_from < id <= tail_to, in id order
+        self._tail_lock = threading.Lock()
+        self._tail: list[Event] = []
+        self._tail_ids: list[int] = []
+        self._tail_from: int | None = None
+        self._tail_to = 0
+        self._dirty = True  # the log may hold events beyond tail_to
         self._thread = threading.Thread(target=self._run, name="marsgis-events", daemon=True)
         self._thread.start()
+
+    # ------------------------------------------------------------------ the shared tail
+    def mark_dirty(self) -> None:
+        """The log may have grown without a notification: the next read refreshes the tail."""
+        self._dirty = True
+
+    def _refresh(self) -> None:
+        """Read the events committed after the tail's end into it (the tail lock is held)."""
+        try:
+            if self._tail_from is None:
+                self._tail_from = self._tail_to = last_event_id(self.engine)
+            while True:
+                self._dirty = False  # a notification during the read sets it again
+                fresh = read_events(self._tail_to, None, _TAIL_READ, db=self.engine)
+                if fresh:
+                    self._tail.extend(fresh)
+                    self._tail_ids.extend(e.id for e in fresh)
+                    self._tail_to = fresh[-1].id
+                if len(fresh) < _TAIL_READ:
+                    break
+        except BaseException:
+            self._dirty = True
+            raise
+        excess = len(self._tail) - TAIL_EVENTS
+        if excess > 0:
+            self._tail_from = self._tail_ids[excess - 1]
+            del self._tail[:excess]
+            del self._tail_ids[:excess]
+
+    def after(
+        self, position: int, topics: frozenset[str], limit: int, *, refresh: bool
+    ) -> tuple[list[Event], int] | None:
+        """Up to ``limit`` events of ``topics`` after ``position`` from the shared tail.
+
+        Returns the events and the id the tail was read to for this caller, or None: ``position`` is outside the tail (read the log itself), or the tail must be
+        refreshed (a query) and ``refresh`` is False, or another thread holds the tail.
+
+        Raises
+        ------
+        DatabaseError
+            Refreshing the tail failed.
+        """
+        if not self._tail_lock.acquire(blocking=refresh):
+            return None
+        try:
+            if self._dirty:
+                if not refresh:
+                    return None
+                self._refresh()
+            if self._tail_from is None or not self._tail_from <= position <= self._tail_to:
+                return None
+            found: list[Event] = []
+            for k in range(bisect.bisect_right(self._tail_ids, position), len(self._tail)):
+                event = self._tail[k]
+                if event.topic in topics:
+                    found.append(event)
+                    if len(found) == limit:
+                        return found, event.id
+            return found, self._tail_to
+        finally:
+            self._tail_lock.release()
+
+    def _update_tail(self) -> None:
+        """Refresh the tail before waking the subscribers (they query the log if this fails)."""
+        self._dirty = True
+        try:
+            with self._tail_lock:
+                self._refresh()
+        except DatabaseError as exc:
+            _log.info("reading the event log for the shared tail failed: %s", exc)
 
     # ------------------------------------------------------------------ wake-ups
     def wake(self) -> None:
@@ -149,9 +236,11 @@ class _Notifier:
                         _log.info("event listener reconnected (backend %s)", self.backend_pid)
                     failed, backoff = False, _BACKOFF_MIN_S
                     self.connected.set()
-                    self.wake()  # resync: every subscriber reads the log from its last id
+                    self._update_tail()  # notifications may have been missed: resync
+                    self.wake()  # every subscriber reads on from its last id
                     idle_since = time.monotonic()
                 if listener.wait(min(_LISTEN_TICK_S, self.heartbeat)):
+                    self._update_tail()
                     self.wake()
                     idle_since = time.monotonic()
                 elif time.monotonic() - idle_since >= self.heartbeat:
@@ -227,6 +316,7 @@ class Subscription:
         self._notifier: _Notifier | None = None
         self._async: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         self.topics = parse_topics(topics)
+        self._topic_set = frozenset(self.topics)
         if since is not None and (
             isinstance(since, bool) or not isinstance(since, int) or since < 0
         ):
@@ -272,9 +362,24 @@ class Subscription:
         return max(0, last_event_id(self._engine) - self.position)
 
     # ------------------------------------------------------------------ reading the log
-    def _fill(self) -> bool:
-        """Read the next batch from the log into the buffer; False when there was none."""
+    def _fill(self, *, query: bool = True) -> bool | None:
+        """Read the next batch into the buffer; False when there was none.
+
+        From the shared tail when this subscription is within it, else from the log. With
+        ``query=False`` nothing that could block is done: None when that would be needed.
+        """
         try:
+            if self._notifier is not None:
+                tail = self._notifier.after(
+                    self._read_to, self._topic_set, self._batch, refresh=query
+                )
+                if tail is not None:
+                    self._buffer.extend(tail[0])
+                    self._read_to = tail[1]
+                    self._backoff = _BACKOFF_MIN_S
+                    return bool(tail[0])
+            if not query:
+                return None
             found = read_events(self._read_to, self.topics, self._batch, db=self._engine)
         except DatabaseError as exc:
             _log.warning("reading the event log failed: %s; retrying", exc)
@@ -323,6 +428,8 @@ class Subscription:
                 time.sleep(pause)
             else:
                 self._notifier.wait(generation, pause)
+                if self._notifier.generation == generation:  # no wake-up: read the log anyway
+                    self._notifier.mark_dirty()
 
     async def aget(self, timeout: float | None = None) -> Event | None:
         """:meth:`get` for asyncio: the log is read in a worker thread, the loop never blocks."""
@@ -339,7 +446,10 @@ class Subscription:
             self._check_open()
             if self._async is not None:
                 self._async[1].clear()
-            if await asyncio.to_thread(self._fill):
+            filled = self._fill(query=False) if self._notifier is not None else None
+            if filled is None:  # a query is needed: in a worker thread
+                filled = await asyncio.to_thread(self._fill)
+            if filled:
                 continue
             pause = self._heartbeat if self._async is not None else self._poll
             if deadline is not None:
@@ -350,10 +460,12 @@ class Subscription:
             if self._async is None:
                 await asyncio.sleep(pause)
             else:
-                try:
-                    await asyncio.wait_for(self._async[1].wait(), pause)
-                except TimeoutError:
-                    pass
+                try:  # asyncio.timeout, not wait_for: no task per wait (once per event)
+                    async with asyncio.timeout(pause):
+                        await self._async[1].wait()
+                except TimeoutError:  # no wake-up: read the log anyway
+                    if self._notifier is not None:
+                        self._notifier.mark_dirty()
 
     # ------------------------------------------------------------------ protocols
     def __iter__(self) -> Iterator[Event]:

@@ -164,3 +164,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             "(start PostgreSQL with scripts/setup-system.sh): " + ", ".join(_SKIPPED_POSTGIS[:5]),
             red=True,
         )
+
+
+# ------------------------------------------------------------- a private PostgreSQL cluster
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[Any]:
+    """A started ``private_postgres.PrivatePostgres`` (a cluster of its own, on a free port, to
+    stop and restart); stopped and its folder removed afterwards, whatever the test did."""
+    import shutil
+
+    from private_postgres import PrivatePostgres
+
+    server = PrivatePostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        from marsgis.db import dispose_engines
+
+        dispose_engines()
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(server.folder, ignore_errors=True)

@@ -15,9 +15,10 @@ from typing import Any
 
 import psycopg2
 import pytest
+from private_postgres import MissionWriter, log_of_the_missions
 
 from marsgis import db, events
-from marsgis.db.events import Listener, read_events
+from marsgis.db.events import Listener, last_event_id, read_events
 from marsgis.exceptions import ValidationError
 
 # long enough that only a NOTIFY (or a reconnect's resync) can wake a PostGIS subscriber in
@@ -250,3 +251,72 @@ def test_subscriptions_share_one_listener_connection(postgis_url: str) -> None:
         else:
             pytest.fail("the listener connection stayed open after the last subscription closed")
     admin.close()
+
+
+# --------------------------------------------------------------------------- server restart
+
+
+@pytest.mark.postgis
+def test_a_postgresql_restart_mid_stream_loses_no_event(private_postgres: Any) -> None:
+    """A private cluster stopped (``-m fast``) and started again while a writer adds missions.
+
+    A live subscriber rides through the restart (its shared listener reconnects and resyncs,
+    its log reads are retried) and one that stopped before the restart resumes afterwards
+    with ``since``: both see exactly the log's ids, in order, none missing, none twice.
+    """
+    url = private_postgres.url
+    db.upgrade(url)
+    _changes(url, 1)
+    start = last_event_id(url)
+    count = 60
+    seen: list[int] = []
+    with events.subscribe("missions", since=start, db=url, **QUIET) as sub:
+        assert sub.wait_listening(WAIT_S)
+        old_listener = sub.listener_pid
+        stop = threading.Event()
+
+        def read_along() -> None:
+            while not stop.is_set() or sub.lag():
+                event = sub.get(timeout=0.05)
+                if event is not None:
+                    seen.append(event.id)
+
+        reader = threading.Thread(target=read_along, daemon=True)
+        reader.start()
+        writer = MissionWriter(url, count, wait_s=WAIT_S)
+        writer.start()
+        assert writer.paused.wait(WAIT_S)
+        for _ in range(int(WAIT_S / 0.05)):  # the reader has caught up (bounded wait)
+            if len(seen) == count // 3:
+                break
+            threading.Event().wait(0.05)
+        assert len(seen) == count // 3
+        # a second subscriber stops here, to resume after the restart
+        stopped_at = seen[-1]
+        # `pg_ctl restart -m fast` in its two steps, so that the writer surely meets the outage
+        private_postgres.stop("fast")
+        writer.resume.set()
+        for _ in range(int(WAIT_S / 0.05)):  # the writer's next write failed (bounded wait)
+            if writer.retries:
+                break
+            threading.Event().wait(0.05)
+        assert writer.retries >= 1 and len(writer.acknowledged) == count // 3
+        private_postgres.start()
+        writer.join(WAIT_S * 2)
+        assert not writer.is_alive() and writer.failure is None, writer.failure
+        stop.set()
+        reader.join(WAIT_S)
+        assert not reader.is_alive()
+        for _ in range(int(WAIT_S / 0.05)):  # the listener is back (bounded wait)
+            if sub.listener_pid not in (None, old_listener):
+                break
+            threading.Event().wait(0.05)
+        assert sub.reconnects >= 1 and sub.listener_pid not in (None, old_listener)
+    log = log_of_the_missions(url, start, writer.acknowledged)
+    assert len(log) >= count  # a write cut at its commit may have been stored and retried
+    assert seen == log
+    # the subscriber stopped before the restart resumes from its last id: exactly the rest
+    with events.subscribe("missions", since=stopped_at, db=url, **QUIET) as resumed:
+        rest = _take(resumed, len(log) - count // 3)
+        assert resumed.get(timeout=0.2) is None
+    assert [e.id for e in rest] == log[count // 3 :]

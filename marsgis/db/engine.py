@@ -354,14 +354,17 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
             with conn.begin():
                 role = _set_role(conn) or role
                 state: dict[str, Any] = {"before_commit": []}
-                conn.info[_TX_STATE] = state
+                # kept: after the server went away mid-statement, conn.info itself raises
+                # (PendingRollbackError), which would hide the error that says so
+                info = conn.info
+                info[_TX_STATE] = state
                 try:
                     yield conn
                     # last statements of the transaction (the event log's appends), in order
                     for hook in state["before_commit"]:
                         hook(conn)
                 finally:
-                    conn.info.pop(_TX_STATE, None)
+                    info.pop(_TX_STATE, None)
     except ValueError as exc:
         if _NUL_REFUSED in str(exc):
             raise _nul_refused() from exc

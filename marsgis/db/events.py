@@ -424,7 +424,9 @@ class Listener:
         self._error: type[Exception] = engine.dialect.loaded_dbapi.Error
         try:
             proxied = engine.raw_connection()
-        except sa.exc.DBAPIError as exc:
+        # the pool raises the driver's own error when a new connection is refused (a server
+        # restarting), SQLAlchemy's wrapper for other failures
+        except (sa.exc.DBAPIError, self._error) as exc:
             raise self._fail("cannot open the event listener connection", exc) from exc
         proxied.detach()  # dedicated: never returned to (or reused from) the pool
         self._conn: Any = cast(Any, proxied.dbapi_connection)

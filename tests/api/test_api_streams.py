@@ -541,3 +541,121 @@ def test_a_slow_sse_client_is_told_to_resync(service: Service) -> None:
     assert len(log) == count and 0 < len(events) < count
     assert [key(m) for m in events] == log[: len(events)]
     assert last == {"type": "resync", "since": events[-1]["id"]}
+
+
+# --------------------------------------------------------------------------- server restart
+
+
+class Follower(threading.Thread):
+    """A client that follows the missions topic and, whenever its stream breaks or is refused,
+    reconnects with ``since`` = the last id it handled (SSE: ``Last-Event-ID``), until it has
+    seen ``target`` (set by the test once the writer is done). ``ids``: what it handled."""
+
+    def __init__(self, base: str, token: str, since: int, *, sse: bool) -> None:
+        super().__init__(daemon=True)
+        self.base, self.token, self.position, self.sse = base, token, since, sse
+        self.ids: list[int] = []
+        self.connections = 0
+        self.target: int | None = None
+        self.failure: BaseException | None = None
+
+    def done(self) -> bool:
+        return self.target is not None and self.position >= self.target
+
+    def handle(self, message: dict[str, Any]) -> bool:
+        """False when the stream must be left (a resync or an error message)."""
+        if message["type"] == "resync":
+            self.position = message["since"]
+            return False
+        if message["type"] == "error":
+            return False
+        self.ids.append(message["id"])
+        self.position = message["id"]
+        return True
+
+    def follow_ws(self) -> None:
+        url = ws_url(self.base, topics="missions", since=self.position, token=self.token)
+        with connect(url, open_timeout=WAIT_S) as ws:
+            while not self.done():
+                try:
+                    message = json.loads(ws.recv(timeout=0.2))
+                except TimeoutError:
+                    continue
+                if message["type"] != "heartbeat" and not self.handle(message):
+                    return
+
+    def follow_sse(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}", "Last-Event-ID": str(self.position)}
+        timeout = httpx.Timeout(WAIT_S, read=0.5)
+        with httpx.stream(
+            "GET", f"{self.base}/streams/sse?topics=missions", headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code != 200:
+                return  # refused while the database is down (503): try again
+            with contextlib.suppress(httpx.ReadTimeout):
+                for message in sse_messages(response):
+                    if "data" in message and not self.handle(json.loads(message["data"])):
+                        return
+                    if self.done():
+                        return
+            # a read timeout: nothing for 0.5 s; reconnecting costs nothing and ends the loop
+            # once done() (a stream that is quiet but alive is simply opened again)
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 4 * WAIT_S
+        try:
+            while not self.done():
+                assert time.monotonic() < deadline, f"stuck at {self.position}"
+                self.connections += 1
+                try:
+                    self.follow_sse() if self.sse else self.follow_ws()
+                except (ConnectionClosed, OSError, httpx.TransportError):
+                    time.sleep(0.1)
+        except BaseException as error:  # reported by the test
+            self.failure = error
+
+
+@pytest.mark.postgis
+def test_api_clients_lose_no_event_over_a_postgresql_restart(
+    private_postgres: Any, tmp_path: Path
+) -> None:
+    """``marsgis serve`` (real uvicorn) on a private cluster; a WebSocket and an SSE client
+    follow the missions while a writer adds them; ``pg_ctl restart -m fast`` half way. Each
+    client, reconnecting with ``since`` / ``Last-Event-ID`` when its stream breaks, handles
+    exactly the log's ids, in order."""
+    from private_postgres import MissionWriter, log_of_the_missions
+
+    from marsgis.db import tokens
+
+    url = private_postgres.url
+    db.upgrade(url)
+    token = tokens.create_token("viewer-user", "viewer", db=url)[1]
+    db.add_mission("Gale", lat=-4.6, lon=137.4, db=url)
+    start = last_event_id(url)
+    count = 45
+    with marsgis_serve(url, tmp_path) as base:
+        clients = [Follower(base, token, start, sse=sse) for sse in (False, True)]
+        for client in clients:
+            client.start()
+        writer = MissionWriter(url, count, wait_s=WAIT_S)
+        writer.start()
+        assert writer.paused.wait(WAIT_S)
+        for _ in range(int(WAIT_S / 0.05)):  # both have followed the first third (bounded)
+            if all(len(c.ids) == count // 3 for c in clients):
+                break
+            time.sleep(0.05)
+        assert [len(c.ids) for c in clients] == [count // 3] * 2
+        threading.Timer(0.05, writer.resume.set).start()  # writes race the shutdown
+        private_postgres.restart()
+        writer.resume.set()
+        writer.join(WAIT_S * 2)
+        assert not writer.is_alive() and writer.failure is None, writer.failure
+        log = log_of_the_missions(url, start, writer.acknowledged)
+        for client in clients:
+            client.target = log[-1]
+        for client in clients:
+            client.join(WAIT_S * 4)
+            assert not client.is_alive() and client.failure is None, client.failure
+    assert len(log) >= count
+    for client in clients:
+        assert client.ids == log, ("sse" if client.sse else "ws", client.connections)

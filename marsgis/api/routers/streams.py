@@ -210,11 +210,11 @@ async def _relay(
         nonlocal position, sending
         while True:
             try:
-                item = (
-                    queue.get_nowait()
-                    if queue.qsize()
-                    else await asyncio.wait_for(queue.get(), limits.heartbeat)
-                )
+                if queue.qsize():
+                    item = queue.get_nowait()
+                else:  # asyncio.timeout, not wait_for: no task per message
+                    async with asyncio.timeout(limits.heartbeat):
+                        item = await queue.get()
             except TimeoutError:
                 item = {"type": "heartbeat", "position": position}
             sending = True
