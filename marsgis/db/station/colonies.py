@@ -15,9 +15,18 @@ import sqlalchemy as sa
 from geoalchemy2 import functions as gfn
 from sqlalchemy.engine import Connection, RowMapping
 
-from marsgis.db.engine import DatabaseLike, inserted_id, transaction
-from marsgis.db.schema import MARS_SRID, station_colonies
-from marsgis.db.station._common import name, not_found, now, record, record_id, stale, version
+from marsgis.db.engine import DatabaseLike, inserted_id, run_transaction, transaction
+from marsgis.db.schema import station_colonies
+from marsgis.db.station._common import (
+    geometry_srid,
+    name,
+    not_found,
+    now,
+    record,
+    record_id,
+    stale,
+    version,
+)
 from marsgis.exceptions import ValidationError
 from marsgis.station.records import Colony
 
@@ -86,13 +95,14 @@ def add_colony(
     if pop > cap:
         raise ValidationError(f"population {pop} exceeds capacity {cap}")
     site_name, polygon = colony_boundary(site, radius_km=radius_km)
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Colony:
         new_id = inserted_id(
             conn.execute(
                 station_colonies.insert().values(
                     name=clean,
                     site=site_name,
-                    boundary=sa.func.ST_GeomFromText(polygon.wkt, MARS_SRID),
+                    boundary=sa.func.ST_GeomFromText(polygon.wkt, geometry_srid(conn)),
                     capacity=cap,
                     population=pop,
                     version=1,
@@ -110,6 +120,8 @@ def add_colony(
             details={"name": clean, "site": site_name, "capacity": cap, "population": pop},
         )
         return _load(conn, new_id)
+
+    return run_transaction(db, change)
 
 
 def get_colony(colony_id: int, db: DatabaseLike = None) -> Colony:
@@ -141,7 +153,8 @@ def set_capacity(
     expected = version(expected_version)
     who, why = name(actor, "actor"), name(reason, "reason")
     c = station_colonies.c
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Colony:
         current = _load(conn, ident)
         if cap < current.population:
             raise ValidationError(
@@ -166,6 +179,8 @@ def set_capacity(
             details={"from": current.capacity, "to": cap},
         )
         return _load(conn, ident)
+
+    return run_transaction(db, change)
 
 
 def take_place(conn: Connection, colony_id: int) -> bool:
