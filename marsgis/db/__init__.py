@@ -6,8 +6,8 @@ report runs and schedules, the model index and the catalog cache index, in Spati
 Every table is in :mod:`marsgis.db.schema`; :func:`transaction` composes, so store calls given
 the connection of an outer ``transaction(write=True)`` commit or roll back together.
 
-The database is ``MARSGIS_DATABASE_URL`` (``postgresql+psycopg2://...`` for a shared PostGIS),
-or by default the SpatiaLite file ``marsgis.sqlite`` in the user data dir. The schema is managed
+The database is ``MARSGIS_DATABASE_URL`` (``postgresql+psycopg2://...`` for a shared PostGIS,
+``cockroachdb://...`` for the station store on CockroachDB), or by default the SpatiaLite file ``marsgis.sqlite`` in the user data dir. The schema is managed
 by Alembic migrations shipped in the package, applied on first use (:func:`get_engine`) or with
 ``marsgis db upgrade``. Geometries use the Mars SRID :data:`MARS_SRID` (``IAU_2015:49900``),
 never an Earth SRID.
@@ -31,13 +31,16 @@ from marsgis.db.engine import (
     DatabaseLike,
     Engine,
     current_revision,
+    database_flavour,
     dispose_engines,
     downgrade,
     get_engine,
     head_revision,
     redact_url,
+    run_transaction,
     transaction,
     upgrade,
+    upgrade_sql,
 )
 from marsgis.db.missions import (
     MISSION_STATUSES,
@@ -97,6 +100,7 @@ __all__ = (
     "current_revision",
     "delete_artefact",
     "delete_mission",
+    "database_flavour",
     "delete_task",
     "dispose_engines",
     "downgrade",
@@ -114,6 +118,7 @@ __all__ = (
     "page_missions",
     "redact_url",
     "reorder_tasks",
+    "run_transaction",
     "save_plan",
     "save_traverse",
     "set_status",
@@ -122,4 +127,5 @@ __all__ = (
     "transaction",
     "update_mission",
     "upgrade",
+    "upgrade_sql",
 )
