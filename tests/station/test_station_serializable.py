@@ -82,6 +82,7 @@ def test_two_hundred_admissions_for_ten_places(serializable_url: str) -> None:
     assert all("is full" in msg for kind, msg, _ in results if kind != "admitted")
     # contention was real: transactions were aborted with 40001 and run again
     retries = sum(n for _, _, n in results)
+    print(f"admissions at SERIALIZABLE ({url.rsplit('?', 1)[1]}): {retries} retries")
     assert retries > 0, "no transaction was retried: the test did not exercise the retry path"
     with db.get_engine(url).connect() as conn:
         population, capacity = conn.execute(
@@ -131,6 +132,8 @@ def test_fifty_processes_never_double_book_a_bay(serializable_url: str) -> None:
     booked = [windows[i] for i, (kind, _, _) in enumerate(results) if kind == "booked"]
     refused = [windows[i] for i, (kind, _, _) in enumerate(results) if kind == "conflict"]
     assert len(booked) + len(refused) == 50 and booked
+    retries = sum(n for _, _, n in results)
+    print(f"bookings at SERIALIZABLE ({url.rsplit('?', 1)[1]}): {retries} retries")
     assert all("already booked" in msg for kind, msg, _ in results if kind == "conflict")
     stored = sorted((b.starts_at, b.ends_at) for b in st.list_bookings(s.bay_id, db=url))
     assert stored == sorted(booked)
