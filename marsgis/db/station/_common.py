@@ -26,7 +26,7 @@ def geometry_srid(conn: Connection) -> int:
     """The SRID geometries are written in: the Mars SRID, or 0 in the CockroachDB flavour.
 
     There the ``<column>_crs`` column (``IAU_2015:49900`` by default) says what SRID 0 means
-    (revision 0001's notes, :func:`marsgis.db.engine.database_flavour`).
+    (``docs/station.md``, "CockroachDB"; :func:`marsgis.db.engine.database_flavour`).
     """
     return 0 if database_flavour(conn) == "cockroachdb" else MARS_SRID
 

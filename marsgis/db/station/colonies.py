@@ -3,8 +3,10 @@
 The population never exceeds the capacity: a database ``CHECK (population <= capacity)`` and,
 for admissions, one conditional ``UPDATE ... SET population = population + 1 WHERE
 population < capacity`` (:func:`take_place`) whose row count says whether a place was left.
-On PostgreSQL concurrent updates of the row queue on its row lock and re-check the condition;
-on SQLite writers are serialised by ``BEGIN IMMEDIATE``.
+On PostgreSQL concurrent updates of the row queue on its row lock and re-check the condition
+(at ``SERIALIZABLE``, and on CockroachDB, the later one is aborted with SQLSTATE 40001 and run
+again by :func:`~marsgis.db.engine.run_transaction`); on SQLite writers are serialised by
+``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations

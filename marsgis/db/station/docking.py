@@ -6,9 +6,14 @@ A bay is never booked twice for overlapping times (``[starts_at, ends_at)`` peri
   (bay_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&)``, revision 0010) refuses the
   second of two concurrent overlapping inserts, whatever the isolation level;
 * SpatiaLite: the overlap check and the insert run in one ``BEGIN IMMEDIATE`` transaction,
-  which holds the database's write lock, so no other booking can slip in between.
+  which holds the database's write lock, so no other booking can slip in between;
+* the CockroachDB flavour (no exclusion constraints; ``docs/station.md``, "CockroachDB"): the
+  same check and insert in one ``SERIALIZABLE`` transaction; of two concurrent overlapping
+  bookings the database aborts one (SQLSTATE 40001) and
+  :func:`~marsgis.db.engine.run_transaction` runs it again, when its check finds the other.
 
-Both raise :class:`~marsgis.exceptions.BookingConflictError` naming the booking in the way.
+All raise :class:`~marsgis.exceptions.BookingConflictError` naming the booking in the way.
+Every mutating function here runs through :func:`~marsgis.db.engine.run_transaction`.
 """
 
 from __future__ import annotations
