@@ -131,7 +131,10 @@ def test_a_serialization_failure_is_retried(
     assert result == 201
     assert _counter(url) == 201  # 0 + 100 + 100 (the other writer) + 1 (ours, once)
     retries = [r for r in caplog.records if hasattr(r, "marsgis_retry")]
-    assert [(r.marsgis_retry, r.sqlstate) for r in retries] == [(1, "40001"), (2, "40001")]
+    assert [(r.__dict__["marsgis_retry"], r.__dict__["sqlstate"]) for r in retries] == [
+        (1, "40001"),
+        (2, "40001"),
+    ]
 
 
 @pytest.mark.postgis
@@ -245,7 +248,7 @@ def test_the_compat_flavour_builds_the_same_schema_on_postgresql(postgis_url: st
     url = f"{postgis_url}?{COMPAT}"
     assert db.upgrade(url) == db.head_revision()
     with db.get_engine(url).connect() as conn:
-        srids = dict(
+        srids: dict[str, int] = dict(
             conn.execute(
                 sa.text("SELECT f_table_name, srid FROM geometry_columns ORDER BY 1")
             ).all()

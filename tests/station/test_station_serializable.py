@@ -89,7 +89,7 @@ def test_two_hundred_admissions_for_ten_places(serializable_url: str) -> None:
             sa.text("SELECT population, capacity FROM station_colonies WHERE id = :i"),
             {"i": s.colony_id},
         ).one()
-        outcomes = dict(
+        outcomes: dict[str, int] = dict(
             conn.execute(
                 sa.text("SELECT outcome, count(*) FROM station_entry_events GROUP BY outcome")
             ).all()
@@ -100,7 +100,9 @@ def test_two_hundred_admissions_for_ten_places(serializable_url: str) -> None:
         event_ids = list(conn.execute(sa.text("SELECT id FROM events ORDER BY id")).scalars())
     assert (population, capacity) == (25, 25)
     assert outcomes == {"admitted": 10, "refused": 190}
-    admitted = sorted(p for (p, _, _), (kind, _, _) in zip(holders, results) if kind == "admitted")
+    admitted = sorted(
+        p for (p, _, _), (kind, _, _) in zip(holders, results, strict=True) if kind == "admitted"
+    )
     assert residents == admitted
     verification = st.verify_audit(db=url)
     assert verification.intact
