@@ -8,8 +8,8 @@ On PostGIS, :func:`as_role` runs a block's work as the database role of a marsgi
 Every table is in :mod:`marsgis.db.schema`; :func:`transaction` composes, so store calls given
 the connection of an outer ``transaction(write=True)`` commit or roll back together.
 
-The database is ``MARSGIS_DATABASE_URL`` (``postgresql+psycopg2://...`` for a shared PostGIS),
-or by default the SpatiaLite file ``marsgis.sqlite`` in the user data dir. The schema is managed
+The database is ``MARSGIS_DATABASE_URL`` (``postgresql+psycopg2://...`` for a shared PostGIS,
+``cockroachdb://...`` for the station store on CockroachDB), or by default the SpatiaLite file ``marsgis.sqlite`` in the user data dir. The schema is managed
 by Alembic migrations shipped in the package, applied on first use (:func:`get_engine`) or with
 ``marsgis db upgrade``. Geometries use the Mars SRID :data:`MARS_SRID` (``IAU_2015:49900``),
 never an Earth SRID.
@@ -33,13 +33,16 @@ from marsgis.db.engine import (
     DatabaseLike,
     Engine,
     current_revision,
+    database_flavour,
     dispose_engines,
     downgrade,
     get_engine,
     head_revision,
     redact_url,
+    run_transaction,
     transaction,
     upgrade,
+    upgrade_sql,
 )
 from marsgis.db.missions import (
     MISSION_STATUSES,
@@ -101,6 +104,7 @@ __all__ = (
     "current_revision",
     "delete_artefact",
     "delete_mission",
+    "database_flavour",
     "delete_task",
     "dispose_engines",
     "downgrade",
@@ -118,6 +122,7 @@ __all__ = (
     "page_missions",
     "redact_url",
     "reorder_tasks",
+    "run_transaction",
     "save_plan",
     "save_ellipse",
     "save_traverse",
@@ -127,4 +132,5 @@ __all__ = (
     "transaction",
     "update_mission",
     "upgrade",
+    "upgrade_sql",
 )

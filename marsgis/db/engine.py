@@ -9,7 +9,17 @@ The database is chosen by ``MARSGIS_DATABASE_URL`` (read through
   a :class:`~marsgis.exceptions.DatabaseError` (a typo never starts a new, empty store), and
   :func:`upgrade` (``marsgis db upgrade --url ...``) is what creates a new one;
 * ``postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME``: a shared PostGIS database (the
-  PostGIS extension is created by the first migration when the server has it).
+  PostGIS extension is created by the first migration when the server has it);
+* ``cockroachdb://USER@HOST:26257/DBNAME`` (or ``cockroachdb+psycopg2://``): CockroachDB through
+  the ``sqlalchemy-cockroachdb`` dialect, always ``SERIALIZABLE``, with the schema fallbacks of
+  :func:`database_flavour` (``docs/station.md``, "CockroachDB").
+
+Two query options of a PostgreSQL URL are read by marsgis (and removed before the driver sees
+the URL): ``marsgis_isolation=serializable`` runs every transaction at ``SERIALIZABLE``, and
+``marsgis_compat=cockroachdb`` builds and uses the CockroachDB flavour of the schema on a
+PostgreSQL server (also ``SERIALIZABLE``): the same code paths as on CockroachDB, on a server
+that can be run here. Transactions that may conflict run through :func:`run_transaction`,
+which repeats them after a serialisation failure (SQLSTATE 40001) or a deadlock (40P01).
 
 Every function takes ``db``: a URL string, an :class:`~sqlalchemy.engine.Engine`, or ``None``
 for the configured default. :func:`get_engine` brings the schema to the newest Alembic revision
@@ -21,16 +31,19 @@ URL with its password hidden.
 from __future__ import annotations
 
 import importlib
+import logging
+import random
 import re
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -44,6 +57,7 @@ from sqlalchemy.exc import ArgumentError, StatementError
 
 from marsgis.config import settings
 from marsgis.exceptions import (
+    ConcurrencyError,
     DatabaseError,
     DependencyNotFoundError,
     MarsGISError,
@@ -60,6 +74,7 @@ __all__ = [
     "alembic_config",
     "before_commit",
     "current_revision",
+    "database_flavour",
     "database_role",
     "dispose_engines",
     "downgrade",
@@ -67,10 +82,15 @@ __all__ = [
     "head_revision",
     "inserted_id",
     "redact_url",
+    "run_transaction",
     "transaction",
     "transaction_state",
     "upgrade",
+    "upgrade_sql",
 ]
+
+_log = logging.getLogger("marsgis.db")
+_T = TypeVar("_T")
 
 #: Alembic's version table for the marsgis schema (own name, so a shared PostGIS database can
 #: hold other Alembic-managed schemas too).
@@ -81,6 +101,21 @@ _UPGRADE_LOCK_KEY = 949_900_001
 # SQLSTATE of PostgreSQL's "permission denied" (insufficient_privilege), see marsgis.db.roles.
 _INSUFFICIENT_PRIVILEGE = "42501"
 _FOREIGN_KEY_VIOLATION = "23503"
+#: SQLSTATEs after which the whole transaction may be run again (nothing of it was written).
+RETRYABLE_SQLSTATES = {"40001": "serialization failure", "40P01": "deadlock detected"}
+#: How many times :func:`run_transaction` runs a callback at most, by default.
+RETRY_ATTEMPTS = 30
+# Backoff before retry n (1, 2, ...): uniform in [0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**n)] s.
+_BACKOFF_BASE = 0.004
+_BACKOFF_CAP = 0.5
+#: ``Flavour`` of the schema and code paths on a database (see :func:`database_flavour`).
+Flavour: TypeAlias = Literal["sqlite", "postgresql", "cockroachdb"]
+# Engine execution option holding the flavour (connections inherit it).
+_FLAVOUR_OPTION = "marsgis_flavour"
+# URL query options read by marsgis (removed from the URL given to the driver).
+_ISOLATION_QUERY = "marsgis_isolation"
+_COMPAT_QUERY = "marsgis_compat"
+_ISOLATIONS = {"serializable": "SERIALIZABLE", "read_committed": "READ COMMITTED"}
 # psycopg2's refusal of a text value holding a NUL character (PostgreSQL text cannot hold one)
 _NUL_REFUSED = "cannot contain NUL (0x00) characters"
 
@@ -246,29 +281,107 @@ def _parse_url(url_text: str) -> URL:
     except (ArgumentError, ValueError) as exc:
         raise ValidationError(
             f"the database URL {redact_url(url_text)!r} is not a SQLAlchemy URL; use "
-            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME or sqlite:////path/file.sqlite"
+            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DBNAME, "
+            "cockroachdb://USER@HOST:26257/DBNAME or sqlite:////path/file.sqlite"
+        ) from exc
+
+
+def _marsgis_query(url: URL) -> tuple[URL, dict[str, str]]:
+    """``url`` without the ``marsgis_*`` query options, and those options (validated)."""
+    ours = {k: str(v) for k, v in url.query.items() if k.startswith("marsgis_")}
+    unknown = sorted(set(ours) - {_ISOLATION_QUERY, _COMPAT_QUERY})
+    if unknown:
+        raise ValidationError(
+            f"unknown option(s) {', '.join(unknown)} in the database URL {redact_url(url)!r}; "
+            f"marsgis reads {_ISOLATION_QUERY}=serializable|read_committed and "
+            f"{_COMPAT_QUERY}=cockroachdb (PostgreSQL URLs only)"
+        )
+    isolation = ours.get(_ISOLATION_QUERY)
+    if isolation is not None and isolation.lower() not in _ISOLATIONS:
+        raise ValidationError(
+            f"{_ISOLATION_QUERY}={isolation!r} in the database URL {redact_url(url)!r} is not "
+            f"one of {', '.join(_ISOLATIONS)}; use {_ISOLATION_QUERY}=serializable"
+        )
+    compat = ours.get(_COMPAT_QUERY)
+    if compat is not None and compat.lower() != "cockroachdb":
+        raise ValidationError(
+            f"{_COMPAT_QUERY}={compat!r} in the database URL {redact_url(url)!r} is not "
+            f"'cockroachdb', the one other flavour marsgis knows; remove it or use "
+            f"{_COMPAT_QUERY}=cockroachdb"
+        )
+    if ours and url.get_backend_name() != "postgresql":
+        raise ValidationError(
+            f"the options {', '.join(sorted(ours))} of the database URL {redact_url(url)!r} "
+            "apply to PostgreSQL URLs only (SQLite serialises writers itself; CockroachDB is "
+            "always SERIALIZABLE); remove them"
+        )
+    return url.difference_update_query(list(ours)), {k: v.lower() for k, v in ours.items()}
+
+
+def _make_server_engine(url: URL, options: dict[str, str]) -> Engine:
+    """A PostgreSQL or CockroachDB engine; its flavour is an execution option."""
+    cockroach = url.get_backend_name() == "cockroachdb"
+    flavour: Flavour = (
+        "cockroachdb" if cockroach or options.get(_COMPAT_QUERY) == "cockroachdb" else "postgresql"
+    )
+    isolation = _ISOLATIONS.get(options.get(_ISOLATION_QUERY, ""))
+    if flavour == "cockroachdb":
+        isolation = "SERIALIZABLE"  # the fallbacks rely on it (docs/station.md)
+    kwargs: dict[str, Any] = {"execution_options": {_FLAVOUR_OPTION: flavour}}
+    if isolation is not None:
+        kwargs["isolation_level"] = isolation
+    connect_args: dict[str, Any] = {}
+    if url.get_driver_name() == "psycopg2" and "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = 10
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    except ImportError as exc:
+        package = "sqlalchemy-cockroachdb psycopg2-binary" if cockroach else "psycopg2-binary"
+        raise DependencyNotFoundError(
+            f"the driver for {redact_url(url)!r} is not installed: {exc}; pip install {package}"
+        ) from exc
+    except sa.exc.NoSuchModuleError as exc:
+        raise DependencyNotFoundError(
+            f"the SQLAlchemy dialect of {redact_url(url)!r} is not installed: {exc}; "
+            "pip install sqlalchemy-cockroachdb"
         ) from exc
 
 
 def _make_engine(url: URL) -> Engine:
     backend = url.get_backend_name()
+    url, options = _marsgis_query(url)
     if backend == "sqlite":
         return _make_sqlite_engine(url)
-    if backend == "postgresql":
-        connect_args: dict[str, Any] = {}
-        if url.get_driver_name() == "psycopg2" and "connect_timeout" not in url.query:
-            connect_args["connect_timeout"] = 10
-        try:
-            return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-        except ImportError as exc:
-            raise DependencyNotFoundError(
-                f"the driver for {redact_url(url)!r} is not installed: {exc}; "
-                "pip install psycopg2-binary"
-            ) from exc
+    if backend in ("postgresql", "cockroachdb"):
+        return _make_server_engine(url, options)
     raise ValidationError(
-        f"the database URL {redact_url(url)!r} is neither PostGIS (postgresql+psycopg2://...) "
-        "nor SpatiaLite (sqlite:///...); set MARSGIS_DATABASE_URL to one of those"
+        f"the database URL {redact_url(url)!r} is neither PostGIS (postgresql+psycopg2://...), "
+        "CockroachDB (cockroachdb://...) nor SpatiaLite (sqlite:///...); set "
+        "MARSGIS_DATABASE_URL to one of those"
     )
+
+
+def database_flavour(db: Engine | Connection | Any) -> Flavour:
+    """Which schema and code paths a database uses: ``sqlite``, ``postgresql`` or ``cockroachdb``.
+
+    ``cockroachdb`` for a ``cockroachdb://`` URL, and for a PostgreSQL URL with
+    ``?marsgis_compat=cockroachdb`` (the CockroachDB flavour run on a PostgreSQL server, so it
+    can be tested for real). That flavour has no custom SRID (geometries in SRID 0 with a
+    ``<column>_crs`` column naming the Mars CRS), no exclusion constraint (bay bookings are a
+    check inside a ``SERIALIZABLE`` transaction), no advisory locks and no ``NOTIFY``.
+
+    ``db`` is an engine, a connection, or anything with a ``dialect`` (Alembic's offline
+    connection).
+    """
+    getter = getattr(db, "get_execution_options", None)
+    if getter is not None:
+        flavour = getter().get(_FLAVOUR_OPTION)
+        if flavour in ("postgresql", "cockroachdb"):
+            return flavour  # type: ignore[no-any-return]
+    name = str(db.dialect.name)
+    if name == "cockroachdb":
+        return "cockroachdb"
+    return "sqlite" if name == "sqlite" else "postgresql"
 
 
 def _engine(db: DatabaseLike, *, create: bool = False) -> Engine:
@@ -294,6 +407,21 @@ def _engine(db: DatabaseLike, *, create: bool = False) -> Engine:
         if engine is None:
             engine = _ENGINES[url_text] = _make_engine(url)
         return engine
+
+
+def _sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of a DBAPI error (psycopg2 ``pgcode``, psycopg ``sqlstate``), or None."""
+    code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None)
+    return None if code is None else str(code)
+
+
+def _conflict(url: URL, code: str, exc: BaseException) -> ConcurrencyError:
+    return ConcurrencyError(
+        f"the database {redact_url(url)!r} aborted the transaction because it conflicted "
+        f"with a concurrent one (SQLSTATE {code}, {RETRYABLE_SQLSTATES[code]}: "
+        f"{_reason(url, exc)}); nothing was written. Run the same change again "
+        "(marsgis.db.run_transaction does so with backoff)"
+    )
 
 
 @contextmanager
@@ -340,8 +468,11 @@ def _set_role(conn: Connection) -> str | None:
 
 
 @contextmanager
-def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
-    """A connection inside a transaction; database errors become marsgis errors."""
+def _begin(engine: Engine, *, write: bool, autocommit: bool = False) -> Iterator[Connection]:
+    """A connection inside a transaction; database errors become marsgis errors.
+
+    ``autocommit``: every statement commits on its own (schema changes on CockroachDB).
+    """
     try:
         conn = engine.connect()
     except StatementError as exc:
@@ -349,6 +480,8 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
     role = engine.url.username
     try:
         with conn:
+            if autocommit:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             if write:
                 conn.execution_options(marsgis_write=True)
             with conn.begin():
@@ -374,7 +507,10 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
             raise exc.orig from exc
         if _NUL_REFUSED in str(exc.orig):
             raise _nul_refused() from exc
-        if getattr(exc.orig, "pgcode", None) == _INSUFFICIENT_PRIVILEGE:
+        code = _sqlstate(exc.orig)
+        if code in RETRYABLE_SQLSTATES:
+            raise _conflict(engine.url, code, exc) from exc
+        if code == _INSUFFICIENT_PRIVILEGE:
             raise PermissionDeniedError(
                 f"the database {redact_url(engine.url)!r} refused the operation for role "
                 f"{role!r}: {_reason(engine.url, exc)}; nothing was written. "
@@ -383,9 +519,7 @@ def _begin(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 "you to the group that may, then restart your server (schema upgrades need "
                 "the database owner: `marsgis db upgrade` with the owner's URL)"
             ) from exc
-        if getattr(exc.orig, "pgcode", None) == _FOREIGN_KEY_VIOLATION or (
-            "FOREIGN KEY constraint failed" in str(exc.orig)
-        ):
+        if code == _FOREIGN_KEY_VIOLATION or ("FOREIGN KEY constraint failed" in str(exc.orig)):
             raise NotFoundError(
                 "a record this change refers to does not exist (a wrong or deleted id); "
                 "nothing was written. List the records first and use one of their ids"
@@ -474,6 +608,92 @@ def transaction(db: DatabaseLike = None, *, write: bool = False) -> Iterator[Con
         yield conn
 
 
+def _retryable(exc: ConcurrencyError) -> str | None:
+    """The SQLSTATE of a transaction conflict raised by :func:`_begin` (None: another error)."""
+    cause = exc.__cause__
+    if isinstance(cause, StatementError):
+        code = _sqlstate(cause.orig)
+        if code in RETRYABLE_SQLSTATES:
+            return code
+    return None
+
+
+def run_transaction(
+    db: DatabaseLike,
+    callback: Callable[[Connection], _T],
+    *,
+    write: bool = True,
+    attempts: int | None = None,
+) -> _T:
+    """Run ``callback(conn)`` in one transaction, again after a serialisation failure.
+
+    When the database aborts the transaction because it conflicted with a concurrent one
+    (SQLSTATE ``40001``, serialisation failure, the normal outcome of contention at
+    ``SERIALIZABLE`` on PostgreSQL and on CockroachDB; or ``40P01``, a deadlock), nothing of it
+    was written: the whole callback runs again in a new transaction, after a jittered
+    exponential backoff (uniform in ``[0, min(0.5, 0.004 * 2**n)]`` s before retry ``n``), up
+    to ``attempts`` times in all. Each retry is logged on the ``marsgis.db`` logger (INFO,
+    with ``extra={"marsgis_retry": n, "sqlstate": ...}``).
+
+    ``callback`` must be safe to repeat: everything it does goes through ``conn`` (no files,
+    no messages, no state kept between calls except what it returns), and it computes what it
+    returns from what it reads in that transaction. Any other error (a refused change, a
+    :class:`~marsgis.exceptions.MarsGISError` of its own) is raised at once.
+
+    Given an open connection (``db`` yielded by an outer :func:`transaction`), the callback
+    joins that transaction and runs once: the outermost transaction is the one to repeat.
+
+    Parameters
+    ----------
+    db
+        Database URL, engine, open connection to join, or None for the configured default.
+    callback
+        ``callback(conn) -> result``.
+    write
+        As for :func:`transaction`.
+    attempts
+        Runs at most (default :data:`RETRY_ATTEMPTS`).
+
+    Raises
+    ------
+    ConcurrencyError
+        The transaction still conflicted on its last attempt (nothing was written).
+    """
+    limit = RETRY_ATTEMPTS if attempts is None else attempts
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValidationError(f"attempts {attempts!r} must be an integer >= 1")
+    if isinstance(db, Connection):
+        with transaction(db, write=write) as conn:
+            return callback(conn)
+    engine = get_engine(db)
+    for attempt in range(1, limit + 1):
+        try:
+            with _begin(engine, write=write) as conn:
+                return callback(conn)
+        except ConcurrencyError as exc:
+            code = _retryable(exc)
+            if code is None:
+                raise
+            if attempt == limit:
+                raise ConcurrencyError(
+                    f"the transaction on {redact_url(engine.url)!r} conflicted with concurrent "
+                    f"ones {limit} times in a row (last: SQLSTATE {code}, "
+                    f"{RETRYABLE_SQLSTATES[code]}); nothing was written. The database is "
+                    "under heavy contention: try again later, or pass a larger attempts="
+                ) from exc
+            delay = random.uniform(0.0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
+            _log.info(
+                "transaction conflict (SQLSTATE %s) on attempt %d of %d; retrying in %.3f s",
+                code,
+                attempt,
+                limit,
+                delay,
+                extra={"marsgis_retry": attempt, "sqlstate": code},
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _is_write(conn: Connection) -> bool:
     """Whether ``conn``'s transaction was opened with ``write=True``."""
     return bool(conn.get_execution_options().get("marsgis_write", False))
@@ -516,8 +736,11 @@ def _migrate(db: str | Engine | None, revision: str, *, up: bool) -> str | None:
     with _LOCK:
         _AT_HEAD.discard(engine)
         try:
-            with _begin(engine, write=True) as conn:
-                if conn.dialect.name == "postgresql":
+            # CockroachDB refuses schema changes after writes in one transaction: there each
+            # statement commits on its own (the flavour runs the same way on PostgreSQL)
+            cockroach = database_flavour(engine) == "cockroachdb"
+            with _begin(engine, write=True, autocommit=cockroach) as conn:
+                if database_flavour(conn) == "postgresql":
                     conn.execute(
                         sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY}
                     )
@@ -567,6 +790,35 @@ def upgrade(db: str | Engine | None = None, revision: str = "head") -> str:
         The database is unreachable, or refused a migration (nothing was changed).
     """
     return _migrate(db, revision, up=True) or "base"
+
+
+def upgrade_sql(dialect: str = "cockroachdb", revision: str = "head") -> str:
+    """The SQL script of the migrations up to ``revision`` for ``dialect``, without a database.
+
+    Alembic's offline mode: every revision's statements compiled for the dialect (literal
+    values inlined), e.g. to review or run by hand the schema of the CockroachDB flavour
+    (``dialect="cockroachdb"``, the one offline dialect: the other flavours read the database
+    while they migrate).
+    """
+    if dialect != "cockroachdb":
+        raise ValidationError(
+            f"dialect {dialect!r}: offline migration scripts are made for 'cockroachdb' only; "
+            "PostGIS and SpatiaLite are migrated online with marsgis.db.upgrade(url)"
+        )
+    import io
+
+    buffer = io.StringIO()
+    config = alembic_config()
+    config.output_buffer = buffer
+    config.attributes["offline_dialect"] = dialect
+    try:
+        command.upgrade(config, revision, sql=True)
+    except CommandError as exc:
+        raise DatabaseError(
+            f"cannot write the migration script up to {revision!r}: {exc}; this marsgis knows "
+            f"revisions {_known_revisions()}"
+        ) from exc
+    return buffer.getvalue()
 
 
 def downgrade(db: str | Engine | None = None, *, revision: str) -> str | None:

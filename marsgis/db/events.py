@@ -49,6 +49,7 @@ from marsgis.config import settings
 from marsgis.db.engine import (
     DatabaseLike,
     before_commit,
+    database_flavour,
     get_engine,
     redact_url,
     transaction,
@@ -259,9 +260,18 @@ def append_event(
 def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    postgres = conn.dialect.name == "postgresql"
+    flavour = database_flavour(conn)
+    postgres = flavour == "postgresql"
     if postgres:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+    if flavour == "cockroachdb":
+        # no advisory locks (and no gap-free sequences) there: the transaction, SERIALIZABLE,
+        # reads the highest id and writes the next ones, so two appends conflict and one is
+        # retried (marsgis.db.run_transaction): ids become visible in order there too
+        top = conn.execute(sa.select(sa.func.max(events.c.id))).scalar()
+        first = 1 + (0 if top is None else int(top))
+        conn.execute(events.insert(), [{**row, "id": first + i} for i, row in enumerate(rows)])
+        return
     last = 0
     for row in rows:
         last = int(conn.execute(events.insert().values(**row).returning(events.c.id)).scalar_one())
@@ -393,8 +403,8 @@ def log_position(topics: str | Iterable[str] | None = None, db: DatabaseLike = N
 
 
 def notifies(db: DatabaseLike = None) -> bool:
-    """Whether the database sends event notifications (PostGIS does; SpatiaLite is polled)."""
-    return get_engine(db).dialect.name == "postgresql"
+    """Whether the database sends event notifications (PostGIS; SpatiaLite, CockroachDB poll)."""
+    return database_flavour(get_engine(db)) == "postgresql"
 
 
 class Listener:
@@ -415,10 +425,11 @@ class Listener:
 
     def __init__(self, db: DatabaseLike = None) -> None:
         engine = get_engine(db)
-        if engine.dialect.name != "postgresql":
+        if database_flavour(engine) != "postgresql":
             raise ValidationError(
                 f"{redact_url(engine.url)!r} is not PostgreSQL: only PostGIS sends event "
-                "notifications; SpatiaLite subscribers poll the log (marsgis.events.subscribe)"
+                "notifications; SpatiaLite and CockroachDB subscribers poll the log "
+                "(marsgis.events.subscribe)"
             )
         self._url = redact_url(engine.url)
         self._error: type[Exception] = engine.dialect.loaded_dbapi.Error

@@ -1,7 +1,12 @@
-"""DDL helpers shared by the revision scripts, for PostGIS and SpatiaLite.
+"""DDL helpers shared by the revision scripts, for PostGIS, SpatiaLite and CockroachDB.
 
 Revisions that have shipped call these helpers, so their behaviour is frozen: add new helpers
-rather than changing what an existing one does.
+rather than changing what an existing one does. The CockroachDB flavour
+(:func:`marsgis.db.engine.database_flavour`: a ``cockroachdb://`` URL, or PostgreSQL with
+``?marsgis_compat=cockroachdb``) was added later as a branch of its own in each helper: it
+has no custom SRID (:func:`geometry_type` is SRID 0, :func:`crs_columns` names the Mars CRS,
+:func:`register_mars_srid` does nothing) and its revisions read nothing from the database, so
+that they also compile offline (:func:`marsgis.db.engine.upgrade_sql`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from pyproj import CRS
 
+from marsgis.db.engine import database_flavour
 from marsgis.exceptions import DatabaseError
 
 #: The Mars SRID as registered by revision 0001 (a copy: revisions never import the live schema).
@@ -34,20 +40,47 @@ class RawType(sa.types.UserDefinedType[Any]):
 
 
 def dialect_name() -> str:
-    """``postgresql`` or ``sqlite``; anything else is refused."""
+    """``postgresql`` (CockroachDB too: its SQL is PostgreSQL's) or ``sqlite``; else refused."""
     name = str(op.get_bind().dialect.name)
+    if name == "cockroachdb":
+        return "postgresql"
     if name not in ("postgresql", "sqlite"):
         raise DatabaseError(
-            f"marsgis stores data in PostGIS or SpatiaLite, not {name!r}; set "
-            "MARSGIS_DATABASE_URL to a postgresql+psycopg2:// URL or unset it for SpatiaLite"
+            f"marsgis stores data in PostGIS, CockroachDB or SpatiaLite, not {name!r}; set "
+            "MARSGIS_DATABASE_URL to a postgresql+psycopg2:// or cockroachdb:// URL or unset "
+            "it for SpatiaLite"
         )
     return name
+
+
+def cockroach() -> bool:
+    """Whether the schema is built in the CockroachDB flavour (see the module's docs)."""
+    dialect_name()
+    return database_flavour(op.get_bind()) == "cockroachdb"
+
+
+def crs_columns(table: str, column: str) -> list[sa.schema.SchemaItem]:
+    """The ``<column>_crs`` column of a geometry column in the CockroachDB flavour (else none).
+
+    There geometries are stored in SRID 0 (CockroachDB's ``spatial_ref_sys`` is read-only, so
+    the Mars SRID cannot be registered); this column, which can hold only
+    ``IAU_2015:49900`` and is filled by default, says which CRS their coordinates are in.
+    """
+    if not cockroach():
+        return []
+    code = f"{MARS_AUTH_NAME}:{MARS_AUTH_SRID}"
+    return [
+        sa.Column(
+            f"{column}_crs", sa.String(32), nullable=False, server_default=sa.text(f"'{code}'")
+        ),
+        sa.CheckConstraint(f"{column}_crs = '{code}'", name=f"ck_{table}_{column}_crs"),
+    ]
 
 
 def geometry_type(geometry: str) -> RawType:
     """The column type of a Mars-SRID geometry column of kind ``geometry`` (``POINT``, ...)."""
     if dialect_name() == "postgresql":
-        return RawType(f"geometry({geometry},{MARS_SRID})")
+        return RawType(f"geometry({geometry},{0 if cockroach() else MARS_SRID})")
     # SpatiaLite: a plain column, registered afterwards by RecoverGeometryColumn().
     return RawType(geometry)
 
@@ -55,6 +88,8 @@ def geometry_type(geometry: str) -> RawType:
 def prepare_spatial_database() -> None:
     """Make sure PostGIS is installed (PostgreSQL) or the SpatiaLite metadata exist (SQLite)."""
     bind = op.get_bind()
+    if bind.dialect.name == "cockroachdb":
+        return  # spatial types are built into CockroachDB
     if dialect_name() == "postgresql":
         installed = bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'"))
         if installed.scalar() is not None:
@@ -75,7 +110,12 @@ def prepare_spatial_database() -> None:
 
 
 def register_mars_srid() -> None:
-    """Insert :data:`MARS_SRID` (``IAU_2015:49900``) into ``spatial_ref_sys``."""
+    """Insert :data:`MARS_SRID` (``IAU_2015:49900``) into ``spatial_ref_sys``.
+
+    Nothing in the CockroachDB flavour (see :func:`crs_columns`).
+    """
+    if cockroach():
+        return
     bind = op.get_bind()
     row = bind.execute(
         sa.text("SELECT auth_name, auth_srid FROM spatial_ref_sys WHERE srid = :srid"),
@@ -113,7 +153,9 @@ def register_mars_srid() -> None:
 
 
 def unregister_mars_srid() -> None:
-    """Remove :data:`MARS_SRID` from ``spatial_ref_sys``."""
+    """Remove :data:`MARS_SRID` from ``spatial_ref_sys`` (nothing in the CockroachDB flavour)."""
+    if cockroach():
+        return
     op.get_bind().execute(
         sa.text("DELETE FROM spatial_ref_sys WHERE srid = :srid"), {"srid": MARS_SRID}
     )

@@ -8,7 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from marsgis.db.engine import database_flavour
 from marsgis.db.events import append_event
+from marsgis.db.schema import MARS_SRID
 from marsgis.db.station.audit import append_audit
 from marsgis.exceptions import ConcurrencyError, NotFoundError, ValidationError
 
@@ -18,6 +20,15 @@ ACTOR_MAX = 200
 def now() -> datetime:
     """The current time, aware UTC."""
     return datetime.now(UTC)
+
+
+def geometry_srid(conn: Connection) -> int:
+    """The SRID geometries are written in: the Mars SRID, or 0 in the CockroachDB flavour.
+
+    There the ``<column>_crs`` column (``IAU_2015:49900`` by default) says what SRID 0 means
+    (``docs/station.md``, "CockroachDB"; :func:`marsgis.db.engine.database_flavour`).
+    """
+    return 0 if database_flavour(conn) == "cockroachdb" else MARS_SRID
 
 
 def record_id(value: Any, what: str) -> int:

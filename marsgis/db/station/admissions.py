@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.engine import DatabaseLike, inserted_id, run_transaction, transaction
 from marsgis.db.schema import (
     station_entry_events,
     station_residents,
@@ -161,7 +161,8 @@ def record_entry(
             f"outcome {outcome!r} is not 'refused' or 'secondary_inspection'; admit passengers "
             "with admit_passenger(), which checks the visa, the document and the capacity"
         )
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> EntryEvent:
         return _insert_entry(
             conn,
             passenger=record_id(passenger_id, "passenger id"),
@@ -174,6 +175,8 @@ def record_entry(
             reason=name(reason, "reason"),
             arrival=moment(arrival_at, "arrival_at"),
         )
+
+    return run_transaction(db, change)
 
 
 def admit_passenger(
@@ -205,9 +208,9 @@ def admit_passenger(
     voyage = None if voyage_id is None else record_id(voyage_id, "voyage id")
     arrival = moment(arrival_at, "arrival_at")
     who = name(officer, "officer")
-    refusal: AdmissionRefusedError | None = None
-    visa: Visa | None = None
-    with transaction(db, write=True) as conn:
+
+    def admit(conn: Connection) -> EntryEvent | tuple[AdmissionRefusedError, Visa | None]:
+        # what it returns is computed from this transaction's reads only: safe to repeat
         visa = _visa_for(conn, passenger, colony)
         reasons = admission_refusals(
             passenger_id=passenger,
@@ -224,41 +227,52 @@ def admit_passenger(
         if resident is not None:
             reasons.append(f"passenger {passenger} is already a resident of colony {resident}")
         if reasons:
-            refusal = AdmissionRefusedError(
-                f"passenger {passenger} cannot be admitted to colony {colony}: "
-                + "; ".join(reasons)
-                + ". The refusal is recorded; issue a visa for this colony valid at the "
-                "arrival time and present an unexpired document"
+            return (
+                AdmissionRefusedError(
+                    f"passenger {passenger} cannot be admitted to colony {colony}: "
+                    + "; ".join(reasons)
+                    + ". The refusal is recorded; issue a visa for this colony valid at the "
+                    "arrival time and present an unexpired document"
+                ),
+                visa,
             )
-        elif not take_place(conn, colony):
-            refusal = CapacityExceededError(
-                f"colony {colony} is full: no place left for passenger {passenger}; the "
-                "refusal is recorded. Raise the capacity (set_capacity, colony official) or "
-                "admit to another colony the passenger holds a visa for"
+        if not take_place(conn, colony):
+            return (
+                CapacityExceededError(
+                    f"colony {colony} is full: no place left for passenger {passenger}; the "
+                    "refusal is recorded. Raise the capacity (set_capacity, colony official) or "
+                    "admit to another colony the passenger holds a visa for"
+                ),
+                visa,
             )
-        else:
-            assert visa is not None  # the rule passed
-            event = _insert_entry(
-                conn,
-                passenger=passenger,
-                colony=colony,
-                visa=visa.id,
-                document=document,
-                voyage=voyage,
-                outcome="admitted",
-                officer=who,
-                reason=None,
-                arrival=arrival,
+        assert visa is not None  # the rule passed
+        event = _insert_entry(
+            conn,
+            passenger=passenger,
+            colony=colony,
+            visa=visa.id,
+            document=document,
+            voyage=voyage,
+            outcome="admitted",
+            officer=who,
+            reason=None,
+            arrival=arrival,
+        )
+        conn.execute(
+            station_residents.insert().values(
+                passenger_id=passenger, colony_id=colony, visa_id=visa.id, since=event.at
             )
-            conn.execute(
-                station_residents.insert().values(
-                    passenger_id=passenger, colony_id=colony, visa_id=visa.id, since=event.at
-                )
-            )
-            return event
+        )
+        return event
+
+    outcome = run_transaction(db, admit)
+    if isinstance(outcome, EntryEvent):
+        return outcome
+    refusal, visa = outcome
+
     # the admission wrote nothing; its refusal is a decision of its own, on the record
-    with transaction(db, write=True) as conn:
-        _insert_entry(
+    def refuse(conn: Connection) -> EntryEvent:
+        return _insert_entry(
             conn,
             passenger=passenger,
             colony=colony,
@@ -270,6 +284,8 @@ def admit_passenger(
             reason=str(refusal),
             arrival=arrival,
         )
+
+    run_transaction(db, refuse)
     raise refusal
 
 

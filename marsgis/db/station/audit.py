@@ -7,7 +7,9 @@ without gaps. Appends are serialised so the chain never forks: on PostGIS by
 ``pg_advisory_xact_lock`` on one key, taken as one of the transaction's last statements, after
 the event log's lock (:mod:`marsgis.db.events`; always in that order, so the two never deadlock); on SpatiaLite by the write lock every writer takes
 at ``BEGIN IMMEDIATE``. Triggers refuse ``UPDATE`` and ``DELETE`` of audit rows on both
-backends (and ``TRUNCATE`` on PostGIS). :func:`verify_audit` re-computes the chain and names
+backends (and ``TRUNCATE`` on PostGIS). In the CockroachDB flavour no lock is taken: its
+transactions are ``SERIALIZABLE``, two that read the same last record conflict, and
+:func:`marsgis.db.engine.run_transaction` runs the loser again. :func:`verify_audit` re-computes the chain and names
 the first record that does not verify.
 """
 
@@ -20,7 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from marsgis.db.engine import DatabaseLike, before_commit, transaction, transaction_state
+from marsgis.db.engine import (
+    DatabaseLike,
+    before_commit,
+    database_flavour,
+    transaction,
+    transaction_state,
+)
 from marsgis.db.events import APPEND_LOCK_KEY
 from marsgis.db.schema import station_audit_log
 from marsgis.station.audit import GENESIS, AuditVerification, chain_hash, verify_chain
@@ -69,7 +77,9 @@ def append_audit(
 def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
+    # (the CockroachDB flavour takes no advisory lock: its SERIALIZABLE transactions that read
+    # the same last record conflict, and one of them is retried by run_transaction)
+    if database_flavour(conn) == "postgresql":
         # one lock order whichever hook runs first: the event log's lock, then the audit's
         # (advisory locks are re-entrant within a transaction)
         for key in (APPEND_LOCK_KEY, _LOCK_KEY):

@@ -3,8 +3,10 @@
 The population never exceeds the capacity: a database ``CHECK (population <= capacity)`` and,
 for admissions, one conditional ``UPDATE ... SET population = population + 1 WHERE
 population < capacity`` (:func:`take_place`) whose row count says whether a place was left.
-On PostgreSQL concurrent updates of the row queue on its row lock and re-check the condition;
-on SQLite writers are serialised by ``BEGIN IMMEDIATE``.
+On PostgreSQL concurrent updates of the row queue on its row lock and re-check the condition
+(at ``SERIALIZABLE``, and on CockroachDB, the later one is aborted with SQLSTATE 40001 and run
+again by :func:`~marsgis.db.engine.run_transaction`); on SQLite writers are serialised by
+``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ import sqlalchemy as sa
 from geoalchemy2 import functions as gfn
 from sqlalchemy.engine import Connection, RowMapping
 
-from marsgis.db.engine import DatabaseLike, inserted_id, transaction
-from marsgis.db.schema import MARS_SRID, station_colonies
-from marsgis.db.station._common import name, not_found, now, record, record_id, stale, version
+from marsgis.db.engine import DatabaseLike, inserted_id, run_transaction, transaction
+from marsgis.db.schema import station_colonies
+from marsgis.db.station._common import (
+    geometry_srid,
+    name,
+    not_found,
+    now,
+    record,
+    record_id,
+    stale,
+    version,
+)
 from marsgis.exceptions import ValidationError
 from marsgis.station.records import Colony
 
@@ -86,13 +97,14 @@ def add_colony(
     if pop > cap:
         raise ValidationError(f"population {pop} exceeds capacity {cap}")
     site_name, polygon = colony_boundary(site, radius_km=radius_km)
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Colony:
         new_id = inserted_id(
             conn.execute(
                 station_colonies.insert().values(
                     name=clean,
                     site=site_name,
-                    boundary=sa.func.ST_GeomFromText(polygon.wkt, MARS_SRID),
+                    boundary=sa.func.ST_GeomFromText(polygon.wkt, geometry_srid(conn)),
                     capacity=cap,
                     population=pop,
                     version=1,
@@ -110,6 +122,8 @@ def add_colony(
             details={"name": clean, "site": site_name, "capacity": cap, "population": pop},
         )
         return _load(conn, new_id)
+
+    return run_transaction(db, change)
 
 
 def get_colony(colony_id: int, db: DatabaseLike = None) -> Colony:
@@ -141,7 +155,8 @@ def set_capacity(
     expected = version(expected_version)
     who, why = name(actor, "actor"), name(reason, "reason")
     c = station_colonies.c
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Colony:
         current = _load(conn, ident)
         if cap < current.population:
             raise ValidationError(
@@ -166,6 +181,8 @@ def set_capacity(
             details={"from": current.capacity, "to": cap},
         )
         return _load(conn, ident)
+
+    return run_transaction(db, change)
 
 
 def take_place(conn: Connection, colony_id: int) -> bool:

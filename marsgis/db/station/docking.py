@@ -6,9 +6,14 @@ A bay is never booked twice for overlapping times (``[starts_at, ends_at)`` peri
   (bay_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&)``, revision 0010) refuses the
   second of two concurrent overlapping inserts, whatever the isolation level;
 * SpatiaLite: the overlap check and the insert run in one ``BEGIN IMMEDIATE`` transaction,
-  which holds the database's write lock, so no other booking can slip in between.
+  which holds the database's write lock, so no other booking can slip in between;
+* the CockroachDB flavour (no exclusion constraints; ``docs/station.md``, "CockroachDB"): the
+  same check and insert in one ``SERIALIZABLE`` transaction; of two concurrent overlapping
+  bookings the database aborts one (SQLSTATE 40001) and
+  :func:`~marsgis.db.engine.run_transaction` runs it again, when its check finds the other.
 
-Both raise :class:`~marsgis.exceptions.BookingConflictError` naming the booking in the way.
+All raise :class:`~marsgis.exceptions.BookingConflictError` naming the booking in the way.
+Every mutating function here runs through :func:`~marsgis.db.engine.run_transaction`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.engine import DatabaseLike, inserted_id, run_transaction, transaction
 from marsgis.db.schema import (
     station_bay_bookings,
     station_bays,
@@ -63,7 +68,8 @@ def add_station(
     """Open a station serving a colony."""
     clean, who = name(station_name, "station name"), name(actor, "actor")
     colony = record_id(colony_id, "colony id")
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Station:
         new_id = inserted_id(
             conn.execute(stations.insert().values(name=clean, colony_id=colony, created_at=now()))
         )
@@ -77,6 +83,8 @@ def add_station(
             details={"name": clean, "colony_id": colony},
         )
         return Station(id=new_id, name=clean, colony_id=colony)
+
+    return run_transaction(db, change)
 
 
 def list_stations(db: DatabaseLike = None) -> list[Station]:
@@ -110,7 +118,8 @@ def add_bay(
     """Add a docking bay ``code`` to a station, taking the given vessel classes."""
     ident = record_id(station_id, "station id")
     clean, who, classes = name(code, "bay code"), name(actor, "actor"), _classes(vessel_classes)
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Bay:
         new_id = inserted_id(
             conn.execute(
                 station_bays.insert().values(
@@ -128,6 +137,8 @@ def add_bay(
             details={"station_id": ident, "code": clean, "vessel_classes": list(classes)},
         )
         return Bay(id=new_id, station_id=ident, code=clean, vessel_classes=classes)
+
+    return run_transaction(db, change)
 
 
 def list_bays(station_id: int | None = None, db: DatabaseLike = None) -> list[Bay]:
@@ -153,7 +164,8 @@ def add_vessel(
     """Register a vessel of one of :data:`VESSEL_CLASSES`."""
     clean, who = name(vessel_name, "vessel name"), name(actor, "actor")
     cls = _classes([vessel_class])[0]
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Vessel:
         new_id = inserted_id(
             conn.execute(station_vessels.insert().values(name=clean, vessel_class=cls))
         )
@@ -167,6 +179,8 @@ def add_vessel(
             details={"name": clean, "vessel_class": cls},
         )
         return Vessel(id=new_id, name=clean, vessel_class=cls)
+
+    return run_transaction(db, change)
 
 
 def list_vessels(db: DatabaseLike = None) -> list[Vessel]:
@@ -204,7 +218,8 @@ def add_voyage(
     if end <= start:
         raise ValidationError(f"arrival_end {end.isoformat()} is not after arrival_start")
     where, who = name(origin, "origin"), name(actor, "actor")
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Voyage:
         new_id = inserted_id(
             conn.execute(
                 station_voyages.insert().values(
@@ -224,6 +239,8 @@ def add_voyage(
         return Voyage(
             id=new_id, vessel_id=vessel, origin=where, arrival_start=start, arrival_end=end
         )
+
+    return run_transaction(db, change)
 
 
 def list_voyages(db: DatabaseLike = None) -> list[Voyage]:
@@ -298,7 +315,8 @@ def book_bay(
         raise ValidationError(f"ends_at {end.isoformat()} is not after starts_at")
     who = name(actor, "actor")
     voyage = None if voyage_id is None else record_id(voyage_id, "voyage id")
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> BayBooking:
         bay_row = conn.execute(sa.select(station_bays).where(station_bays.c.id == bay)).first()
         if bay_row is None:
             raise not_found("bay", bay, "list them with marsgis.db.station.list_bays()")
@@ -354,6 +372,8 @@ def book_bay(
             id=new_id, bay_id=bay, voyage_id=voyage, starts_at=start, ends_at=end, booked_by=who
         )
 
+    return run_transaction(db, change)
+
 
 def list_bookings(bay_id: int | None = None, db: DatabaseLike = None) -> list[BayBooking]:
     """The bay bookings (of one bay), by start time."""
@@ -378,7 +398,8 @@ def file_manifest(
     """
     voyage, who = record_id(voyage_id, "voyage id"), name(actor, "actor")
     pairs = [(record_id(p, "passenger id"), record_id(d, "document id")) for p, d in entries]
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> int:
         if pairs:
             docs = dict(
                 conn.execute(
@@ -418,6 +439,8 @@ def file_manifest(
             details={"manifest_id": manifest_id, "passengers": len(pairs)},
         )
         return manifest_id
+
+    return run_transaction(db, change)
 
 
 def manifest_passengers(voyage_id: int, db: DatabaseLike = None) -> list[tuple[int, int]]:

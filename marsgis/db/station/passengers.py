@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 
-from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.engine import DatabaseLike, inserted_id, run_transaction, transaction
 from marsgis.db.schema import station_passengers, station_travel_documents
 from marsgis.db.station._common import name, not_found, now, record, record_id
 from marsgis.station.mrz import parse_td3
@@ -52,7 +52,8 @@ def register_passenger(
     data = parse_td3(mrz)
     who = name(actor, "actor")
     zone = mrz.strip().replace("\r\n", "\n")
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> tuple[Passenger, TravelDocument]:
         passenger_id = inserted_id(
             conn.execute(
                 station_passengers.insert().values(
@@ -102,6 +103,8 @@ def register_passenger(
             mrz=zone,
         )
         return passenger, document
+
+    return run_transaction(db, change)
 
 
 def get_passenger(passenger_id: int, db: DatabaseLike = None) -> Passenger:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from marsgis.db.engine import DatabaseLike, transaction
+from marsgis.db.engine import DatabaseLike, run_transaction
 from marsgis.db.schema import (
     station_colonies,
     station_entry_events,
@@ -52,7 +52,8 @@ def _insert_many(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) 
 def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, Any]:
     """Write ``plan`` into an empty station store; return counts of what was stored."""
     at = now()
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> dict[str, Any]:
         if conn.execute(sa.select(sa.func.count()).select_from(station_colonies)).scalar():
             raise ValidationError(
                 "the station store already has colonies; seed an empty database (a new "
@@ -278,3 +279,5 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
             details=summary,
         )
         return summary
+
+    return run_transaction(db, change)

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from marsgis.db.engine import DatabaseLike, inserted_id, transaction
+from marsgis.db.engine import DatabaseLike, inserted_id, run_transaction, transaction
 from marsgis.db.schema import station_visa_applications, station_visas
 from marsgis.db.station._common import (
     moment,
@@ -125,7 +125,8 @@ def create_application(
     who = name(applicant, "applicant")
     backer = None if sponsor is None else name(sponsor, "sponsor")
     at = now()
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> VisaApplication:
         new_id = inserted_id(
             conn.execute(
                 station_visa_applications.insert().values(
@@ -150,6 +151,8 @@ def create_application(
             details={"passenger_id": passenger, "colony_id": colony, "sponsor": backer},
         )
         return _load_application(conn, new_id)
+
+    return run_transaction(db, change)
 
 
 def get_application(application_id: int, db: DatabaseLike = None) -> VisaApplication:
@@ -206,7 +209,8 @@ def move_application(
     why = None if reason is None else name(reason, "reason")
     if not isinstance(status, str) or status not in APPLICATION_STATUSES:
         raise ValidationError(f"status {status!r} is not one of {', '.join(APPLICATION_STATUSES)}")
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> VisaApplication:
         current = _load_application(conn, ident)
         if current.version != expected:
             raise stale(conn, station_visa_applications, ident, expected, "visa application")
@@ -248,6 +252,8 @@ def move_application(
         )
         return changed
 
+    return run_transaction(db, change)
+
 
 def issue_visa(
     application_id: int,
@@ -266,7 +272,8 @@ def issue_visa(
     start, end = moment(valid_from, "valid_from"), moment(valid_until, "valid_until")
     if end <= start:
         raise ValidationError(f"valid_until {end.isoformat()} is not after valid_from")
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Visa:
         application = _load_application(conn, ident)
         if application.status != "approved":
             raise StateTransitionError(
@@ -312,6 +319,8 @@ def issue_visa(
         )
         return load_visa(conn, visa_id)
 
+    return run_transaction(db, change)
+
 
 def get_visa(visa_id: int, db: DatabaseLike = None) -> Visa:
     """One visa."""
@@ -346,7 +355,8 @@ def propose_revocation(
     ident = record_id(visa_id, "visa id")
     who, why, expected = name(officer, "officer"), name(reason, "reason"), version(expected_version)
     v = station_visas.c
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Visa:
         current = load_visa(conn, ident)
         check_visa_transition(current.status, "revoked")
         result = conn.execute(
@@ -366,6 +376,8 @@ def propose_revocation(
             reason=why,
         )
         return load_visa(conn, ident)
+
+    return run_transaction(db, change)
 
 
 def revoke_visa(
@@ -390,7 +402,8 @@ def revoke_visa(
     who, why, expected = name(officer, "officer"), name(reason, "reason"), version(expected_version)
     when = now() if at is None else moment(at, "at")
     v = station_visas.c
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> Visa:
         current = load_visa(conn, ident)
         check_visa_transition(current.status, "revoked")
         check_second_officer(current.revocation_proposed_by, who)
@@ -418,6 +431,8 @@ def revoke_visa(
         )
         return load_visa(conn, ident)
 
+    return run_transaction(db, change)
+
 
 def expire_visas(*, at: datetime | None = None, actor: str, db: DatabaseLike = None) -> int:
     """Mark every issued visa whose validity ended by ``at`` (default now) ``expired``.
@@ -427,7 +442,8 @@ def expire_visas(*, at: datetime | None = None, actor: str, db: DatabaseLike = N
     when = now() if at is None else moment(at, "at")
     who = name(actor, "actor")
     v = station_visas.c
-    with transaction(db, write=True) as conn:
+
+    def change(conn: Connection) -> int:
         ids = [
             int(i)
             for i in conn.execute(
@@ -449,3 +465,5 @@ def expire_visas(*, at: datetime | None = None, actor: str, db: DatabaseLike = N
                 subject_id=ident,
             )
         return len(ids)
+
+    return run_transaction(db, change)

@@ -13,6 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from marsgis.db.migrations._ddl import (
+    crs_columns,
     drop_geometry_table,
     geometry_type,
     prepare_spatial_database,
@@ -54,6 +55,7 @@ def upgrade() -> None:
         sa.Column("mission_type", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("target", geometry_type("POINT"), nullable=False),
+        *crs_columns("missions", "target"),
         sa.Column("safety_score", sa.Float(), nullable=True),
         sa.Column("scientific_priority", sa.Float(), nullable=True),
         sa.Column("constraints", _json(), nullable=False, server_default=sa.text("'{}'")),

@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from marsgis.db.migrations._ddl import drop_geometry_table, geometry_type, register_geometry
+from marsgis.db.migrations._ddl import (
+    crs_columns,
+    drop_geometry_table,
+    geometry_type,
+    register_geometry,
+)
 
 revision = "0002"
 down_revision: str | None = "0001"
@@ -25,6 +30,7 @@ def upgrade() -> None:
         sa.Column("href", sa.String(2048), nullable=False),
         sa.Column("data_type", sa.String(64), nullable=False),
         sa.Column("bounds", geometry_type("POLYGON"), nullable=True),
+        *crs_columns("mars_data_cache", "bounds"),
         sa.Column("sha256", sa.String(64), nullable=True),
         sa.Column(
             "metadata",

@@ -12,7 +12,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from marsgis.db.migrations._ddl import drop_geometry_table, geometry_type, register_geometry
+from marsgis.db.migrations._ddl import (
+    crs_columns,
+    drop_geometry_table,
+    geometry_type,
+    register_geometry,
+)
 
 revision = "0003"
 down_revision: str | None = "0002"
@@ -70,6 +75,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("geometry", geometry_type("GEOMETRY"), nullable=False),
+        *crs_columns("mission_artefacts", "geometry"),
         sa.Column("properties", _json(), nullable=False, server_default=sa.text("'{}'")),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(_in("kind", ARTEFACT_KINDS), name="ck_mission_artefacts_kind"),

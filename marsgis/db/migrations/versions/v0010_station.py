@@ -8,6 +8,10 @@ Revises: 0009
 Invariants created here (docs/station.md): on PostGIS an exclusion constraint keeps the bookings
 of one bay from overlapping (``btree_gist``); on both backends triggers refuse UPDATE and DELETE
 of audit records.
+
+The CockroachDB flavour (added later, a branch of its own: ``_ddl.cockroach()``) has neither
+exclusion constraints nor ``btree_gist``: there bookings are checked inside a ``SERIALIZABLE``
+transaction (:mod:`marsgis.db.station.docking`); and no statement-level (``TRUNCATE``) trigger.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from marsgis.db.migrations._ddl import (
+    cockroach,
+    crs_columns,
     dialect_name,
     drop_geometry_table,
     geometry_type,
@@ -103,6 +109,7 @@ def _set_event_topics(old: tuple[str, ...], new: tuple[str, ...]) -> None:
 
 def upgrade() -> None:
     postgres = dialect_name() == "postgresql"
+    crdb = cockroach()
     _set_event_topics(OLD_TOPICS, NEW_TOPICS)
 
     op.create_table(
@@ -111,6 +118,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("site", sa.String(200), nullable=False),
         sa.Column("boundary", geometry_type("POLYGON"), nullable=False),
+        *crs_columns("station_colonies", "boundary"),
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("population", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -173,7 +181,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_station_bay_bookings_bay_starts", "station_bay_bookings", ["bay_id", "starts_at"]
     )
-    if postgres:
+    if postgres and not crdb:
         # Two bookings of one bay never overlap: [starts_at, ends_at) ranges of equal bay_id
         # may not intersect (btree_gist gives GiST the '=' on integers).
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
@@ -339,10 +347,11 @@ def upgrade() -> None:
             "CREATE TRIGGER station_audit_log_append_only BEFORE UPDATE OR DELETE ON "
             "station_audit_log FOR EACH ROW EXECUTE FUNCTION station_audit_log_refuse()"
         )
-        op.execute(
-            "CREATE TRIGGER station_audit_log_no_truncate BEFORE TRUNCATE ON "
-            "station_audit_log FOR EACH STATEMENT EXECUTE FUNCTION station_audit_log_refuse()"
-        )
+        if not crdb:  # CockroachDB has no statement-level triggers
+            op.execute(
+                "CREATE TRIGGER station_audit_log_no_truncate BEFORE TRUNCATE ON station_audit_log "
+                "FOR EACH STATEMENT EXECUTE FUNCTION station_audit_log_refuse()"
+            )
     else:
         for verb in ("UPDATE", "DELETE"):
             op.execute(
@@ -355,7 +364,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     postgres = dialect_name() == "postgresql"
     if postgres:
-        op.execute("DROP TRIGGER IF EXISTS station_audit_log_no_truncate ON station_audit_log")
+        if not cockroach():
+            op.execute("DROP TRIGGER IF EXISTS station_audit_log_no_truncate ON station_audit_log")
         op.execute("DROP TRIGGER IF EXISTS station_audit_log_append_only ON station_audit_log")
         op.execute("DROP FUNCTION IF EXISTS station_audit_log_refuse()")
     else:
