@@ -74,16 +74,27 @@ def append_audit(
     queue.append(row)
 
 
+def lock_chain(conn: Connection) -> None:
+    """Take the locks of the event log and the audit chain now, in their one order (PostGIS).
+
+    Appends take them as their last statements anyway; a change that would otherwise wait on
+    another writer's row first (a bay booking waiting on an overlapping booking's exclusion
+    check) takes them at its start, so no two writers ever wait on each other in opposite
+    orders (a deadlock, 40P01). Advisory locks are re-entrant within a transaction. The
+    CockroachDB flavour takes none (its SERIALIZABLE conflicts are retried); SQLite writers are
+    serialised at ``BEGIN IMMEDIATE``.
+    """
+    if database_flavour(conn) == "postgresql":
+        for key in (APPEND_LOCK_KEY, _LOCK_KEY):
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     # (the CockroachDB flavour takes no advisory lock: its SERIALIZABLE transactions that read
     # the same last record conflict, and one of them is retried by run_transaction)
-    if database_flavour(conn) == "postgresql":
-        # one lock order whichever hook runs first: the event log's lock, then the audit's
-        # (advisory locks are re-entrant within a transaction)
-        for key in (APPEND_LOCK_KEY, _LOCK_KEY):
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    lock_chain(conn)
     a = station_audit_log.c
     last = conn.execute(sa.select(a.id, a.hash).order_by(a.id.desc()).limit(1)).first()
     last_id, prev = (0, GENESIS) if last is None else (int(last[0]), str(last[1]))

@@ -38,6 +38,7 @@ from marsgis.db.schema import (
     stations,
 )
 from marsgis.db.station._common import moment, name, not_found, now, record, record_id
+from marsgis.db.station.audit import lock_chain
 from marsgis.exceptions import BookingConflictError, ValidationError
 from marsgis.station.records import Bay, BayBooking, Station, Vessel, Voyage
 
@@ -333,6 +334,7 @@ def book_bay(
                     f"bay {bay} ({bay_row.code}) takes {', '.join(bay_row.vessel_classes)}, "
                     f"not voyage {voyage}'s {cls}; choose a bay that takes a {cls}"
                 )
+        lock_chain(conn)  # before the insert can wait on an overlapping booking: no deadlock
         other = _overlapping(conn, bay, start, end)
         if other is not None:
             raise _conflict(bay, start, end, other)
@@ -401,13 +403,12 @@ def file_manifest(
 
     def change(conn: Connection) -> int:
         if pairs:
-            docs = dict(
-                conn.execute(
-                    sa.select(
-                        station_travel_documents.c.id, station_travel_documents.c.passenger_id
-                    ).where(station_travel_documents.c.id.in_([d for _, d in pairs]))
-                ).all()
-            )
+            rows = conn.execute(
+                sa.select(
+                    station_travel_documents.c.id, station_travel_documents.c.passenger_id
+                ).where(station_travel_documents.c.id.in_([d for _, d in pairs]))
+            ).all()
+            docs: dict[int, int] = {int(r[0]): int(r[1]) for r in rows}
             wrong = [(p, d) for p, d in pairs if docs.get(d) != p]
             if wrong:
                 raise ValidationError(
