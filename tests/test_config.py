@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from marsgis import config
-from marsgis.config import read_settings, settings
+from marsgis.config import Rate, read_settings, settings
 from marsgis.exceptions import ConfigurationError
 
 
@@ -48,7 +48,7 @@ def test_settings_follow_every_change_of_the_environment(
     monkeypatch.setenv("MARSGIS_API_RATE_LIMIT", "5/second")
     changed = settings()
     assert changed.cache_dir == tmp_path / "a"
-    assert (changed.api_rate_limit.requests, changed.api_rate_limit.period_s) == (5, 1.0)
+    assert changed.api_rate_limit == Rate(requests=5, period_s=1.0)
     assert changed == read_settings(os.environ)
     monkeypatch.setenv("MARSGIS_CACHE_DIR", str(tmp_path / "b"))
     assert settings().cache_dir == tmp_path / "b"

@@ -207,7 +207,7 @@ def test_list_pages_follow_every_change_across_replicas(
     url = service.url
     first = db.add_mission("Gale", lat=-4.5895, lon=137.4417, db=url)
     db.add_mission("Jezero", lat=18.44, lon=77.45, mission_type="sample_return", db=url)
-    queries = {
+    queries: dict[str, dict[str, Any]] = {
         "limit=100": {},
         "limit=1&offset=1": {"limit": 1, "offset": 1},
         "status=active": {"status": "active"},
