@@ -548,8 +548,10 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
             f"({res['tile_bytes']:,} B) vs the same PNG from Python's `ThreadingHTTPServer`, "
             f"{scale.clients} concurrent clients, best of 2 × {scale.tile_seconds} s each",
             f"{cached.rps:.0f} req/s (p50 {cached.p50_ms:.1f} ms, p99 {cached.p99_ms:.1f} ms)"
+            + cached.cpu_text()
             + (f", **{cached.errors} errors**" if cached.errors else ""),
-            f"{static.rps:.0f} req/s (p50 {static.p50_ms:.1f} ms, p99 {static.p99_ms:.1f} ms)",
+            f"{static.rps:.0f} req/s (p50 {static.p50_ms:.1f} ms, p99 {static.p99_ms:.1f} ms)"
+            + static.cpu_text(),
             f"{ratio:.2f}× its throughput",
             f"≥ {CACHED_TILE_RATIO:g}×",
             ratio >= CACHED_TILE_RATIO and cached.errors == 0 and res["tile_bytes_equal"],
