@@ -85,8 +85,10 @@ def test_marsgis_serve_workers_share_one_store(db_url: str, tmp_path: Path) -> N
     """``--workers 2``: two processes on one port; every list shows every write at once."""
     import psutil
 
+    from marsgis.db import tokens
+
     db.upgrade(db_url)
-    _, secret = db.tokens.create_token("ada", "scientist", db=db_url)
+    _, secret = tokens.create_token("ada", "scientist", db=db_url)
     auth = {"Authorization": f"Bearer {secret}"}
     with marsgis_serve(db_url, tmp_path, "--workers", "2") as base:
         port = base.split(":")[2].split("/")[0]
