@@ -60,6 +60,7 @@ marsgis.exceptions.ConfigurationError: MARSGIS_CACHE_TTL_DAYS='abc' is not valid
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping
@@ -127,8 +128,42 @@ class Settings:
         return bool(self.hub_api_url and self.hub_api_token)
 
 
+#: Every variable :func:`settings` reads (``tests/test_config.py`` checks this list against
+#: what it reads), and those ``platformdirs`` reads for the default folders (``os.environ``).
+_VARIABLES = (
+    "DASK_GATEWAY__ADDRESS",
+    "DASK_GATEWAY__AUTH__TYPE",
+    "DASK_GATEWAY__PROXY_ADDRESS",
+    "JUPYTERHUB_API_TOKEN",
+    "JUPYTERHUB_API_URL",
+    "JUPYTERHUB_SERVICE_PREFIX",
+    "JUPYTERHUB_USER",
+    "MARSGIS_API_PREFIX",
+    "MARSGIS_API_RATE_LIMIT",
+    "MARSGIS_CACHE_DIR",
+    "MARSGIS_CACHE_TTL_DAYS",
+    "MARSGIS_DATABASE_URL",
+    "MARSGIS_DATA_DIR",
+    "MARSGIS_GATEWAY_ADDRESS",
+    "MARSGIS_GATEWAY_AUTH",
+    "MARSGIS_GATEWAY_PROXY",
+    "MARSGIS_GPU",
+    "MARSGIS_MEMO_MB",
+    "MARSGIS_MEMO_PREFIX",
+    "MARSGIS_REDIS_URL",
+    "MARSGIS_REPORTS_DIR",
+    "MARSGIS_SPATIALITE",
+    "MARSGIS_STAC_URL",
+    "MARSGIS_USER",
+)
+_PLATFORM_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
+
+
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the deployment settings from the environment (every call reads it afresh).
+
+    The variables are read on every call; the :class:`Settings` built from them is remembered
+    for those values (it is immutable), so a call in a request path costs a few lookups.
 
     Parameters
     ----------
@@ -141,6 +176,20 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         A variable has a value it does not accept; the message names it and what it accepts.
     """
     env = os.environ if environ is None else environ
+    values = tuple(map(env.get, _VARIABLES))
+    platform = tuple(map(os.environ.get, _PLATFORM_VARIABLES))
+    return _settings(values, platform)
+
+
+@functools.lru_cache(maxsize=32)
+def _settings(values: tuple[str | None, ...], platform: tuple[str | None, ...]) -> Settings:
+    del platform  # part of the key: platformdirs reads these from os.environ
+    env = {name: value for name, value in zip(_VARIABLES, values, strict=True) if value is not None}
+    return read_settings(env)
+
+
+def read_settings(env: Mapping[str, str]) -> Settings:
+    """The settings of the variables ``env``, built afresh (:func:`settings` remembers them)."""
     _check_gateway_auth(env)
     data_dir = Path(env.get("MARSGIS_DATA_DIR") or platformdirs.user_data_dir("marsgis"))
     cache_dir = Path(env.get("MARSGIS_CACHE_DIR") or platformdirs.user_cache_dir("marsgis"))

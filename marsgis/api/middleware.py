@@ -46,8 +46,13 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        given = headers.get("x-request-id", "")
+        given, declared = "", ""
+        for key, value in scope["headers"]:  # only the two headers read here are decoded
+            name = key.lower()
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+            elif name == b"content-length":
+                declared = value.decode("latin-1")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -90,7 +95,6 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_id)
 
         try:
-            declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
                 over["limit"] = True
             else:
@@ -118,6 +122,8 @@ class RequestContextMiddleware:
     def _log(
         scope: Scope, state: dict[str, Any], code: int, started: float, request_id: str
     ) -> None:
+        if not _access.isEnabledFor(logging.INFO):
+            return
         route = scope.get("route")
         template = getattr(route, "path", None) or scope.get("path", "")
         principal = state.get("principal")

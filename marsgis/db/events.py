@@ -33,6 +33,7 @@ or None.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import select
 from collections.abc import Iterable, Iterator, Mapping
@@ -385,18 +386,30 @@ class LogPosition:
 def log_position(topics: str | Iterable[str] | None = None, db: DatabaseLike = None) -> LogPosition:
     """The newest event id of ``topics`` (all by default), with the database's identity.
 
-    One indexed lookup per topic (``ix_events_topic_id``), in one statement.
+    One indexed lookup per topic (``ix_events_topic_id``), in one statement (built once per
+    set of topics: this runs on every cached read).
     """
-    wanted = parse_topics(topics)
+    statement = _newest_statement(parse_topics(topics))
+    with transaction(db) as conn:
+        row = conn.execute(statement).one()
+        identity = _database_identity(conn.engine.url)
+    return LogPosition(identity, max((int(v) for v in row if v is not None), default=0))
+
+
+@functools.lru_cache(maxsize=64)
+def _newest_statement(wanted: tuple[str, ...]) -> sa.Select[Any]:
     newest = [
         sa.select(sa.func.max(events.c.id)).where(events.c.topic == t).scalar_subquery()
         for t in wanted
     ]
-    with transaction(db) as conn:
-        row = conn.execute(sa.select(*newest)).one()
-        url = conn.engine.url.render_as_string(hide_password=True)
-    identity = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return LogPosition(identity, max((int(v) for v in row if v is not None), default=0))
+    return sa.select(*newest)
+
+
+@functools.lru_cache(maxsize=64)
+def _database_identity(url: sa.URL) -> str:
+    """A digest of the URL without its password (URLs are immutable and hashable)."""
+    text = url.render_as_string(hide_password=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- listening

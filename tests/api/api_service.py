@@ -32,17 +32,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def marsgis_serve(db_url: str, folder: Path) -> Iterator[str]:
+def marsgis_serve(db_url: str, folder: Path, *options: str) -> Iterator[str]:
     """A real ``marsgis serve`` (uvicorn) on a free loopback port, stopped at the end.
 
     Yields the API's base URL (``http://127.0.0.1:PORT/api/v1``) once ``/health`` answers; the
-    server's output (the JSON access log) is ``folder / "serve.log"``.
+    server's output (the JSON access log) is ``folder / "serve.log"``; ``options`` are more
+    ``marsgis serve`` options (``"--workers", "2"``).
     """
     port = _free_port()
     env = {**os.environ, "MARSGIS_DATA_DIR": str(folder / "data")}
     with (folder / "serve.log").open("w") as log:
         server = subprocess.Popen(
-            [CLI, "serve", "--port", str(port), "--url", db_url],
+            [CLI, "serve", "--port", str(port), "--url", db_url, *options],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

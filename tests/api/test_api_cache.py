@@ -189,6 +189,61 @@ def test_plan_reads_follow_every_change_across_replicas(
     other.close()
 
 
+def _listed(service: Service, query: str) -> dict[str, Any]:
+    r = service.call("GET", f"{MISSIONS}?{query}", role="viewer")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_list_pages_follow_every_change_across_replicas(
+    service: Service, prefix: str, shared_memo: memo.Memo
+) -> None:
+    """Cached list pages equal the store's own page after every change, on two replicas.
+
+    The page body is cached under the log position of the mission topics: each write below
+    moves it, so no replica ever serves the page of before the write.
+    """
+    other = memo.Memo(redis_url=REDIS_URL, prefix=prefix)  # a second API replica's cache
+    url = service.url
+    first = db.add_mission("Gale", lat=-4.5895, lon=137.4417, db=url)
+    db.add_mission("Jezero", lat=18.44, lon=77.45, mission_type="sample_return", db=url)
+    queries: dict[str, dict[str, Any]] = {
+        "limit=100": {},
+        "limit=1&offset=1": {"limit": 1, "offset": 1},
+        "status=active": {"status": "active"},
+        "bbox=130,-10,140,0": {"bbox": (130.0, -10.0, 140.0, 0.0)},
+    }
+
+    def shown(body: dict[str, Any]) -> list[Any]:
+        rows = [(m["id"], m["name"], m["status"], m["version"]) for m in body["items"]]
+        return [body["total"], rows]
+
+    def expected(filters: dict[str, Any]) -> list[Any]:
+        found = db.page_missions(db=url, **filters)  # the store, uncached
+        rows = [(m.id, m.name, m.status, m.version) for m in found.items]
+        return [found.total, rows]
+
+    steps = [
+        lambda: None,
+        lambda: db.update_mission(first.id, expected_version=1, name="Gale crater", db=url),
+        lambda: db.set_status(first.id, "active", expected_version=2, db=url),
+        lambda: db.add_mission("Olympus", lat=18.65, lon=226.2, db=url),
+        lambda: db.delete_mission(first.id, db=url),
+    ]
+    for step in steps:
+        step()
+        for _ in range(2):  # the second read of each state is a hit
+            for store in (shared_memo, other):
+                memo.set_memo(store)
+                for query, filters in queries.items():
+                    assert shown(_listed(service, query)) == expected(filters), query
+            memo.set_memo(shared_memo)
+    assert shared_memo.stats().memory_hits >= len(steps) * len(queries)
+    assert other.stats().memory_hits >= len(steps) * len(queries)
+    assert shared_memo.stats().redis_hits + other.stats().redis_hits >= len(steps)
+    other.close()
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

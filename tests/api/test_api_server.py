@@ -79,3 +79,35 @@ def test_marsgis_serve_answers_on_loopback(db_url: str, tmp_path: Path) -> None:
         ("GET", "/api/v1/missions", 401),
     ]
     assert lines[2]["principal"] == "ada"
+
+
+def test_marsgis_serve_workers_share_one_store(db_url: str, tmp_path: Path) -> None:
+    """``--workers 2``: two processes on one port; every list shows every write at once."""
+    import psutil
+
+    from marsgis.db import tokens
+
+    db.upgrade(db_url)
+    _, secret = tokens.create_token("ada", "scientist", db=db_url)
+    auth = {"Authorization": f"Bearer {secret}"}
+    with marsgis_serve(db_url, tmp_path, "--workers", "2") as base:
+        port = base.split(":")[2].split("/")[0]
+        servers = [p for p in psutil.process_iter(["cmdline"]) if port in (p.info["cmdline"] or [])]
+        workers = [
+            child
+            for server in servers
+            for child in server.children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+        assert len(servers) == 1 and len(workers) == 2, (servers, workers)
+        names = []
+        for i in range(3):
+            body = {"name": f"Site {i}", "target": {"type": "Point", "coordinates": [137.4, -4.6]}}
+            created = httpx.post(f"{base}/missions", json=body, headers=auth, timeout=10)
+            assert created.status_code == 201, created.text
+            names.append(f"Site {i}")
+            for _ in range(6):  # new connections: either worker answers
+                listed = httpx.get(f"{base}/missions", headers=auth, timeout=10)
+                assert listed.status_code == 200, listed.text
+                assert [m["name"] for m in listed.json()["items"]] == names
+    assert [m.name for m in db.list_missions(db=db_url)] == names

@@ -85,6 +85,16 @@ def _latlon(text: str) -> tuple[float, float]:
     return lat, lon
 
 
+#: What a mission read depends on: every change to a mission records a ``missions`` event, and a
+#: change to its tasks or plan (which can step its version) a ``tasks`` or ``plans`` one, each in
+#: its own transaction (docs/cache.md).
+MISSION_TOPICS = ("missions", "plans", "tasks")
+#: Seconds a cached mission-list page lives (it is dropped sooner once the log moves on).
+LIST_CACHE_TTL_S = 600.0
+# bump when the list's JSON changes shape, so no cached body of the old shape is served
+_LIST_BODY_VERSION = 1
+
+
 @router.get("", response_model=Page[MissionOut])
 async def list_missions(
     store: Store,
@@ -101,27 +111,50 @@ async def list_missions(
     """Missions, oldest first (nearest first with ``near``), filtered and paged.
 
     Filters, count and page are computed by the database (:func:`marsgis.db.page_missions`),
-    in the thread pool; the page is serialized once, straight to JSON.
+    in the thread pool; the page is serialized once, straight to JSON, and that body is cached
+    (:mod:`marsgis.memo`) under the event-log position of the mission topics, so a page is
+    never served stale.
     """
     if bbox is not None and near is not None:
         raise ValidationError("give bbox or near, not both")
     if (near is None) != (radius_m is None):
         raise ValidationError("near and radius_m go together (near=LAT,LON&radius_m=METRES)")
-    found = await run_in_threadpool(
-        db.page_missions,
-        status=status,
-        mission_type=mission_type,
-        bbox=None if bbox is None else parse_bbox(bbox),
-        near=None if near is None else _latlon(near),
-        radius_m=radius_m,
-        limit=limit,
-        offset=offset,
-        db=store,
+    query = {
+        "status": status,
+        "mission_type": mission_type,
+        "bbox": None if bbox is None else parse_bbox(bbox),
+        "near": None if near is None else _latlon(near),
+        "radius_m": radius_m,
+        "limit": limit,
+        "offset": offset,
+    }
+    body = await run_in_threadpool(_cached_page, query, store)
+    return Response(body, media_type="application/json")
+
+
+def _cached_page(query: dict[str, Any], store: Any) -> bytes:
+    # the log position is read before the page, so a cached body is never older than its key
+    position = events.log_position(MISSION_TOPICS, db=store)
+    key = [_LIST_BODY_VERSION, *(repr(query[k]) for k in sorted(query))]  # repr: inf, nan
+    body: bytes = memo.cached(
+        f"mission-list.{position.database}",
+        key,
+        lambda: _page_body(query, store),
+        generation=position.event_id,
+        ttl=LIST_CACHE_TTL_S,
     )
+    return body
+
+
+def _page_body(query: dict[str, Any], store: Any) -> bytes:
+    found = db.page_missions(**query, db=store)
     page = Page[MissionOut](
-        items=[MissionOut.of(m) for m in found.items], total=found.total, limit=limit, offset=offset
+        items=[MissionOut.of(m) for m in found.items],
+        total=found.total,
+        limit=query["limit"],
+        offset=query["offset"],
     )
-    return Response(page.model_dump_json(), media_type="application/json")
+    return page.model_dump_json().encode()
 
 
 @router.post("", status_code=201, response_model=MissionOut)
@@ -258,7 +291,7 @@ def _features(artefacts: list[db.Artefact]) -> FeatureCollection:
 
 #: What a plan read depends on: every change to a mission, its tasks or its artefacts records
 #: an event of one of these topics in its own transaction (docs/cache.md).
-PLAN_TOPICS = ("missions", "plans", "tasks")
+PLAN_TOPICS = MISSION_TOPICS
 #: Seconds a cached plan lives (it is dropped sooner once the log moves on).
 PLAN_CACHE_TTL_S = 600.0
 # bump when the plan's JSON changes shape, so no cached body of the old shape is served
