@@ -2,12 +2,20 @@
 
 Pure domain rules, no database: the lifecycles (:mod:`~marsgis.station.lifecycle`), the
 admission rule (:mod:`~marsgis.station.rules`), machine-readable zones
-(:mod:`~marsgis.station.mrz`), the audit hash chain (:mod:`~marsgis.station.audit`), the
+(:mod:`~marsgis.station.mrz`), arrivals, flows and the occupancy forecast
+(:mod:`~marsgis.station.arrivals`), the audit hash chain (:mod:`~marsgis.station.audit`), the
 records the store returns (:mod:`~marsgis.station.records`) and the seeded demo generator
 (:mod:`~marsgis.station.seed`). :mod:`marsgis.db.station` stores them and enforces the
 invariants under concurrency; see ``docs/station.md``.
 """
 
+from marsgis.station.arrivals import (
+    ArrivalsSummary,
+    arrival_flows,
+    arrivals_summary,
+    occupancy_forecast,
+    voyage_table,
+)
 from marsgis.station.audit import GENESIS, AuditVerification, chain_hash, verify_chain
 from marsgis.station.lifecycle import (
     APPLICATION_STATUSES,
@@ -30,6 +38,7 @@ from marsgis.station.records import (
     Passenger,
     Resident,
     Station,
+    StationSnapshot,
     TravelDocument,
     Vessel,
     Visa,
@@ -45,6 +54,7 @@ __all__ = (
     "GENESIS",
     "VISA_STATUSES",
     "VISA_TRANSITIONS",
+    "ArrivalsSummary",
     "AuditRecord",
     "AuditVerification",
     "Bay",
@@ -55,12 +65,15 @@ __all__ = (
     "Passenger",
     "Resident",
     "Station",
+    "StationSnapshot",
     "TravelDocument",
     "Vessel",
     "Visa",
     "VisaApplication",
     "Voyage",
     "admission_refusals",
+    "arrival_flows",
+    "arrivals_summary",
     "chain_hash",
     "check_admission",
     "check_application_transition",
@@ -68,6 +81,8 @@ __all__ = (
     "check_second_officer",
     "check_visa_transition",
     "make_td3",
+    "occupancy_forecast",
     "parse_td3",
     "verify_chain",
+    "voyage_table",
 )
