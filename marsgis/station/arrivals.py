@@ -328,7 +328,8 @@ FORECAST_COLUMNS = (
 def occupancy_forecast(snapshot: StationSnapshot) -> pd.DataFrame:
     """Each colony's population projected voyage by voyage (:data:`FORECAST_COLUMNS`).
 
-    Per colony: a first row with the population now (``voyage`` 0), then one row per voyage
+    Per colony: a first row with the population now (``voyage`` 0, ``vessel`` "(current)",
+    placed at the latest arrival decided on, else at the snapshot's time), then one row per voyage
     with passengers still undecided (``pending``: on its manifest, no entry decision yet), in
     arrival order. ``expected_admissions`` is ``round(pending × admission_rate)`` — the share
     of the colony's decided arrivals admitted so far (all colonies' share if it has none; 1
@@ -340,14 +341,15 @@ def occupancy_forecast(snapshot: StationSnapshot) -> pd.DataFrame:
     where = voyage_colonies(snapshot)
     vessels = {v.id: v.name for v in snapshot.vessels}
     decided = Counter(e.voyage_id for e in snapshot.entries if e.voyage_id is not None)
+    current = max((e.arrival_at for e in snapshot.entries), default=snapshot.taken_at)
     rows: list[dict[str, Any]] = []
     for colony in snapshot.colonies:
         population = colony.population
         rate = rates[colony.id]
         rows.append(
             {
-                "colony": colony.name, "voyage": 0, "vessel": "(now)",
-                "arrival_start": snapshot.taken_at, "pending": 0,
+                "colony": colony.name, "voyage": 0, "vessel": "(current)",
+                "arrival_start": current, "pending": 0,
                 "admission_rate": round(rate, 4), "expected_admissions": 0, "turned_away": 0,
                 "projected_population": population, "capacity": colony.capacity,
                 "projected_occupancy": round(population / colony.capacity, 4)
