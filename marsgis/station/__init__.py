@@ -13,6 +13,7 @@ from marsgis.station.arrivals import (
     ArrivalsSummary,
     arrival_flows,
     arrivals_summary,
+    latest_arrival_day,
     occupancy_forecast,
     voyage_table,
 )
@@ -80,6 +81,7 @@ __all__ = (
     "check_officer",
     "check_second_officer",
     "check_visa_transition",
+    "latest_arrival_day",
     "make_td3",
     "occupancy_forecast",
     "parse_td3",

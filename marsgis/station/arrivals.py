@@ -48,6 +48,7 @@ __all__ = [
     "ArrivalsSummary",
     "arrival_flows",
     "arrivals_summary",
+    "latest_arrival_day",
     "occupancy_forecast",
     "report_day",
     "voyage_colonies",
@@ -269,6 +270,12 @@ def arrivals_summary(
     return ArrivalsSummary(
         day=the_day, taken_at=snapshot.taken_at, voyages=rows, occupancy=occupancy, totals=totals
     )
+
+
+def latest_arrival_day(snapshot: StationSnapshot) -> date | None:
+    """The UTC day of the latest arrival decided on (None: no decisions yet)."""
+    latest = max((e.arrival_at for e in snapshot.entries), default=None)
+    return None if latest is None else latest.astimezone(UTC).date()
 
 
 def voyage_table(snapshot: StationSnapshot) -> pd.DataFrame:
