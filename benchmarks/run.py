@@ -527,6 +527,9 @@ _register_api(benchmark, Row, Section)
 from bench_cache import register as _register_cache  # noqa: E402  (cache, benchmarks/bench_cache.py)
 
 _register_cache(benchmark, Row, Section)
+from bench_station import register as _register_station  # noqa: E402  (station, bench_station.py)
+
+_register_station(benchmark, Row, Section)
 
 
 # ------------------------------------------------------------------------------------ doc
