@@ -79,9 +79,9 @@ def _prepare(url: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     store_station(generate_station(seed=2031, passengers=PASSENGERS), db=url)
     seeded_s = time.perf_counter() - t0
-    for colony in st.list_colonies(db=url):
+    for c in st.list_colonies(db=url):
         st.set_capacity(
-            colony.id, 1_000_000, expected_version=colony.version, actor="bench",
+            c.id, 1_000_000, expected_version=c.version, actor="bench",
             reason="benchmark: room for every arrival", db=url,
         )  # fmt: skip
     snapshot = st.station_snapshot(url)
@@ -89,7 +89,7 @@ def _prepare(url: str) -> dict[str, Any]:
     decided = {e.passenger_id for e in snapshot.entries}
     visas = {(v.passenger_id, v.colony_id): v.id for v in st.list_visas(status="issued", db=url)}
     with get_engine(url).connect() as conn:  # every passport's expiry, in one query
-        expiry = dict(
+        expiry: dict[int, Any] = dict(
             conn.execute(sa.text("SELECT id, expires_on FROM station_travel_documents")).all()
         )
     eligible: list[tuple[int, int, int, int, int, str]] = []
@@ -101,9 +101,10 @@ def _prepare(url: str) -> dict[str, Any]:
                 continue
             eligible.append((pid, colony, did, voyage.id, visa, voyage.arrival_start.isoformat()))
     need = 2 * CLIENTS * PER_CLIENT
-    if len(eligible) < need:
+    if len(eligible) < need + PER_CLIENT:
         raise RuntimeError(f"only {len(eligible)} admissible passengers, {need} needed")
     ours, ref = eligible[0:need:2], eligible[1:need:2]
+    solo = eligible[need : need + PER_CLIENT]
     station_id = snapshot.stations[0].id
     bays = [
         st.add_bay(station_id, f"{side}{i}", vessel_classes=["shuttle"], actor="bench", db=url).id
@@ -111,9 +112,11 @@ def _prepare(url: str) -> dict[str, Any]:
         for i in range(CLIENTS // 2)
     ]
 
-    def windows(k: int, bay_ids: list[int]) -> list[tuple[int, str, str]]:
+    def windows(
+        k: int, bay_ids: list[int], t0: datetime = BOOKING_T0
+    ) -> list[tuple[int, str, str]]:
         bay = bay_ids[k % len(bay_ids)]
-        slots = [BOOKING_T0 + timedelta(hours=2 * j + k // len(bay_ids)) for j in range(PER_CLIENT)]
+        slots = [t0 + timedelta(hours=2 * j + k // len(bay_ids)) for j in range(PER_CLIENT)]
         return [(bay, s.isoformat(), (s + timedelta(hours=1)).isoformat()) for s in slots]
 
     half = CLIENTS // 2
@@ -124,6 +127,8 @@ def _prepare(url: str) -> dict[str, Any]:
         "admit_ref": [ref[k::CLIENTS] for k in range(CLIENTS)],
         "book_ours": [windows(k, bays[:half]) for k in range(CLIENTS)],
         "book_ref": [windows(k, bays[half:]) for k in range(CLIENTS)],
+        "admit_solo": [solo],
+        "book_solo": [windows(0, bays[:1], BOOKING_T0 + timedelta(days=365))],
         "bays": bays,
     }
 
@@ -136,6 +141,7 @@ def _client(kind: str, url: str, tasks: list[Any], barrier: Any, out: Any) -> No
 
     dsn = url.replace("postgresql+psycopg2://", "postgresql://")
     raw = psycopg2.connect(dsn) if kind.endswith("_ref") else None
+    kind = kind.replace("_solo", "_ours")
     st.list_colonies(db=url)  # engine, pool and schema check before the clock starts
     call: Callable[[Any], None]
     if kind == "admit_ours":
@@ -258,7 +264,7 @@ def measure() -> dict[str, Any]:
         prep = _prepare(url)
         res: dict[str, Any] = {"database": name, "eligible": prep["eligible"]}
         res["seeded_s"] = prep["seeded_s"]
-        for kind in ("admit_ref", "admit_ours", "book_ref", "book_ours"):
+        for kind in ("admit_solo", "book_solo", "admit_ref", "admit_ours", "book_ref", "book_ours"):
             res[kind] = _run_clients(kind, url, prep[kind])
         res["check"] = _check(url)
     return res
@@ -311,6 +317,10 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         "constraint, and appends its audit record and event. The reference writes the same "
         "rows with bare SQL (psycopg2, one transaction per call, no audit or event), by the "
         "same 16 processes.",
+        f"One client alone (same calls, {PER_CLIENT} each): admissions "
+        f"{res['admit_solo']['per_s']:.0f}/s (p50 {res['admit_solo']['p50_ms']:.0f} ms), "
+        f"bookings {res['book_solo']['per_s']:.0f}/s (p50 {res['book_solo']['p50_ms']:.0f} ms): "
+        "the cost of one call without contention.",
         f"Afterwards (SQL): residents = sum of colony populations: {check['residents_match']}; "
         f"{check['bookings']} bookings stored by the clients, {check['overlaps']} overlapping "
         f"pairs; audit chain intact: {check['audit_intact']}.",

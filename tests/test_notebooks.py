@@ -198,7 +198,9 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         with db.get_engine(db_url).connect() as conn:
             q = lambda sql: conn.execute(sa.text(sql)).all()  # noqa: E731
             on_manifests = q("SELECT count(*) FROM station_manifest_entries")[0][0]
-            decisions = dict(q("SELECT outcome, count(*) FROM station_entry_events GROUP BY 1"))
+            decisions: dict[str, int] = dict(
+                q("SELECT outcome, count(*) FROM station_entry_events GROUP BY 1")
+            )
             first_day = [
                 o for o, at in q("SELECT outcome, arrival_at FROM station_entry_events")
                 if str(at).startswith("2031-05-01")

@@ -50,7 +50,7 @@ def _expected(url: str, day: date) -> dict[str, Any]:
         entries = [(v, o) for v, o, _ in rows]
         admitted_in = Counter(c for _, o, c in rows if o == "admitted")
         windows = q("SELECT id, arrival_start, arrival_end FROM station_voyages")
-        manifests = dict(
+        manifests: dict[int, int] = dict(
             q(
                 "SELECT m.voyage_id, count(*) FROM station_manifest_entries e "
                 "JOIN station_manifests m ON m.id = e.manifest_id GROUP BY m.voyage_id"
