@@ -315,7 +315,8 @@ def arrival_flows(snapshot: StationSnapshot, outcome: str = "admitted") -> pd.Da
 def _admission_rates(snapshot: StationSnapshot) -> dict[int, float]:
     decided: dict[int, Counter[str]] = defaultdict(Counter)
     for e in snapshot.entries:
-        decided[e.colony_id][e.outcome] += 1
+        if e.outcome in ("admitted", "refused"):  # a secondary inspection decides nothing yet
+            decided[e.colony_id][e.outcome] += 1
     everyone = sum((c for c in decided.values()), Counter())
     overall = everyone["admitted"] / sum(everyone.values()) if everyone else 1.0
     return {
@@ -336,13 +337,13 @@ def occupancy_forecast(snapshot: StationSnapshot) -> pd.DataFrame:
     """Each colony's population projected voyage by voyage (:data:`FORECAST_COLUMNS`).
 
     Per colony: a first row with the population now (``voyage`` 0, ``vessel`` "(current)",
-    placed at the latest arrival decided on, else at the snapshot's time), then one row per voyage
-    with passengers still undecided (``pending``: on its manifest, no entry decision yet), in
-    arrival order. ``expected_admissions`` is ``round(pending × admission_rate)`` — the share
-    of the colony's decided arrivals admitted so far (all colonies' share if it has none; 1
-    with no decisions at all) — cut to the free places left; the rest is ``turned_away``
-    (the store refuses admissions beyond the capacity). A simple projection, not a model: it
-    assumes future passengers are admitted as often as past ones.
+    placed at the latest arrival decided on, else at the snapshot's time), then one row per
+    voyage with passengers still undecided (``pending``: on its manifest, no entry decision
+    yet), in arrival order. ``expected_admissions`` is ``round(pending × admission_rate)``,
+    the rate being the share admitted of the colony's arrivals admitted or refused so far (all
+    colonies' share if it has none; 1 with none at all), cut to the free places left; the rest
+    is ``turned_away`` (the store refuses admissions beyond the capacity). A simple
+    projection, not a model: it assumes future passengers are admitted as often as past ones.
     """
     rates = _admission_rates(snapshot)
     where = voyage_colonies(snapshot)
