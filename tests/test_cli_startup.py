@@ -34,6 +34,7 @@ HEAVY = (
     "fastapi",
     "pystac",
     "pystac_client",
+    "stac_fastapi",  # the API's STAC routes (marsgis serve only)
     "rioxarray",
     "scipy",
 )

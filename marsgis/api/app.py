@@ -108,7 +108,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(missions.router)
     app.include_router(mars_data.router)
-    app.include_router(stac.router)
+    stac.include(app)
     app.include_router(tiles.router)
     app.include_router(planning.router)
     app.include_router(reports.router)

@@ -59,7 +59,7 @@ from marsgis.db.missions import (
     status_history,
     update_mission,
 )
-from marsgis.db.plans import StoredPlan, load_plan, save_plan, save_traverse
+from marsgis.db.plans import StoredPlan, load_plan, save_ellipse, save_plan, save_traverse
 from marsgis.db.schema import MARS_SRID
 from marsgis.db.tasks import (
     TASK_STATUSES,
@@ -115,6 +115,7 @@ __all__ = (
     "redact_url",
     "reorder_tasks",
     "save_plan",
+    "save_ellipse",
     "save_traverse",
     "set_status",
     "set_task_status",

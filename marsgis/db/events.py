@@ -83,6 +83,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "mission.deleted": "missions",
     "plan.saved": "plans",
     "traverse.saved": "plans",
+    "ellipse.saved": "plans",
     "artefact.added": "plans",
     "artefact.deleted": "plans",
     "task.added": "tasks",

@@ -40,10 +40,10 @@ from marsgis.db.tasks import Task, add_task, list_tasks
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from marsgis.planning.ellipses import LandingEllipse
-    from marsgis.planning.missions import MissionPlan
+    from marsgis.planning.ellipses import EllipseEvaluation, LandingEllipse
+    from marsgis.planning.missions import MissionPlan, PlanArtefact
 
-__all__ = ["StoredPlan", "load_plan", "save_plan", "save_traverse"]
+__all__ = ["StoredPlan", "load_plan", "save_ellipse", "save_plan", "save_traverse"]
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,62 @@ def save_traverse(
     """
     from marsgis.planning.missions import traverse_artefact
 
+    return _save_artefact(
+        mission_id, traverse_artefact(traverse, name=name), "traverse.saved", expected_version, db
+    )
+
+
+def save_ellipse(
+    mission_id: str | uuid.UUID,
+    ellipse: LandingEllipse | EllipseEvaluation,
+    *,
+    name: str = "landing ellipse",
+    expected_version: int | None = None,
+    db: DatabaseLike = None,
+) -> Artefact:
+    """Add a landing ellipse (or an evaluated one) to a stored mission's plan.
+
+    As :func:`save_traverse`: the artefact and the mission's version step are one
+    transaction, recorded as an ``ellipse.saved`` event.
+
+    Parameters
+    ----------
+    mission_id
+        The mission.
+    ellipse
+        A :class:`marsgis.planning.LandingEllipse`, or the
+        :func:`marsgis.planning.evaluate_ellipse` result (its figures are kept too).
+    name
+        The artefact's label.
+    expected_version
+        The mission version the ellipse was chosen against; None saves onto what is stored.
+
+    Raises
+    ------
+    ConcurrencyError
+        The mission is no longer at ``expected_version``; nothing was written.
+    NotFoundError
+        No such mission.
+    """
+    from marsgis.planning.ellipses import EllipseEvaluation as _Evaluation
+    from marsgis.planning.missions import ellipse_artefact
+
+    if isinstance(ellipse, _Evaluation):
+        artefact = ellipse_artefact(ellipse.ellipse, ellipse, name=name)
+    else:
+        artefact = ellipse_artefact(ellipse, name=name)
+    return _save_artefact(mission_id, artefact, "ellipse.saved", expected_version, db)
+
+
+def _save_artefact(
+    mission_id: str | uuid.UUID,
+    artefact: PlanArtefact,
+    event: str,
+    expected_version: int | None,
+    db: DatabaseLike,
+) -> Artefact:
+    """Store one plan artefact and step the mission's version, recording ``event``."""
     mid = check.mission_id(mission_id)
-    artefact = traverse_artefact(traverse, name=name)
     with transaction(db, write=True) as conn:
         version = advance_version(conn, mid, expected_version)
         stored = add_artefact(
@@ -174,9 +228,6 @@ def save_traverse(
             db=conn,
         )
         append_event(
-            conn,
-            "traverse.saved",
-            mid,
-            {"artefact_id": stored.id, "name": stored.name, "version": version},
+            conn, event, mid, {"artefact_id": stored.id, "name": stored.name, "version": version}
         )
         return stored

@@ -31,6 +31,7 @@ from marsgis.planning.lcp import LeastCostPath, cost_distance, least_cost_path
 from marsgis.planning.missions import (
     MissionPlan,
     PlanArtefact,
+    ellipse_artefact,
     plan_mission,
     traverse_artefact,
     traverse_from_artefact,
@@ -79,6 +80,7 @@ __all__ = (
     "make_targets",
     "mars_time",
     "plan_mission",
+    "ellipse_artefact",
     "traverse_artefact",
     "traverse_from_artefact",
     "plan_traverse",

@@ -35,6 +35,7 @@ from marsgis.planning.traverse import plan_traverse, route_summary
 __all__ = [
     "MissionPlan",
     "PlanArtefact",
+    "ellipse_artefact",
     "plan_mission",
     "traverse_artefact",
     "traverse_from_artefact",
@@ -105,10 +106,7 @@ class MissionPlan:
         """The geometries of this plan to store with the mission: ellipse first, then traverse."""
         out: list[PlanArtefact] = []
         if self.ellipse is not None:
-            props: dict[str, Any] = {"ellipse": self.ellipse.to_dict()}
-            if self.evaluation is not None:
-                props["evaluation"] = finite_json(self.evaluation.to_dict())
-            out.append(PlanArtefact("ellipse", "landing ellipse", self.ellipse.polygon(), props))
+            out.append(ellipse_artefact(self.ellipse, self.evaluation))
         if self.traverse is not None:
             out.append(traverse_artefact(self.traverse))
         return tuple(out)
@@ -152,6 +150,22 @@ def finite_json(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+def ellipse_artefact(
+    ellipse: LandingEllipse,
+    evaluation: EllipseEvaluation | None = None,
+    *,
+    name: str = "landing ellipse",
+) -> PlanArtefact:
+    """A landing ellipse (and its evaluation, if any) as one artefact: the ellipse polygon.
+
+    The properties keep the ellipse's parameters and the evaluation's figures (JSON-safe).
+    """
+    props: dict[str, Any] = {"ellipse": ellipse.to_dict()}
+    if evaluation is not None:
+        props["evaluation"] = finite_json(evaluation.to_dict())
+    return PlanArtefact("ellipse", name, ellipse.polygon(), props)
 
 
 def traverse_artefact(traverse: gpd.GeoDataFrame, *, name: str | None = None) -> PlanArtefact:

@@ -2,10 +2,11 @@
 
 Pure domain rules, no database: the lifecycles (:mod:`~marsgis.station.lifecycle`), the
 admission rule (:mod:`~marsgis.station.rules`), machine-readable zones
-(:mod:`~marsgis.station.mrz`), arrivals, flows and the occupancy forecast
-(:mod:`~marsgis.station.arrivals`), the audit hash chain (:mod:`~marsgis.station.audit`), the
-records the store returns (:mod:`~marsgis.station.records`) and the seeded demo generator
-(:mod:`~marsgis.station.seed`). :mod:`marsgis.db.station` stores them and enforces the
+(:mod:`~marsgis.station.mrz`), document checks (:mod:`~marsgis.station.documents`),
+arrivals, flows and the occupancy forecast (:mod:`~marsgis.station.arrivals`), the audit hash
+chain (:mod:`~marsgis.station.audit`), the records the store returns
+(:mod:`~marsgis.station.records`) and the seeded demo generator (:mod:`~marsgis.station.seed`).
+:mod:`marsgis.db.station` stores them and enforces the
 invariants under concurrency; see ``docs/station.md``.
 """
 
@@ -18,6 +19,7 @@ from marsgis.station.arrivals import (
     voyage_table,
 )
 from marsgis.station.audit import GENESIS, AuditVerification, chain_hash, verify_chain
+from marsgis.station.documents import DocumentCheck, check_document
 from marsgis.station.lifecycle import (
     APPLICATION_STATUSES,
     APPLICATION_TRANSITIONS,
@@ -61,6 +63,7 @@ __all__ = (
     "Bay",
     "BayBooking",
     "Colony",
+    "DocumentCheck",
     "EntryEvent",
     "MRZData",
     "Passenger",
@@ -76,6 +79,7 @@ __all__ = (
     "arrival_flows",
     "arrivals_summary",
     "chain_hash",
+    "check_document",
     "check_admission",
     "check_application_transition",
     "check_officer",

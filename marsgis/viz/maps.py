@@ -32,15 +32,20 @@ if TYPE_CHECKING:
 
     from marsgis.db import Engine, Mission
     from marsgis.planning import LandingEllipse
+    from marsgis.station import Colony
 
 __all__ = [
     "ATTRIBUTION",
+    "OCCUPANCY_BANDS",
     "STATUS_COLORS",
+    "add_colonies",
     "add_missions",
     "basemap_layer",
     "ellipse_layer",
     "mars_map",
     "mask_overlay",
+    "occupancy_color",
+    "occupancy_legend",
     "replace_layer",
     "traverse_layer",
 ]
@@ -56,6 +61,14 @@ STATUS_COLORS = {
     "completed": "#2f855a",
     "aborted": "#9b2c2c",
 }
+
+#: ``(upper occupancy, colour, label)`` bands of a colony's population / capacity, in order.
+OCCUPANCY_BANDS: tuple[tuple[float, str, str], ...] = (
+    (0.5, "#2f855a", "under 50 % full"),
+    (0.8, "#d69e2e", "50–80 % full"),
+    (0.95, "#dd6b20", "80–95 % full"),
+    (math.inf, "#c53030", "95 % full or more"),
+)
 
 
 def basemap_layer(url: str | None = None) -> ipyleaflet.TileLayer:
@@ -89,6 +102,8 @@ def mars_map(
     readout: bool = True,
     measure: bool = True,
     tile_url: str | None = None,
+    toolkit: bool = True,
+    legends: Sequence[str] = ("relief",),
 ) -> ipyleaflet.Map:
     """An ipyleaflet map of Mars on the local basemap.
 
@@ -108,6 +123,12 @@ def mars_map(
         kept as ``m.marsgis_measure``.
     tile_url
         Basemap URL template (default: this machine's tile endpoint).
+    toolkit
+        Add the map toolkit (:func:`marsgis.viz.controls.add_toolkit`: layers control with
+        opacity, legends, Mars scale bar, graticule, cursor coordinates, DEM coverage),
+        kept as ``m.marsgis_toolkit``.
+    legends
+        The toolkit's legends: ``"relief"`` and/or ``"status"``.
     """
     import ipyleaflet
     import ipywidgets as w
@@ -130,6 +151,10 @@ def mars_map(
 
     m.marsgis_readout = ClickReadout(m) if readout else None
     m.marsgis_measure = MeasureTool(m) if measure else None
+    if toolkit:
+        from marsgis.viz.controls import add_toolkit
+
+        add_toolkit(m, legends=legends)
     return m
 
 
@@ -293,3 +318,81 @@ def mask_overlay(
     Image.fromarray(rgba, "RGBA").save(buffer, "PNG", optimize=True)
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return ipyleaflet.ImageOverlay(url=url, bounds=[[south, west], [north, east]], name=name)
+
+
+def occupancy_color(population: int, capacity: int) -> str:
+    """The colour of a colony's occupancy (:data:`OCCUPANCY_BANDS`); grey without capacity."""
+    if capacity <= 0:
+        return "#718096"
+    share = population / capacity
+    return next(color for top, color, _ in OCCUPANCY_BANDS if share < top)
+
+
+def occupancy_legend(title: str = "Occupancy") -> ipyleaflet.WidgetControl:
+    """A map legend of :data:`OCCUPANCY_BANDS` (:func:`marsgis.viz.controls.legend_control`)."""
+    from marsgis.viz.controls import legend_control
+
+    return legend_control(title, {label: color for _, color, label in OCCUPANCY_BANDS})
+
+
+def add_colonies(
+    m: ipyleaflet.Map,
+    colonies: Sequence[Colony],
+    *,
+    on_click: Callable[[Colony], object] | None = None,
+    name: str = "colonies",
+) -> ipyleaflet.LayerGroup:
+    """Colonies as their boundary polygons plus a marker, coloured by occupancy.
+
+    The boundary (:attr:`~marsgis.station.Colony.boundary_wkt`, lon/lat °E) is a polygon; a
+    circle marker at its centre keeps a small colony visible at a global zoom. Both carry the
+    colony's name, site and ``population / capacity`` in a popup.
+
+    Parameters
+    ----------
+    on_click
+        Called with the colony whose polygon or marker was clicked.
+    name
+        Layer name; an existing layer of that name is replaced.
+    """
+    import html
+
+    import ipyleaflet
+    import ipywidgets as w
+    from shapely import wkt
+
+    layers: list[ipyleaflet.Layer] = []
+    for colony in colonies:
+        color = occupancy_color(colony.population, colony.capacity)
+        share = colony.population / colony.capacity if colony.capacity else 0.0
+        text = (
+            f"<b>{html.escape(colony.name)}</b><br>{html.escape(colony.site)}<br>"
+            f"{colony.population} / {colony.capacity} ({100 * share:.0f} % full)"
+        )
+        boundary = wkt.loads(colony.boundary_wkt)
+        polygon = ipyleaflet.Polygon(
+            locations=_locations(boundary.exterior.coords),
+            color=color,
+            fill_color=color,
+            fill_opacity=0.35,
+            weight=2,
+            name=f"colony {colony.id}",
+        )
+        centre = boundary.centroid
+        marker = ipyleaflet.CircleMarker(
+            location=[centre.y, lon180(centre.x)],
+            radius=9,
+            color="#ffffff",
+            weight=2,
+            fill_color=color,
+            fill_opacity=0.9,
+            name=f"colony {colony.id} marker",
+        )
+        for layer in (polygon, marker):
+            layer.popup = w.HTML(text)
+            if on_click is not None:
+                layer.on_click(lambda colony=colony, **_: on_click(colony))
+        layers += [polygon, marker]
+    group = ipyleaflet.LayerGroup(layers=layers, name=name)
+    replace_layer(m, group)
+    return group

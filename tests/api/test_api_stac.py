@@ -279,3 +279,40 @@ def test_bad_intersects_is_a_422_problem(service: Service) -> None:
         json={"intersects": {"type": "Point", "coordinates": [10.0, 95.0]}},
     )
     assert polar.status_code == 422 and "out of range" in polar.json()["detail"]
+
+
+def test_links_carry_the_hub_service_prefix(service: Service) -> None:
+    """Behind the hub's proxy (``/services/marsgis-api``) every STAC link keeps the prefix."""
+    from marsgis.api import create_app
+
+    prefix = "/services/marsgis-api"
+    prefixed = Service(url=service.url, app=create_app(service.url, prefix=prefix))
+    prefixed.tokens.update(service.tokens)
+    base = f"http://testserver{prefix}/api/v1/stac"
+    landing = prefixed.call("GET", f"{prefix}/api/v1/stac/", role="viewer").json()
+    rels = {link["rel"]: link["href"] for link in landing["links"]}
+    assert rels["self"] == rels["root"] == f"{base}/"
+    assert rels["data"] == f"{base}/collections"
+    assert rels["service-desc"] == f"http://testserver{prefix}/api/v1/openapi.json"
+    assert sorted(
+        h for r, h in ((x["rel"], x["href"]) for x in landing["links"]) if r == "child"
+    ) == [
+        f"{base}/collections/marsgis-dems",
+        f"{base}/collections/marsgis-vectors",
+    ]
+    page = prefixed.call(
+        "GET", f"{prefix}/api/v1/stac/search?ids=gale-1m,mola&limit=1", role="viewer"
+    )
+    body = page.json()
+    assert body["numberMatched"] == 2 and len(body["features"]) == 1
+    feature = body["features"][0]
+    self_href = next(x["href"] for x in feature["links"] if x["rel"] == "self")
+    assert self_href == f"{base}/collections/marsgis-dems/items/{feature['id']}"
+    (next_href,) = (x["href"] for x in body["links"] if x["rel"] == "next")
+    assert next_href.startswith(f"{base}/search?") and "token=1" in next_href
+    second = prefixed.call("GET", next_href.removeprefix("http://testserver"), role="viewer")
+    assert {feature["id"], second.json()["features"][0]["id"]} == {"gale-1m", "mola"}
+    # without a token the prefixed STAC routes refuse like every other route
+    refused = prefixed.call("GET", f"{prefix}/api/v1/stac/collections")
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"

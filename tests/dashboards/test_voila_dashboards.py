@@ -79,6 +79,26 @@ def assert_dom_local(page: Any) -> None:
     assert "cdn.jsdelivr.net" not in html and "cdnjs.cloudflare.com" not in html
 
 
+def assert_map_toolkit(page: Any, legends: tuple[str, ...] = ("Elevation",)) -> None:
+    """The map shows a layers control, a Mars scale bar and its legends (#15)."""
+    page.wait_for_selector(".leaflet-control-layers")
+    bar = page.wait_for_selector(".marsgis-scalebar[data-label]")
+    assert bar.get_attribute("data-label").endswith((" km", " m"))
+    for title in legends:
+        page.wait_for_selector(f".leaflet-control .marsgis-legend[data-title='{title}']")
+
+
+def fitted_view(points: list[tuple[float, float]], height: str, **kw: Any) -> tuple[Any, int]:
+    """The centre and zoom :func:`marsgis.viz.controls.fit_to` gives a map of ``height``."""
+    from types import SimpleNamespace
+
+    from marsgis.viz.controls import fit_to
+
+    m = SimpleNamespace(center=None, zoom=None, layout=SimpleNamespace(height=height, width="100%"))
+    zoom = fit_to(m, points, **kw)
+    return (float(m.center[0]), float(m.center[1])), zoom
+
+
 def map_box(tab: Tab) -> dict[str, float]:
     box = tab.page.locator(".leaflet-container").first.bounding_box()
     assert box is not None
@@ -109,13 +129,20 @@ def test_mission_board_status_change_reaches_the_database(
     from marsgis.viz.tiles import render_tile
     from marsgis.viz.tiling import pixel_centres, tile_of
 
+    # the opening view holds every mission (fitted to them, #15)
+    missions = db.list_missions(db=dash_env["db"])
+    centre, zoom = fitted_view([(m.lon, m.lat) for m in missions], "460px", max_zoom=8)
     box = map_box(tab)
+    for m in missions:
+        mx, my = container_point(box, centre, zoom, m.lat, m.lon)
+        assert box["x"] < mx < box["x"] + box["width"] and box["y"] < my < box["y"] + box["height"]
+    assert_map_toolkit(page, ("Elevation", "Mission status"))
     lat, lon = -42.4, 70.5
-    px, py = container_point(box, (0.0, 0.0), 1, lat, lon)
+    px, py = container_point(box, centre, zoom, lat, lon)
     shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
-    x, y = tile_of(lat, lon, 1)
-    lats, lons = pixel_centres(1, x, y)
-    expected = render_tile(1, x, y)[
+    x, y = tile_of(lat, lon, zoom)
+    lats, lons = pixel_centres(zoom, x, y)
+    expected = render_tile(zoom, x, y)[
         np.argmin(np.abs(lats - lat)), np.argmin(np.abs(lons - lon)), :3
     ]
     around = shot[int(py) - 1 : int(py) + 2, int(px) - 1 : int(px) + 2]
@@ -219,6 +246,7 @@ def test_landing_explorer_click_shows_elevation_and_ellipse(tab: Tab, voila: Ser
     ellipse = planning.LandingEllipse.from_constraints("msl", shown["lat"], shown["lon"])
     ref = planning.evaluate_ellipse(ellipse, marsgis.open_dem("gale-mola"), "msl")
     assert safety == ref.safety
+    assert_map_toolkit(page)
     screenshot(page, "landing-site-explorer")
     assert tab.non_local() == []
     assert_dom_local(page)
@@ -250,12 +278,20 @@ def test_traverse_planner_route_appears(tab: Tab, voila: Server) -> None:
     # at this zoom) whose bounding box spans the start and the goal
     from marsgis.viz.dashboards.traverse_planner import ROUTE_COLOR
 
+    # the map zooms to the new route: all of it in view, at the largest zoom that holds it
+    size = (int(box["width"]), int(box["height"]))  # the map is on screen: its real size
+    view, zoom = fitted_view([c for g in ref.geometry for c in g.coords], "480px", size=size)
+    assert zoom > 6
+    wait_for_tiles(page, settle_ms=1500)
     path = page.wait_for_selector(f"path[stroke='{ROUTE_COLOR}']")
     drawn = path.bounding_box()
     for end in (clicked_start, clicked_goal):
-        ex, ey = container_point(box, centre, 6, *end)
+        ex, ey = container_point(box, view, zoom, *end)
         assert drawn["x"] - 3 <= ex <= drawn["x"] + drawn["width"] + 3
         assert drawn["y"] - 3 <= ey <= drawn["y"] + drawn["height"] + 3
+    assert box["x"] <= drawn["x"] and drawn["x"] + drawn["width"] <= box["x"] + box["width"]
+    assert box["y"] <= drawn["y"] and drawn["y"] + drawn["height"] <= box["y"] + box["height"]
+    assert_map_toolkit(page)
     page.wait_for_selector("img[src^='blob:'], .widget-image img", state="attached")
     screenshot(page, "traverse-planner")
     assert tab.non_local() == []

@@ -206,6 +206,24 @@ def test_plan_saves_record_their_parts_and_the_plan(gale_landing_plan: Any, db_u
     assert new[-1].payload == {"artefact_id": traverse.id, "name": traverse.name, "version": 2}
     assert db.get_mission(mid, db=db_url).version == 2
 
+    evaluation = gale_landing_plan.evaluation
+    ellipse, new = _new(
+        db_url,
+        lambda: db.save_ellipse(mid, evaluation, name="E2", expected_version=2, db=db_url),
+    )
+    assert [(e.type, e.subject) for e in new] == [
+        ("artefact.added", str(ellipse.id)),
+        ("ellipse.saved", mid),
+    ]
+    assert new[-1].payload == {"artefact_id": ellipse.id, "name": "E2", "version": 3}
+    # the stored polygon is the evaluated ellipse's, with its figures
+    assert ellipse.kind == "ellipse"
+    assert ellipse.geometry.equals_exact(evaluation.ellipse.polygon(), 1e-9)
+    assert ellipse.properties["evaluation"]["safety"] == pytest.approx(evaluation.safety)
+    with pytest.raises(ConcurrencyError):  # planned against version 2: the mission moved on
+        db.save_ellipse(mid, evaluation.ellipse, expected_version=2, db=db_url)
+    assert db.get_mission(mid, db=db_url).version == 3
+
 
 def _plan(schedule: schedules.Schedule) -> DueRun:
     return DueRun(T0, T0 + timedelta(seconds=10), {"planned_for": schedule.name})

@@ -1,352 +1,181 @@
-"""``/stac``: the shipped data catalog as a STAC API (core, collections, item-search, features).
+"""``/stac``: the shipped data catalog as a STAC API, built with stac-fastapi's framework.
 
-The catalog is :func:`marsgis.catalog.shipped_catalog` (collections ``marsgis-dems`` and
-``marsgis-vectors``), served from memory: landing page, ``/conformance``, ``/collections``,
-``/collections/{id}``, ``/collections/{id}/items`` (``limit`` + ``next`` paging),
-``/collections/{id}/items/{item_id}`` and ``/search`` (``GET`` and ``POST``: ``bbox``,
-``intersects``, ``datetime``, ``collections``, ``ids``, ``limit``, ``token``). ``intersects``
-is a GeoJSON geometry (in ``GET``, its JSON text); an item matches when the geometry
-intersects the item's footprint, taken as it is and shifted by ±360° so that either longitude
-convention finds it. Every link is an absolute URL of
-this API, built from the request's base URL; asset hrefs stay the shipped files. Longitudes of
-a ``bbox`` may be 0–360 or −180–180 °E, and ``west > east`` crosses the 180° meridian. Errors
-are the app's problem documents (an unknown collection or item is a ``404``).
+Why stac-fastapi, and which part of it. The STAC API protocol (routes, request models,
+landing page, conformance, link shapes, token paging) comes from ``stac-fastapi.api``
+(:class:`~stac_fastapi.api.app.StacApi`), ``stac-fastapi.types``
+(:class:`~stac_fastapi.types.core.BaseCoreClient`) and ``stac-fastapi.extensions``
+(:class:`~stac_fastapi.extensions.core.TokenPaginationExtension`) rather than being written by
+hand. None of stac-fastapi's *backends* fits: stac-fastapi-pgstac needs the pgstac schema in
+PostgreSQL, the elasticsearch/opensearch backends need those servers, and marsgis's embedded
+default is SpatiaLite. So the backend is :class:`ShippedCatalogClient`, a small
+``BaseCoreClient`` that answers from :mod:`marsgis.catalog` (the source of truth, in memory; no
+SQL here): collections from :func:`~marsgis.catalog.shipped_catalog`, every search and item
+page from :func:`~marsgis.catalog.shipped_items`, which parses and checks ``bbox``,
+``intersects`` and ``datetime`` and raises :class:`~marsgis.exceptions.ValidationError`.
 
-Why the routes are written here rather than with stac-fastapi: ``stac-fastapi.api`` 7.0 builds
-its own FastAPI application (``StacApi``) with its own exception handlers (``{"code",
-"description"}`` bodies, not RFC 9457 problem documents with a ``trace_id``), its own default
-middlewares (brotli, CORS, proxy headers) and stac-pydantic request models, and would add nine
-packages (stac-fastapi.api, stac-fastapi.types, stac-pydantic, geojson-pydantic, brotli-asgi,
-brotli, pydantic-settings, python-dotenv, iso8601; ``pip install --dry-run``). Mounted as a
-sub-application it would bypass this app's problem handlers and CORS policy; taking only its
-router would still need its settings and request models. The protocol for a dozen static Items
-is a few routes over pystac's own dictionaries, so they live here, behind the same
-``require(scope)`` as every other router (a judgement made within the issue's time box, not a
-failed integration: stac-fastapi was not installed).
+How it is mounted. ``StacApi`` builds its routes on an :class:`~fastapi.APIRouter` with the
+``/api/v1/stac`` prefix, this app's ``require(data:read)`` dependency and problem responses;
+that router is included in the marsgis app (:func:`include`). StacApi's own application, which
+carries its exception handlers (``{"code", "description"}`` bodies), its default middlewares
+(brotli, CORS ``*``, proxy headers; given none here) and its ``/_mgmt`` probes, is never served.
+So errors stay this app's ``application/problem+json`` documents, and links follow the
+request's base URL (``root_path``, hence the ``/services/marsgis-api`` prefix).
+
+Mars, not Earth: stac-fastapi's request models check a ``bbox`` against WGS84's −180..180 and
+parse ``datetime`` raising ``400``. The models here (:class:`SearchGetRequest`,
+:class:`SearchPostRequest`, :class:`ItemsGetRequest`) take ``bbox`` and ``datetime`` as given
+and leave them to :func:`~marsgis.catalog.shipped_items`: longitudes 0–360 or −180–180 °E,
+``W > E`` crossing 180°, and a bad value is a ``422`` problem like every other bad input.
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI reads the attrs request models' annotations
 
-import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+import logging
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from shapely import affinity
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
+import attr
+import pystac
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from pydantic import Field, model_validator
+from typing_extensions import override
 
+import marsgis
 from marsgis.api.auth import require
 from marsgis.api.models import Problem
 from marsgis.api.routers import API_PREFIX
 from marsgis.api.scopes import DATA_READ
-from marsgis.catalog import shipped_catalog
-from marsgis.dates import to_utc
+from marsgis.catalog import shipped_catalog, shipped_items
 from marsgis.exceptions import DataNotFoundError, ValidationError
 
-__all__ = ["CONFORMS_TO", "PREFIX", "SearchBody", "router"]
+
+def _not_the_default_settings_warning(record: logging.LogRecord) -> bool:
+    """Drop the warning of the unused settings stac-fastapi.types builds on import.
+
+    It says the title is the default; the settings given to StacApi here name everything
+    (see :func:`_router`).
+    """
+    return not record.getMessage().startswith("Using default values")
+
+
+logging.getLogger("stac_fastapi.types.config").addFilter(_not_the_default_settings_warning)
+
+from stac_fastapi.api.app import StacApi  # noqa: E402
+from stac_fastapi.api.models import (  # noqa: E402
+    ItemCollectionUri,
+    create_get_request_model,
+    create_post_request_model,
+    create_request_model,
+)
+from stac_fastapi.extensions.pagination import TokenPaginationExtension  # noqa: E402
+from stac_fastapi.extensions.pagination.request import GETTokenPagination  # noqa: E402
+from stac_fastapi.types import stac  # noqa: E402
+from stac_fastapi.types.config import ApiSettings  # noqa: E402
+from stac_fastapi.types.conformance import (  # noqa: E402
+    OAFConformanceClasses,
+    STACConformanceClasses,
+)
+from stac_fastapi.types.core import BaseCoreClient  # noqa: E402
+from stac_fastapi.types.extension import ApiExtension  # noqa: E402
+from stac_fastapi.types.links import CollectionLinks, ItemLinks  # noqa: E402
+from stac_fastapi.types.requests import get_base_url  # noqa: E402
+from stac_fastapi.types.search import (  # noqa: E402
+    APIRequest,
+    BaseSearchGetRequest,
+    BaseSearchPostRequest,
+)
+
+__all__ = [
+    "CONFORMS_TO",
+    "PREFIX",
+    "ItemsGetRequest",
+    "SearchGetRequest",
+    "SearchPostRequest",
+    "ShippedCatalogClient",
+    "include",
+]
 
 PREFIX = f"{API_PREFIX}/stac"
-STAC_VERSION = "1.0.0"
 GEOJSON = "application/geo+json"
-#: Conformance classes this API implements.
+#: Conformance classes this API implements (stac-fastapi's base set without OGC ``oas30``:
+#: the app's OpenAPI document is 3.1).
 CONFORMS_TO: tuple[str, ...] = (
-    "https://api.stacspec.org/v1.0.0/core",
-    "https://api.stacspec.org/v1.0.0/collections",
-    "https://api.stacspec.org/v1.0.0/item-search",
-    "https://api.stacspec.org/v1.0.0/ogcapi-features",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    STACConformanceClasses.CORE,
+    STACConformanceClasses.COLLECTIONS,
+    STACConformanceClasses.ITEM_SEARCH,
+    STACConformanceClasses.OGC_API_FEAT,
+    OAFConformanceClasses.CORE,
+    OAFConformanceClasses.GEOJSON,
 )
 DEFAULT_LIMIT = 10
-MAX_LIMIT = 1000
 
+_BBOX = "W,S,E,N in °E/°N (0–360 or −180–180; W > E crosses 180°), e.g. 137.2,-5.0,137.6,-4.4."
+_DATETIME = "RFC 3339 instant or interval `start/end` (`..` = open), e.g. 2012-08-06T00:00:00Z/.."
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
     for code in (401, 403, 404, 422)
 }
-router = APIRouter(
-    prefix=PREFIX,
-    tags=["stac"],
-    responses=_ERRORS,
-    dependencies=[Depends(require(DATA_READ))],
-)
 
 
-class GeoJSONResponse(JSONResponse):
-    """A JSON response typed ``application/geo+json`` (items and item collections)."""
-
-    media_type = GEOJSON
+# --- request models: stac-fastapi's, with Mars bbox and marsgis's datetime parsing ----------
 
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
-Token = Annotated[str | None, Query(description="Paging token from a `next` link.")]
-BboxQuery = Annotated[
-    str | None, Query(description="W,S,E,N in °E/°N (0–360 or −180–180; W > E crosses 180°).")
-]
-IntersectsQuery = Annotated[
-    str | None,
-    Query(description="A GeoJSON geometry as JSON text (°E/°N); not together with bbox."),
-]
-DatetimeQuery = Annotated[
-    str | None, Query(description="RFC 3339 instant or interval `start/end` (`..` = open).")
-]
+@attr.s
+class SearchGetRequest(BaseSearchGetRequest):
+    """``GET /search`` parameters; ``bbox`` and ``datetime`` as text for marsgis.catalog."""
+
+    # text rather than stac-pydantic's WGS84 tuple: marsgis.catalog parses it
+    bbox: Annotated[str | None, Query(description=_BBOX)] = attr.ib(default=None)  # type: ignore[assignment]
+    datetime: Annotated[str | None, Query(description=_DATETIME)] = attr.ib(default=None)
 
 
-class SearchBody(BaseModel):
-    """The body of ``POST /search``."""
+@attr.s
+class ItemsGetRequest(ItemCollectionUri):
+    """``GET /collections/{id}/items`` parameters; ``bbox`` and ``datetime`` as text."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    bbox: list[float] | None = Field(default=None, description="W,S,E,N (°E/°N).")
-    intersects: dict[str, Any] | None = Field(
-        default=None, description="A GeoJSON geometry (°E/°N); not together with bbox."
-    )
-    datetime: str | None = Field(default=None, description="Instant or interval.")
-    collections: list[str] | None = None
-    ids: list[str] | None = None
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    token: str | None = None
+    bbox: Annotated[str | None, Query(description=_BBOX)] = attr.ib(default=None)  # type: ignore[assignment]
+    datetime: Annotated[str | None, Query(description=_DATETIME)] = attr.ib(default=None)
 
 
-@lru_cache(maxsize=1)
-def _shipped() -> tuple[dict[str, dict[str, Any]], tuple[dict[str, Any], ...]]:
-    """The collections (by id) and items of the shipped catalog as link-less STAC dicts."""
-    collections: dict[str, dict[str, Any]] = {}
-    items: list[dict[str, Any]] = []
-    for child in shipped_catalog().get_children():
-        doc = child.to_dict(include_self_link=False, transform_hrefs=False)
-        doc["links"] = []
-        collections[child.id] = doc
-        for item in child.get_items():
-            item_doc = item.to_dict(include_self_link=False, transform_hrefs=False)
-            item_doc["links"] = []
-            item_doc["collection"] = child.id
-            items.append(item_doc)
-    return collections, tuple(items)
+class SearchPostRequest(BaseSearchPostRequest):
+    """The ``POST /search`` body; ``bbox`` in either longitude convention, ``datetime`` as text.
+
+    ``bbox`` with ``intersects`` is refused by :func:`~marsgis.catalog.shipped_items` (a
+    ``422`` problem that says so) rather than by stac-pydantic's validator.
+    """
+
+    bbox: list[float] | None = Field(default=None, description=_BBOX)  # type: ignore[assignment]
+    datetime: str | None = Field(default=None, description=_DATETIME)
+
+    @model_validator(mode="before")
+    @classmethod
+    def validate_spatial(cls, values: Any) -> Any:  # type: ignore[override]
+        """Accept ``bbox`` and ``intersects`` here; the catalog search checks them."""
+        return values
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + PREFIX
+# --- the backend ------------------------------------------------------------------------------
 
 
 def _link(rel: str, href: str, type_: str = "application/json", **extra: Any) -> dict[str, Any]:
     return {"rel": rel, "href": href, "type": type_, **extra}
 
 
-def _collection_doc(request: Request, doc: Mapping[str, Any]) -> dict[str, Any]:
-    base = _base(request)
-    url = f"{base}/collections/{doc['id']}"
-    return {
-        **doc,
-        "links": [
-            _link("self", url),
-            _link("root", f"{base}/"),
-            _link("parent", f"{base}/"),
-            _link("items", f"{url}/items", GEOJSON),
-        ],
-    }
+def _collection_doc(collection: pystac.Collection, base: str) -> stac.Collection:
+    doc = collection.to_dict(include_self_link=False, transform_hrefs=False)
+    doc["links"] = CollectionLinks(collection_id=collection.id, base_url=base).create_links()
+    return stac.Collection(**doc)  # type: ignore[typeddict-item]
 
 
-def _item_doc(request: Request, doc: Mapping[str, Any]) -> dict[str, Any]:
-    base = _base(request)
-    collection = f"{base}/collections/{doc['collection']}"
-    return {
-        **doc,
-        "links": [
-            _link("self", f"{collection}/items/{doc['id']}", GEOJSON),
-            _link("parent", collection),
-            _link("collection", collection),
-            _link("root", f"{base}/"),
-        ],
-    }
-
-
-def _collection(collection_id: str) -> dict[str, Any]:
-    collections, _ = _shipped()
-    if collection_id not in collections:
-        raise DataNotFoundError(
-            f"STAC collection {collection_id!r} does not exist; choose one of "
-            f"{sorted(collections)} (GET {PREFIX}/collections)"
-        )
-    return collections[collection_id]
-
-
-# --- filters ---------------------------------------------------------------------------------
-
-
-def _lon_ranges(west: float, east: float) -> list[tuple[float, float]]:
-    """The longitudes ``west``→``east`` (eastward) as ranges within [0, 360]."""
-    width = east - west if west <= east else east - west + 360.0
-    if width >= 360.0:
-        return [(0.0, 360.0)]
-    start = west % 360.0
-    if start + width <= 360.0:
-        return [(start, start + width)]
-    return [(start, 360.0), (0.0, start + width - 360.0)]
-
-
-def bbox_intersects(query: Sequence[float], bbox: Sequence[float]) -> bool:
-    """Whether two lon/lat boxes (W, S, E, N, any longitude convention) intersect on Mars.
-
-    >>> bbox_intersects((170, -10, -170, 10), (175, 0, 185, 5))  # crosses 180°
-    True
-    >>> bbox_intersects((-30, -10, -20, 10), (330, 0, 335, 5))   # −30 °E == 330 °E
-    True
-    >>> bbox_intersects((137.2, -5.0, 137.6, -4.4), (77.2, 18.4, 77.5, 18.5))
-    False
-    """
-    qw, qs, qe, qn = query
-    w, s, e, n = bbox
-    if qs > n or s > qn:
-        return False
-    return any(
-        a1 <= b2 and a2 <= b1 for a1, b1 in _lon_ranges(qw, qe) for a2, b2 in _lon_ranges(w, e)
-    )
-
-
-def parse_bbox(value: str | Sequence[float]) -> tuple[float, float, float, float]:
-    """A ``bbox`` parameter (``"W,S,E,N"`` or 4/6 numbers) as ``(W, S, E, N)``."""
-    try:
-        numbers = [float(v) for v in (value.split(",") if isinstance(value, str) else value)]
-    except ValueError:
-        raise ValidationError(
-            f"bbox {value!r} must be numbers W,S,E,N in degrees, e.g. 137.2,-5.0,137.6,-4.4"
-        ) from None
-    if len(numbers) == 6:  # W, S, zmin, E, N, zmax
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4:
-        raise ValidationError(
-            f"bbox {value!r} must have 4 numbers W,S,E,N (or 6 with heights), "
-            "e.g. 137.2,-5.0,137.6,-4.4"
-        )
-    west, south, east, north = numbers
-    lons_ok = all(-180.0 <= lon <= 360.0 for lon in (west, east))
-    if not (-90.0 <= south <= north <= 90.0) or not lons_ok:
-        raise ValidationError(
-            f"bbox {value!r} is out of range: need -90 <= S <= N <= 90 and longitudes in "
-            "-180..360 °E (W > E crosses 180°)"
-        )
-    return west, south, east, north
-
-
-_GEOMETRY_TYPES = (
-    "Point",
-    "MultiPoint",
-    "LineString",
-    "MultiLineString",
-    "Polygon",
-    "MultiPolygon",
-    "GeometryCollection",
-)
-
-
-def parse_intersects(value: str | Mapping[str, Any]) -> BaseGeometry:
-    """An ``intersects`` parameter (a GeoJSON geometry, or its JSON text) as a shapely geometry.
-
-    >>> parse_intersects('{"type": "Point", "coordinates": [137.4, -4.6]}').wkt
-    'POINT (137.4 -4.6)'
-    """
-    geometry: Any = value
-    if isinstance(value, str):
-        try:
-            geometry = json.loads(value)
-        except ValueError:
-            geometry = None
-    example = '{"type": "Point", "coordinates": [137.4, -4.6]}'
-    if not isinstance(geometry, Mapping) or geometry.get("type") not in _GEOMETRY_TYPES:
-        raise ValidationError(
-            f"intersects {value!r} must be a GeoJSON geometry, one of "
-            f"{', '.join(_GEOMETRY_TYPES)}, e.g. {example}"
-        )
-    try:
-        found = shape(geometry)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-        raise ValidationError(
-            f"intersects {value!r} is not a valid GeoJSON geometry ({error}); e.g. {example}"
-        ) from None
-    if found.is_empty or not all(math.isfinite(v) for v in found.bounds):
-        raise ValidationError(f"intersects {value!r} is empty or not finite; e.g. {example}")
-    west, south, east, north = found.bounds
-    if south < -90.0 or north > 90.0 or west < -360.0 or east > 360.0:
-        raise ValidationError(
-            f"intersects {value!r} is out of range: latitudes -90..90, longitudes -180..360 °E"
-        )
-    return found.buffer(0) if not found.is_valid else found
-
-
-def _footprint_intersects(query: BaseGeometry, item: Mapping[str, Any]) -> bool:
-    """Whether ``query`` meets the item's footprint, in either longitude convention."""
-    footprint = shape(item["geometry"])
-    return any(
-        query.intersects(affinity.translate(footprint, xoff=shift))
-        for shift in (0.0, -360.0, 360.0)
-    )
-
-
-def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
-    """A ``datetime`` parameter as ``(start, end)``; None is an open end.
-
-    >>> parse_datetime("2012-08-06T00:00:00Z/..")[1] is None
-    True
-    """
-    parts = value.split("/")
-    if len(parts) > 2:
-        raise ValidationError(
-            f"datetime {value!r} must be an instant or an interval START/END, "
-            "e.g. 2012-08-06T00:00:00Z/.."
-        )
-
-    def end(text: str) -> datetime | None:
-        return None if text.strip() in ("", "..") else to_utc(text, what="STAC datetime")
-
-    start, stop = end(parts[0]), end(parts[-1])
-    if start is not None and stop is not None and start > stop:
-        raise ValidationError(f"datetime {value!r} ends before it starts; swap START and END")
-    return start, stop
-
-
-def _item_times(item: Mapping[str, Any]) -> tuple[datetime, datetime]:
-    props = item["properties"]
-    if props.get("datetime") is not None:
-        instant = to_utc(props["datetime"])
-        return instant, instant
-    return to_utc(props["start_datetime"]), to_utc(props["end_datetime"])
-
-
-def _select(
-    items: Iterable[dict[str, Any]],
-    *,
-    bbox: tuple[float, float, float, float] | None,
-    intersects: BaseGeometry | None = None,
-    interval: tuple[datetime | None, datetime | None] | None,
-    collections: Sequence[str] | None,
-    ids: Sequence[str] | None,
-) -> list[dict[str, Any]]:
-    chosen = []
-    for item in items:
-        if collections is not None and item["collection"] not in collections:
-            continue
-        if ids is not None and item["id"] not in ids:
-            continue
-        if bbox is not None and not bbox_intersects(bbox, item["bbox"]):
-            continue
-        if intersects is not None and not _footprint_intersects(intersects, item):
-            continue
-        if interval is not None:
-            start, stop = _item_times(item)
-            if (interval[1] is not None and start > interval[1]) or (
-                interval[0] is not None and stop < interval[0]
-            ):
-                continue
-        chosen.append(item)
-    return chosen
+def _item_doc(item: pystac.Item, base: str) -> stac.Item:
+    doc = item.to_dict(include_self_link=False, transform_hrefs=False)
+    doc["collection"] = item.collection_id
+    doc["links"] = ItemLinks(
+        collection_id=str(item.collection_id), item_id=item.id, base_url=base
+    ).create_links()
+    return stac.Item(**doc)  # type: ignore[typeddict-item]
 
 
 def _offset(token: str | None) -> int:
@@ -357,204 +186,229 @@ def _offset(token: str | None) -> int:
     return int(token)
 
 
-def _page(
-    request: Request,
-    items: list[dict[str, Any]],
-    *,
-    limit: int,
-    token: str | None,
-    next_link: Any,
-) -> JSONResponse:
-    """A FeatureCollection page of ``items``; ``next_link(offset)`` makes the ``next`` link."""
-    offset = _offset(token)
-    page = items[offset : offset + limit]
-    links = [_link("root", f"{_base(request)}/")]
-    if offset + limit < len(items):
-        links.append(next_link(offset + limit))
-    body = {
-        "type": "FeatureCollection",
-        "features": [_item_doc(request, item) for item in page],
-        "links": links,
-        "numberMatched": len(items),
-        "numberReturned": len(page),
-    }
-    return GeoJSONResponse(body)
+@attr.s
+class ShippedCatalogClient(BaseCoreClient):
+    """A stac-fastapi backend that answers from :mod:`marsgis.catalog` (see the module doc)."""
 
+    def _collections(self) -> dict[str, pystac.Collection]:
+        return {c.id: c for c in shipped_catalog().get_collections()}
 
-def _csv(value: str | None) -> list[str] | None:
-    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+    def _collection(self, collection_id: str) -> pystac.Collection:
+        collections = self._collections()
+        if collection_id not in collections:
+            raise DataNotFoundError(
+                f"STAC collection {collection_id!r} does not exist; choose one of "
+                f"{sorted(collections)} (GET {PREFIX}/collections)"
+            )
+        return collections[collection_id]
 
+    @override
+    def landing_page(self, **kwargs: Any) -> stac.LandingPage:
+        """stac-fastapi's landing page, plus a ``child`` link per collection."""
+        page = super().landing_page(**kwargs)
+        base = get_base_url(kwargs["request"])
+        page["links"] += [_link("child", f"{base}collections/{cid}") for cid in self._collections()]
+        return page
 
-# --- routes ----------------------------------------------------------------------------------
-
-
-@router.get("/", summary="STAC landing page")
-def landing(request: Request) -> dict[str, Any]:
-    """The STAC API landing page: conformance classes and links to everything else."""
-    base = _base(request)
-    collections, _ = _shipped()
-    return {
-        "type": "Catalog",
-        "stac_version": STAC_VERSION,
-        "id": "marsgis",
-        "title": "marsgis shipped Mars datasets",
-        "description": "The data shipped with marsgis as a STAC API (Mars, IAU_2015:49900 °E).",
-        "conformsTo": list(CONFORMS_TO),
-        "links": [
-            _link("self", f"{base}/"),
-            _link("root", f"{base}/"),
-            _link("data", f"{base}/collections"),
-            _link("conformance", f"{base}/conformance"),
-            _link("search", f"{base}/search", GEOJSON, method="GET"),
-            _link("search", f"{base}/search", GEOJSON, method="POST"),
-            _link(
-                "service-desc",
-                f"{str(request.base_url).rstrip('/')}{API_PREFIX}/openapi.json",
-                "application/vnd.oai.openapi+json;version=3.0",
-            ),
-            *(_link("child", f"{base}/collections/{cid}") for cid in collections),
-        ],
-    }
-
-
-@router.get("/conformance", summary="Conformance classes")
-def conformance() -> dict[str, list[str]]:
-    """The conformance classes this API implements."""
-    return {"conformsTo": list(CONFORMS_TO)}
-
-
-@router.get("/collections", summary="All collections")
-def list_collections(request: Request) -> dict[str, Any]:
-    """Every collection of the shipped catalog."""
-    collections, _ = _shipped()
-    base = _base(request)
-    return {
-        "collections": [_collection_doc(request, doc) for doc in collections.values()],
-        "links": [
-            _link("self", f"{base}/collections"),
-            _link("root", f"{base}/"),
-            _link("parent", f"{base}/"),
-        ],
-    }
-
-
-@router.get("/collections/{collection_id}", summary="One collection")
-def get_collection(request: Request, collection_id: str) -> dict[str, Any]:
-    """One collection (``404`` for an unknown id)."""
-    return _collection_doc(request, _collection(collection_id))
-
-
-@router.get(
-    "/collections/{collection_id}/items",
-    summary="Items of a collection",
-    response_class=GeoJSONResponse,
-)
-def collection_items(
-    request: Request,
-    collection_id: str,
-    *,
-    limit: Limit = DEFAULT_LIMIT,
-    token: Token = None,
-    bbox: BboxQuery = None,
-    datetime: DatetimeQuery = None,
-) -> JSONResponse:
-    """The items of a collection, ``limit`` per page, optionally filtered by bbox and time."""
-    _collection(collection_id)
-    _, items = _shipped()
-    chosen = _select(
-        items,
-        bbox=None if bbox is None else parse_bbox(bbox),
-        interval=None if datetime is None else parse_datetime(datetime),
-        collections=[collection_id],
-        ids=None,
-    )
-    params = {k: v for k, v in request.query_params.items() if k != "token"}
-    url = f"{_base(request)}/collections/{collection_id}/items"
-    return _page(
-        request,
-        chosen,
-        limit=limit,
-        token=token,
-        next_link=lambda n: _link("next", f"{url}?{urlencode({**params, 'token': n})}", GEOJSON),
-    )
-
-
-@router.get(
-    "/collections/{collection_id}/items/{item_id}",
-    summary="One item",
-    response_class=GeoJSONResponse,
-)
-def get_item(request: Request, collection_id: str, item_id: str) -> JSONResponse:
-    """One item of a collection (``404`` for an unknown collection or item)."""
-    _collection(collection_id)
-    _, items = _shipped()
-    for item in items:
-        if item["collection"] == collection_id and item["id"] == item_id:
-            return GeoJSONResponse(_item_doc(request, item))
-    raise DataNotFoundError(
-        f"STAC item {item_id!r} is not in collection {collection_id!r}; list them with "
-        f"GET {PREFIX}/collections/{collection_id}/items"
-    )
-
-
-def _search(request: Request, body: SearchBody, next_link: Any) -> JSONResponse:
-    _, items = _shipped()
-    if body.bbox is not None and body.intersects is not None:
-        raise ValidationError(
-            "give bbox or intersects, not both (STAC item search); put the box in "
-            "intersects as a Polygon if you need both"
+    @override
+    def all_collections(self, **kwargs: Any) -> stac.Collections:
+        """Every collection of the shipped catalog."""
+        base = get_base_url(kwargs["request"])
+        return stac.Collections(
+            collections=[_collection_doc(c, base) for c in self._collections().values()],
+            links=[
+                _link("self", f"{base}collections"),
+                _link("root", base),
+                _link("parent", base),
+            ],
         )
-    chosen = _select(
-        items,
-        bbox=None if body.bbox is None else parse_bbox(body.bbox),
-        intersects=None if body.intersects is None else parse_intersects(body.intersects),
-        interval=None if body.datetime is None else parse_datetime(body.datetime),
-        collections=body.collections,
-        ids=body.ids,
+
+    @override
+    def get_collection(self, collection_id: str, **kwargs: Any) -> stac.Collection:
+        """One collection (an unknown id is a ``404`` problem)."""
+        return _collection_doc(self._collection(collection_id), get_base_url(kwargs["request"]))
+
+    @override
+    def get_item(self, item_id: str, collection_id: str, **kwargs: Any) -> stac.Item:
+        """One item of a collection (an unknown collection or item is a ``404`` problem)."""
+        self._collection(collection_id)
+        found = shipped_items(collections=[collection_id], ids=[item_id])
+        if not found:
+            raise DataNotFoundError(
+                f"STAC item {item_id!r} is not in collection {collection_id!r}; list them with "
+                f"GET {PREFIX}/collections/{collection_id}/items"
+            )
+        return _item_doc(found[0], get_base_url(kwargs["request"]))
+
+    @override
+    def item_collection(
+        self,
+        collection_id: str,
+        bbox: Any = None,
+        datetime: str | None = None,
+        limit: int | None = DEFAULT_LIMIT,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> stac.ItemCollection:
+        """The items of a collection, ``limit`` per page, optionally filtered by bbox and time."""
+        self._collection(collection_id)
+        request: Request = kwargs["request"]
+        items = shipped_items(bbox=bbox, datetime=datetime, collections=[collection_id])
+        url = f"{get_base_url(request)}collections/{collection_id}/items"
+        params = {k: v for k, v in request.query_params.items() if k != "token"}
+        return self._page(
+            request,
+            items,
+            limit=limit,
+            token=token,
+            self_href=url,
+            next_link=lambda n: _link(
+                "next", f"{url}?{urlencode({**params, 'token': n})}", GEOJSON
+            ),
+            collection=collection_id,
+        )
+
+    @override
+    def get_search(
+        self,
+        collections: list[str] | None = None,
+        ids: list[str] | None = None,
+        bbox: Any = None,
+        intersects: Any = None,
+        datetime: str | None = None,
+        limit: int | None = DEFAULT_LIMIT,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> stac.ItemCollection:
+        """Items across collections matching every query parameter given."""
+        request: Request = kwargs["request"]
+        items = shipped_items(
+            bbox=bbox, intersects=intersects, datetime=datetime, collections=collections, ids=ids
+        )
+        url = f"{get_base_url(request)}search"
+        params = {k: v for k, v in request.query_params.items() if k != "token"}
+        return self._page(
+            request,
+            items,
+            limit=limit,
+            token=token,
+            self_href=None,
+            next_link=lambda n: _link(
+                "next", f"{url}?{urlencode({**params, 'token': n})}", GEOJSON
+            ),
+        )
+
+    @override
+    def post_search(
+        self, search_request: BaseSearchPostRequest, **kwargs: Any
+    ) -> stac.ItemCollection:
+        """Items across collections matching every filter of the JSON body."""
+        request: Request = kwargs["request"]
+        body = search_request.model_dump(mode="json", exclude_none=True)
+        items = shipped_items(
+            bbox=body.get("bbox"),
+            intersects=body.get("intersects"),
+            datetime=body.get("datetime"),
+            collections=body.get("collections"),
+            ids=body.get("ids"),
+        )
+        url = f"{get_base_url(request)}search"
+        return self._page(
+            request,
+            items,
+            limit=search_request.limit,
+            token=body.get("token"),
+            self_href=None,
+            next_link=lambda n: _link(
+                "next", url, GEOJSON, method="POST", body={**body, "token": str(n)}, merge=False
+            ),
+        )
+
+    def _page(
+        self,
+        request: Request,
+        items: Sequence[pystac.Item],
+        *,
+        limit: int | None,
+        token: str | None,
+        self_href: str | None,
+        next_link: Callable[[int], dict[str, Any]],
+        collection: str | None = None,
+    ) -> stac.ItemCollection:
+        """A FeatureCollection page of ``items`` from the ``token`` offset, ``limit`` long."""
+        base = get_base_url(request)
+        size = DEFAULT_LIMIT if limit is None else limit
+        offset = _offset(token)
+        page = items[offset : offset + size]
+        links = [_link("root", base)]
+        if self_href is not None:
+            links.append(_link("self", self_href, GEOJSON))
+        if collection is not None:
+            links.append(_link("collection", f"{base}collections/{collection}"))
+        if offset + size < len(items):
+            links.append(next_link(offset + size))
+        return stac.ItemCollection(
+            type="FeatureCollection",
+            features=[_item_doc(item, base) for item in page],
+            links=links,
+            numberMatched=len(items),
+            numberReturned=len(page),
+        )
+
+
+# --- mounting ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _router() -> APIRouter:
+    """The STAC routes StacApi builds over :class:`ShippedCatalogClient` (built once)."""
+    extensions: list[ApiExtension] = [TokenPaginationExtension()]
+    token: list[type[APIRequest]] = [GETTokenPagination]
+    # every setting given, and no .env file read: the environment changes nothing here
+    settings = ApiSettings(
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings' init-only option
+        stac_fastapi_title="marsgis shipped Mars datasets",
+        stac_fastapi_description=(
+            "The data shipped with marsgis as a STAC API (Mars, IAU_2015:49900 °E)."
+        ),
+        stac_fastapi_version=marsgis.__version__,
+        stac_fastapi_landing_id="marsgis",
+        enable_response_models=False,
+        enable_direct_response=False,
+        openapi_url="/api",
+        docs_url="/api.html",
+        root_path="",
     )
-    return _page(request, chosen, limit=body.limit, token=body.token, next_link=next_link)
-
-
-@router.get("/search", summary="Search items (GET)", response_class=GeoJSONResponse)
-def search_get(
-    request: Request,
-    *,
-    bbox: BboxQuery = None,
-    intersects: IntersectsQuery = None,
-    datetime: DatetimeQuery = None,
-    collections: Annotated[str | None, Query(description="Comma-separated ids.")] = None,
-    ids: Annotated[str | None, Query(description="Comma-separated item ids.")] = None,
-    limit: Limit = DEFAULT_LIMIT,
-    token: Token = None,
-) -> JSONResponse:
-    """Items across collections matching every filter given."""
-    body = SearchBody(
-        bbox=None if bbox is None else list(parse_bbox(bbox)),
-        intersects=None if intersects is None else parse_intersects(intersects).__geo_interface__,
-        datetime=datetime,
-        collections=_csv(collections),
-        ids=_csv(ids),
-        limit=limit,
-        token=token,
-    )
-    params = {k: v for k, v in request.query_params.items() if k != "token"}
-    url = f"{_base(request)}/search"
-    return _search(
-        request,
-        body,
-        lambda n: _link("next", f"{url}?{urlencode({**params, 'token': n})}", GEOJSON),
-    )
-
-
-@router.post("/search", summary="Search items (POST)", response_class=GeoJSONResponse)
-def search_post(request: Request, body: SearchBody) -> JSONResponse:
-    """Items across collections matching every filter of the JSON body."""
-    url = f"{_base(request)}/search"
-    sent = body.model_dump(exclude_none=True)
-    return _search(
-        request,
-        body,
-        lambda n: _link(
-            "next", url, GEOJSON, method="POST", body={**sent, "token": str(n)}, merge=False
+    api = StacApi(
+        settings=settings,
+        client=ShippedCatalogClient(
+            base_conformance_classes=list(CONFORMS_TO), landing_page_id="marsgis"
+        ),
+        extensions=extensions,
+        exceptions={},
+        middlewares=[],
+        router=APIRouter(
+            prefix=PREFIX,
+            tags=["stac"],
+            responses=_ERRORS,
+            dependencies=[Depends(require(DATA_READ))],
+        ),
+        search_get_request_model=create_get_request_model(extensions, SearchGetRequest),
+        search_post_request_model=create_post_request_model(extensions, SearchPostRequest),
+        items_get_request_model=cast(
+            type[APIRequest],
+            create_request_model(
+                "ItemsGetRequest", base_model=ItemsGetRequest, mixins=token, request_type="GET"
+            ),
         ),
     )
+    return api.router
+
+
+def include(app: FastAPI) -> None:
+    """Include the STAC API routes in ``app`` under ``/api/v1/stac``.
+
+    stac-fastapi's links start from ``request.app.state.router_prefix``, which is set here.
+    """
+    app.state.router_prefix = PREFIX
+    app.include_router(_router())

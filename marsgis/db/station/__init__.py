@@ -27,6 +27,8 @@ from marsgis.db.station.docking import (
     file_manifest,
     list_bays,
     list_bookings,
+    list_stations,
+    list_vessels,
     list_voyages,
     manifest_passengers,
 )
@@ -75,6 +77,8 @@ __all__ = (
     "list_colonies",
     "list_entry_events",
     "list_residents",
+    "list_stations",
+    "list_vessels",
     "list_visas",
     "list_voyages",
     "manifest_passengers",

@@ -46,6 +46,8 @@ __all__ = [
     "file_manifest",
     "list_bays",
     "list_bookings",
+    "list_stations",
+    "list_vessels",
     "list_voyages",
     "manifest_passengers",
 ]
@@ -75,6 +77,16 @@ def add_station(
             details={"name": clean, "colony_id": colony},
         )
         return Station(id=new_id, name=clean, colony_id=colony)
+
+
+def list_stations(db: DatabaseLike = None) -> list[Station]:
+    """Every station, by id."""
+    query = sa.select(stations).order_by(stations.c.id)
+    with transaction(db) as conn:
+        return [
+            Station(id=int(r["id"]), name=str(r["name"]), colony_id=int(r["colony_id"]))
+            for r in conn.execute(query).mappings()
+        ]
 
 
 def _classes(values: Iterable[str]) -> tuple[str, ...]:
@@ -155,6 +167,16 @@ def add_vessel(
             details={"name": clean, "vessel_class": cls},
         )
         return Vessel(id=new_id, name=clean, vessel_class=cls)
+
+
+def list_vessels(db: DatabaseLike = None) -> list[Vessel]:
+    """Every vessel, by id."""
+    query = sa.select(station_vessels).order_by(station_vessels.c.id)
+    with transaction(db) as conn:
+        return [
+            Vessel(id=int(r["id"]), name=str(r["name"]), vessel_class=str(r["vessel_class"]))
+            for r in conn.execute(query).mappings()
+        ]
 
 
 def _to_voyage(r: RowMapping) -> Voyage:

@@ -9,6 +9,8 @@ and elevation ceiling with the sliders, and the overlay shows where MOLA (4 px/d
 (:func:`marsgis.planning.eligibility_map`). A click evaluates the preset's 3σ landing
 ellipse centred there (:func:`marsgis.planning.evaluate_ellipse`) on the finest shipped DEM
 that holds the whole ellipse (the Gale 128 px/deg window inside it, MOLA elsewhere).
+"Save to mission" stores the evaluated ellipse in a planned or active mission's plan
+(:func:`marsgis.db.save_ellipse`), for roles that may edit missions.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import dataclasses
 import html
 from typing import Any
 
-from marsgis.viz.dashboards._ui import StatusLine, header, table_html
+from marsgis.viz.dashboards._ui import TERMINAL_STATUSES, StatusLine, header, table_html, viewer
 
 __all__ = ["LandingExplorer", "ellipse_dem"]
 
@@ -42,13 +44,16 @@ class LandingExplorer:
         Initial preset name.
     """
 
-    def __init__(self, preset: str = "msl") -> None:
+    def __init__(self, preset: str = "msl", db: Any = None) -> None:
         import ipywidgets as w
 
         from marsgis import open_dem
         from marsgis.planning import get_preset, list_presets
+        from marsgis.viz.controls import typed_slider
         from marsgis.viz.maps import mars_map
 
+        self.db = db
+        self.who = viewer(db)
         self.mola = open_dem("mola")
         self.status = StatusLine()
         self.preset = w.Dropdown(options=list_presets(), value=preset, description="Preset")
@@ -57,13 +62,18 @@ class LandingExplorer:
             min=-90, max=90, step=0.5, value=(-90, 90), description="Latitude", readout_format=".1f"
         )
         self.elevation = w.FloatSlider(
-            min=-8000, max=21000, step=100, value=21000, description="Max elev. (m)",
-            readout_format=".0f",
+            min=-8000, max=21000, step=50, value=21000, description="Max elev. (m)",
+            readout=False,
         )  # fmt: skip
         for s in (self.latitude, self.elevation):
             s.continuous_update = False
-            s.layout.width = "420px"
+            s.layout.width = "520px"
             s.style.description_width = "100px"
+        self.elevation_box = typed_slider(self.elevation)
+        self.mission = w.Dropdown(options=[], description="Mission")
+        self.save = w.Button(description="Save to mission", button_style="primary", icon="")
+        self.save_note = w.HTML("")
+        self.save_note.add_class("marsgis-save-note")
         self.summary = w.HTML("")
         self.result = w.HTML("<i>Click the map to evaluate a landing ellipse there.</i>")
         self.map = mars_map(center=(0.0, 0.0), zoom=1, height="480px")
@@ -76,24 +86,28 @@ class LandingExplorer:
         self.latitude.observe(lambda _: self.update_overlay(), names="value")
         self.elevation.observe(lambda _: self.update_overlay(), names="value")
         self.map.on_interaction(self._on_interaction)
+        self.save.on_click(lambda _: self.save_to_mission(self.mission.value))
 
-        controls = w.VBox([self.preset, self.latitude, self.elevation, self.summary])
+        controls = w.VBox([self.preset, self.latitude, self.elevation_box, self.summary])
         self.widget = w.VBox(
             [
                 header(
                     "Landing-site explorer",
                     "Dimmed: where MOLA (4 px/deg) fails the evaluated constraints. Click the "
                     "map to evaluate the preset's landing ellipse there.",
+                    who=self.who,
                 ),
                 controls,
                 self.status.html,
                 self.map,
                 self.result,
+                w.VBox([w.HBox([self.mission, self.save]), self.save_note]),
             ]
         )
         self.widget.add_class("marsgis-dashboard")
         self.status.container = self.widget
         self.set_preset(preset)
+        self.refresh_missions()
 
     def set_preset(self, name: str) -> Any:
         """Load a preset and put its limits on the sliders (then redraw the overlay)."""
@@ -146,6 +160,7 @@ class LandingExplorer:
         )
         if out is None:
             return None
+        self._drop_evaluation()  # the ellipse on screen was judged by other constraints
         cs, emap, area = out
         self.constraints, self.emap = cs, emap
         replace_layer(self.map, mask_overlay(emap["eligible"], name="eligible"))
@@ -183,12 +198,14 @@ class LandingExplorer:
             "Evaluating ellipse", work, done=lambda r: f"Ellipse evaluated on {r[1].name}"
         )
         if out is None:
+            self._drop_evaluation()
             self.result.value = (
                 f"<span class='marsgis-error'>{html.escape(self.status.message)}</span>"
             )
             return None
         ev, dem = out
         self.evaluation = ev
+        self._sync_save()
         color = "#38a169" if ev.fail_any < 0.05 else "#d69e2e" if ev.fail_any < 0.25 else "#e53e3e"
         replace_layer(self.map, ellipse_layer(ev.ellipse, color=color, name="evaluated ellipse"))
         replace_layer(  # the ellipse is a few pixels at low zoom: mark its centre too
@@ -216,3 +233,81 @@ class LandingExplorer:
             f"({html.escape(ev.constraints)})</b>{table_html(rows)}</div>"
         )
         return ev
+
+    # -------------------------------------------------------------------------- saving
+
+    def _drop_evaluation(self) -> None:
+        """Forget the evaluated ellipse (nothing left to save) and take it off the map."""
+        if self.evaluation is None:
+            return
+        self.evaluation = None
+        for layer in [lay for lay in self.map.layers if lay.name.startswith("evaluated ellipse")]:
+            self.map.remove(layer)
+        self.result.value = "<i>Click the map to evaluate a landing ellipse there.</i>"
+        self._sync_save()
+
+    def save_blocker(self) -> str | None:
+        """Why the ellipse on screen cannot be saved now (None: it can)."""
+        if not self.who.edit_missions:
+            return self.who.refusal("Saving an ellipse", "scientist")
+        if self.evaluation is None:
+            return "Nothing to save: click the map to evaluate an ellipse first"
+        if not self.mission.options:
+            return "No planned or active mission to save to"
+        return None
+
+    def _sync_save(self) -> None:
+        """Enable the save button only for a current evaluation (and a role that may)."""
+        blocker = self.save_blocker()
+        self.save.disabled = blocker is not None
+        self.save_note.value = (
+            f"<span class='marsgis-readonly' data-blocked='1'>{html.escape(blocker)}</span>"
+            if blocker
+            else ""
+        )
+
+    def refresh_missions(self) -> list[Any]:
+        """Reload the missions an ellipse can be saved to (planned or active ones)."""
+        from marsgis.db import list_missions
+
+        missions = self.status.run("Loading missions", lambda: list_missions(db=self.db))
+        if missions is None:
+            return []
+        targets = [m for m in missions if m.status not in TERMINAL_STATUSES]
+        self.mission.options = [(f"{m.name} ({m.status})", m.id) for m in targets]
+        if targets and self.mission.value is None:
+            self.mission.value = targets[-1].id  # the newest
+        self._sync_save()
+        return targets
+
+    def save_to_mission(self, mission_id: str | None) -> Any:
+        """Store the evaluated ellipse in a mission's plan (:func:`marsgis.db.save_ellipse`)."""
+        from marsgis.db import get_mission, save_ellipse
+        from marsgis.exceptions import ValidationError
+
+        def work() -> Any:
+            blocker = self.save_blocker()
+            if blocker is not None:
+                raise ValidationError(blocker)
+            if not mission_id:
+                raise ValidationError("choose a mission to save the ellipse to")
+            target = get_mission(mission_id, db=self.db)
+            if target.status in TERMINAL_STATUSES:
+                raise ValidationError(
+                    f"mission {target.name!r} is {target.status}: an ellipse can only be added "
+                    "to a planned or active mission; choose another"
+                )
+            return save_ellipse(
+                mission_id,
+                self.evaluation,
+                name=f"landing ellipse ({self.evaluation.constraints})",
+                expected_version=target.version,
+                db=self.db,
+            )
+
+        return self.status.run(
+            "Saving ellipse",
+            work,
+            done=lambda a: f"Saved as ellipse #{a.id} of mission {a.mission_id}",
+            disable=[self.save],
+        )

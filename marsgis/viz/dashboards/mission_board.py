@@ -108,7 +108,9 @@ class MissionBoard:
         self.pending: tuple[str, str] | None = None
         self.details = w.HTML("")
         self.empty = w.HTML("")
-        self.map = mars_map(center=(0.0, 0.0), zoom=1, height="460px")
+        self.map = mars_map(center=(0.0, 0.0), zoom=1, height="460px", legends=("relief", "status"))
+        #: Whether the map has been fitted to the missions (once, on the first list shown).
+        self.fitted = False
         self.missions: list[Any] = []
         self.selected: Any = None
 
@@ -184,6 +186,7 @@ class MissionBoard:
 
     def _show_list(self) -> None:
         from marsgis.db import list_missions
+        from marsgis.viz.controls import fit_to
         from marsgis.viz.maps import add_missions
 
         keep = self.selected.id if self.selected is not None else None
@@ -194,6 +197,9 @@ class MissionBoard:
         self.missions_list.value = keep if keep in ids else None
         self.missions_list.observe(self._on_list, names="value")
         add_missions(self.map, self.missions, on_click=lambda m: self.select(m.id))
+        if self.missions and not self.fitted:  # the opening view holds every mission
+            fit_to(self.map, [(m.lon, m.lat) for m in self.missions], max_zoom=8)
+            self.fitted = True
         if not self.missions and not list_missions(db=self.db):
             self.empty.value = (
                 "<div class='marsgis-empty'><b>No missions stored yet.</b> Plan one in the "
@@ -424,6 +430,7 @@ class MissionBoard:
 
     def _draw_plan(self, plan: Any) -> None:
         """Draw the plan's ellipses and traverses and zoom to it with a 1° margin."""
+        from marsgis.viz.controls import fit_to
         from marsgis.viz.maps import ellipse_layer, traverse_layer
 
         for i, ellipse in enumerate(plan.ellipses()):
@@ -432,7 +439,7 @@ class MissionBoard:
             self.map.add(traverse_layer(traverse, name=f"plan:traverse {i}"))
         (south, west), (north, east) = _plan_extent(plan)
         pad = 1.0  # degrees around the plan: the crater or region it sits in
-        self.map.fit_bounds([[south - pad, west - pad], [north + pad, east + pad]])
+        fit_to(self.map, (west - pad, south - pad, east + pad, north + pad))
 
 
 def _plan_extent(plan: Any) -> list[list[float]]:

@@ -210,6 +210,7 @@ class TraversePlanner:
     def plan(self, start: tuple[float, float], goal: tuple[float, float]) -> Any:
         """Plan the route from ``start`` to ``goal`` (``(lat, lon)``) and show it."""
         from marsgis.planning import assess_risk, plan_traverse
+        from marsgis.viz.controls import fit_to
         from marsgis.viz.maps import replace_layer, traverse_layer
         from marsgis.viz.profile import profile_png, route_profile
 
@@ -241,6 +242,7 @@ class TraversePlanner:
         route, risk, png = out
         self.route, self.risk_assessment, self.planned_with = route, risk, params
         replace_layer(self.map, traverse_layer(route, color=ROUTE_COLOR, name="route"))
+        fit_to(self.map, [c for g in route.geometry for c in g.coords])  # the whole route in view
         a = route.attrs
         leg = route.iloc[0]
         rows = [
