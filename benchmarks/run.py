@@ -530,6 +530,9 @@ _register_cache(benchmark, Row, Section)
 from bench_events import register as _register_events  # noqa: E402  (events, bench_events.py)
 
 _register_events(benchmark, Row, Section)
+from bench_station import register as _register_station  # noqa: E402  (station, bench_station.py)
+
+_register_station(benchmark, Row, Section)
 
 
 # ------------------------------------------------------------------------------------ doc

@@ -2,8 +2,9 @@
 
 * ``marsgis.db`` is the only package that imports SQLAlchemy, GeoAlchemy2 or Alembic, or names a
   table (``marsgis.db.schema``).
-* The computing layers (``marsgis.geo``, ``marsgis.terrain``, ``marsgis.planning``) never import
-  the store or the surfaces (``marsgis.db``, ``marsgis.viz``, ``marsgis.reports``, ``marsgis.cli``).
+* The computing layers (``marsgis.geo``, ``marsgis.terrain``, ``marsgis.planning``) and the
+  station domain (``marsgis.station``) never import the store or the surfaces (``marsgis.db``,
+  ``marsgis.viz``, ``marsgis.reports``, ``marsgis.cli``).
 * ``marsgis.geo`` is a foundation: it imports no other marsgis package but ``crs`` and
   ``exceptions``.
 * Private names do not cross modules: ``from marsgis.x import _name`` only names a module.
@@ -99,7 +100,9 @@ def test_only_db_names_tables() -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("layer", ["marsgis.geo", "marsgis.terrain", "marsgis.planning"])
+@pytest.mark.parametrize(
+    "layer", ["marsgis.geo", "marsgis.terrain", "marsgis.planning", "marsgis.station"]
+)
 def test_computing_layers_do_not_import_store_or_surfaces(layer: str) -> None:
     forbidden = ("marsgis.db", "marsgis.viz", "marsgis.reports", "marsgis.cli")
     offenders = [

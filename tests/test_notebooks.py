@@ -51,6 +51,7 @@ SMALL: dict[str, dict[str, Any]] = {
 FIGURES: dict[str, list[str]] = {
     "landing-site-selection.ipynb": ["viz.eligibility_figure(", "viz.sites_figure("],
     "traverse-planning.ipynb": ["viz.route_figure("],
+    "station-analytics.ipynb": ["flows.plot.bar(", "projected.plot("],
 }
 #: Notebooks run (with checks of their values) by a test of their own; checked clean here.
 RUN_ELSEWHERE = {"terrain-classifier.ipynb": ROOT / "tests" / "ml" / "test_notebook_ml.py"}
@@ -145,6 +146,11 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     if name == "reports/mission-plan.ipynb":
         seeded = _seed_mission(db_url)
         params.update(mission_id=seeded[1].mission.id, date="2026-03-01")
+    if name == "reports/station-arrivals.ipynb":
+        from marsgis.db.station.seed import ensure_station
+
+        ensure_station(seed=3, passengers=120, db=db_url)
+        params.update(day="2031-05-01")
     out = tmp_path / Path(name).name
     papermill.execute_notebook(
         str(PATHS[name]), str(out), parameters=params, kernel_name="python3",
@@ -186,6 +192,28 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         from marsgis import db
 
         assert db.list_missions(db=db_url) == []  # cleaned up after itself
+    elif name in ("station-analytics.ipynb", "reports/station-arrivals.ipynb"):
+        import sqlalchemy as sa
+
+        with db.get_engine(db_url).connect() as conn:
+            q = lambda sql: conn.execute(sa.text(sql)).all()  # noqa: E731
+            on_manifests = q("SELECT count(*) FROM station_manifest_entries")[0][0]
+            decisions: dict[str, int] = dict(
+                q("SELECT outcome, count(*) FROM station_entry_events GROUP BY 1")
+            )
+            first_day = [
+                o for o, at in q("SELECT outcome, arrival_at FROM station_entry_events")
+                if str(at).startswith("2031-05-01")
+            ]  # fmt: skip
+        if name == "station-analytics.ipynb":  # it seeds the empty store itself (300 passengers)
+            assert on_manifests == 300
+            total = sum(decisions.values())
+            assert f"3 colonies, 12 voyages, 300 passengers on manifests, {total} entry" in text
+            assert "demo station built now" in text
+        else:
+            assert first_day, "the seeded station has arrivals on 2031-05-01"
+            admitted, refused = first_day.count("admitted"), first_day.count("refused")
+            assert f"{admitted} admitted, {refused} refused" in text
     elif name == "reports/mission-plan.ipynb":
         from marsgis.planning import assess_risk
 

@@ -6,9 +6,14 @@ On the shipped data and the embedded SpatiaLite store (``MARSGIS_DATABASE_URL`` 
 2. a demo mission at Gale crater planned with :func:`marsgis.planning.plan_mission` (the MSL
    landing ellipse at Bradbury Landing, the traverse to Curiosity's sol-746 stop, the risk on
    the landing date) and saved to the mission store — reused on later runs;
-3. the ``mission-plan`` report of that mission, run with papermill and exported to HTML.
+3. the ``mission-plan`` report of that mission, run with papermill and exported to HTML;
+4. the demo station (:func:`marsgis.db.station.seed.ensure_station`: the seeded generator's
+   colonies at Jezero, Gale and Arcadia Planitia, bays, voyages, 3000 passengers) stored in the
+   same database — reused on later runs — and its ``station-arrivals`` report for the day of
+   the latest arrivals.
 
-It prints where everything is; the last line is the path of the report's HTML.
+It prints where everything is, the arrivals report's HTML path on the line before the last;
+the last line is the path of the mission-plan report's HTML.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from marsgis.exceptions import OutputError
 from marsgis.io import open_dem
 from marsgis.io.atomic import check_json, write_text
 
-__all__ = ["DEMO_MISSION", "command", "plan_demo_mission", "run_demo"]
+__all__ = ["DEMO_MISSION", "command", "plan_demo_mission", "run_demo", "run_demo_station"]
 
 _PRODUCTS = {
     "gale-1m": ("slope", "aspect", "roughness", "hillshade"),
@@ -73,6 +78,23 @@ def plan_demo_mission() -> Any:
     return db.save_plan(plan)
 
 
+def run_demo_station(reports_dir: Path) -> tuple[dict[str, Any], Any]:
+    """Store the demo station (or reuse it) and run its arrivals report.
+
+    Returns the seed summary and the report run (for the day of the latest arrivals).
+    """
+    from marsgis import reports
+    from marsgis.db.station import station_snapshot
+    from marsgis.db.station.seed import ensure_station
+    from marsgis.station import latest_arrival_day
+
+    station = ensure_station()
+    day = latest_arrival_day(station_snapshot())
+    params = {} if day is None else {"day": day.isoformat()}
+    run = reports.run_report("station-arrivals", params, out_dir=reports_dir)
+    return station, run
+
+
 def run_demo(out_dir: Path) -> dict[str, Any]:
     """Run the demo into ``out_dir`` and return its summary (also written as summary.json)."""
     from marsgis import db, reports, terrain
@@ -95,6 +117,7 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
     run = reports.run_report(
         "mission-plan", {"mission_id": stored.mission.id}, out_dir=out_dir / "reports"
     )
+    station, arrivals = run_demo_station(out_dir / "reports")
     database = settings().database_url
     summary = {
         "output_dir": str(out_dir),
@@ -107,6 +130,9 @@ def run_demo(out_dir: Path) -> dict[str, Any]:
         "demo_mission": stored.mission.to_dict(),
         "report_run": run.to_dict(),
         "report_html": None if run.html is None else str(run.html),
+        "station": station,
+        "arrivals_run": arrivals.to_dict(),
+        "arrivals_html": None if arrivals.html is None else str(arrivals.html),
         "seconds": round(time.perf_counter() - started, 2),
     }
     write_text(
@@ -135,7 +161,19 @@ def _text(summary: dict[str, Any]) -> str:
     lines.append(
         f"Mission-plan report: run {run['id']} {run['status']} in {run['duration_s']:.1f} s"
     )
+    station, arrivals = summary["station"], summary["arrivals_run"]
+    lines.append(
+        f"Demo station (seed {station.get('seed')}, "
+        f"{'reused' if station['reused'] else 'stored now'}): {station.get('colonies')} colonies, "
+        f"{station.get('voyages')} voyages, {station.get('passengers')} passengers, "
+        f"{station.get('admitted')} admitted, {station.get('refused')} refused"
+    )
+    lines.append(
+        f"Arrivals report: run {arrivals['id']} {arrivals['status']} in "
+        f"{arrivals['duration_s']:.1f} s"
+    )
     lines.append(f"Output: {summary['output_dir']} (summary.json)  [{summary['seconds']} s]")
+    lines.append(f"Arrivals report HTML: {summary['arrivals_html']}")
     lines.append(f"Report HTML: {summary['report_html']}")
     return "\n".join(lines)
 
@@ -151,11 +189,16 @@ def _text(summary: dict[str, Any]) -> str:
 @json_option
 @handle_errors
 def command(out: Path | None, as_json: bool) -> None:
-    """Plan a mission at Gale, run its mission-plan report and print the report's HTML path."""
+    """Plan a mission at Gale, build the demo station, run their reports, print the HTML paths."""
     out_dir = out or settings().data_dir / "demo"
     summary = run_demo(out_dir)
     emit(summary, as_json, _text)
-    run = summary["report_run"]
-    if run["status"] != "succeeded":
-        click.echo(f"error: the mission-plan report failed: {run['error']}", err=True)
+    failed = [
+        (name, summary[key])
+        for name, key in (("mission-plan", "report_run"), ("station-arrivals", "arrivals_run"))
+        if summary[key]["status"] != "succeeded"
+    ]
+    for name, run in failed:
+        click.echo(f"error: the {name} report failed: {run['error']}", err=True)
+    if failed:
         sys.exit(1)

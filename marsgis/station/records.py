@@ -7,7 +7,8 @@ it is based on, and a stale one is refused).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Passenger",
     "Resident",
     "Station",
+    "StationSnapshot",
     "TravelDocument",
     "Visa",
     "VisaApplication",
@@ -204,3 +206,22 @@ class AuditRecord:
     details: dict[str, object]
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True)
+class StationSnapshot:
+    """The station's records read in one transaction: what reports and forecasts work on.
+
+    ``manifests`` maps a voyage id to the number of passengers on its manifest. Built by
+    :func:`marsgis.db.station.station_snapshot`; read by :mod:`marsgis.station.arrivals`.
+    """
+
+    taken_at: datetime
+    colonies: tuple[Colony, ...] = ()
+    stations: tuple[Station, ...] = ()
+    bays: tuple[Bay, ...] = ()
+    vessels: tuple[Vessel, ...] = ()
+    voyages: tuple[Voyage, ...] = ()
+    bookings: tuple[BayBooking, ...] = ()
+    entries: tuple[EntryEvent, ...] = ()
+    manifests: Mapping[int, int] = field(default_factory=dict)

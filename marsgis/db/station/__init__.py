@@ -3,7 +3,8 @@
 Each module holds one family of tables (:mod:`~marsgis.db.station.colonies`,
 :mod:`~marsgis.db.station.docking`, :mod:`~marsgis.db.station.passengers`,
 :mod:`~marsgis.db.station.visas`, :mod:`~marsgis.db.station.admissions`,
-:mod:`~marsgis.db.station.audit`, :mod:`~marsgis.db.station.seed`). Every decision appends a
+:mod:`~marsgis.db.station.audit`, :mod:`~marsgis.db.station.seed`), and
+:mod:`~marsgis.db.station.snapshot` reads all of it at once for reports. Every decision appends a
 hash-chained audit record and a ``station`` event in its own transaction. The invariants and how
 each backend enforces them: ``docs/station.md``.
 """
@@ -37,6 +38,7 @@ from marsgis.db.station.passengers import (
     passenger_documents,
     register_passenger,
 )
+from marsgis.db.station.snapshot import station_snapshot
 from marsgis.db.station.visas import (
     create_application,
     expire_visas,
@@ -87,5 +89,6 @@ __all__ = (
     "register_passenger",
     "revoke_visa",
     "set_capacity",
+    "station_snapshot",
     "verify_audit",
 )

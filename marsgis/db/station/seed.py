@@ -1,8 +1,8 @@
 """Store a generated demo station (:func:`marsgis.station.seed.generate_station`).
 
 Colonies, stations, bays, vessels, voyages and bay bookings go through the store functions
-(each with its audit record and event). The thousands of passengers, documents, applications,
-visas and arrival decisions are written in bulk; the admissions are decided by the same rule
+(each with its audit record and event). The thousands of passengers, documents, the voyages'
+manifests, applications, visas and arrival decisions are written in bulk; the admissions are decided by the same rule
 (:func:`marsgis.station.rules.admission_refusals`) and capacities as :func:`admit_passenger`,
 and the bulk is recorded as one ``seeded`` audit record and ``station.seeded`` event naming the
 plan's sha256. Everything is one transaction: the station is stored completely or not at all.
@@ -16,10 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from marsgis.db.engine import DatabaseLike, run_transaction
+from marsgis.db.engine import DatabaseLike, run_transaction, transaction
 from marsgis.db.schema import (
+    station_audit_log,
     station_colonies,
     station_entry_events,
+    station_manifest_entries,
+    station_manifests,
     station_passengers,
     station_residents,
     station_travel_documents,
@@ -35,7 +38,7 @@ from marsgis.station.records import TravelDocument, Visa
 from marsgis.station.rules import admission_refusals
 from marsgis.station.seed import StationPlan
 
-__all__ = ["store_station"]
+__all__ = ["ensure_station", "store_station"]
 
 _SEEDER = "marsgis.station.seed"
 #: Voyages (by index) whose passengers have arrived and been decided on.
@@ -136,6 +139,21 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
             for pid, m, p in zip(passenger_ids, parsed, plan.passengers, strict=True)
         ]
         document_ids = _insert_many(conn, station_travel_documents, document_rows)
+        # every voyage's manifest: the passengers travelling on it, with their passports
+        manifest_ids = _insert_many(
+            conn,
+            station_manifests,
+            [{"voyage_id": v, "submitted_by": _SEEDER, "created_at": at} for v in voyage_ids],
+        )
+        manifest_rows = [
+            {
+                "manifest_id": manifest_ids[p["voyage"]],
+                "passenger_id": pid,
+                "document_id": did,
+            }
+            for pid, did, p in zip(passenger_ids, document_ids, plan.passengers, strict=True)
+        ]
+        _insert_many(conn, station_manifest_entries, manifest_rows)
         decided = ("approved", "rejected")
         application_ids = _insert_many(
             conn,
@@ -261,6 +279,7 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
             "vessels": len(vessel_ids),
             "voyages": len(voyage_ids),
             "bookings": len(plan.bookings),
+            "manifests": len(manifest_ids),
             "passengers": len(passenger_ids),
             "applications": len(application_ids),
             "visas": len(visa_rows),
@@ -281,3 +300,31 @@ def store_station(plan: StationPlan, *, db: DatabaseLike = None) -> dict[str, An
         return summary
 
     return run_transaction(db, change)
+
+
+def ensure_station(
+    *, seed: int = 2031, passengers: int = 3000, db: DatabaseLike = None
+) -> dict[str, Any]:
+    """The seeded demo station: stored now if the store has no colonies, else the one there.
+
+    Returns the summary :func:`store_station` returned when it was stored (from its ``seeded``
+    audit record; ``{}`` details for a station not built by the generator) with ``"reused"``:
+    whether the station was already there. Used by ``marsgis demo`` and the station notebooks.
+    """
+    from marsgis.station.seed import generate_station
+
+    with transaction(db) as conn:
+        present = conn.execute(sa.select(sa.func.count()).select_from(station_colonies)).scalar()
+        if present:
+            a = station_audit_log.c
+            details = conn.execute(
+                sa.select(a.details)
+                .where(a.action == "seeded", a.subject_type == "station")
+                .order_by(a.id.desc())
+                .limit(1)
+            ).scalar()
+            return {**(dict(details) if details else {}), "reused": True}
+    return {
+        **store_station(generate_station(seed=seed, passengers=passengers), db=db),
+        "reused": False,
+    }
