@@ -129,7 +129,14 @@ def _check_list_reports(service: Service, role: str) -> None:
     assert response.status_code == 200, response.text
     expected = reports.list_reports()
     items = response.json()["items"]
-    assert [r["name"] for r in items] == [r.name for r in expected] == ["mission-plan"]
+    assert (
+        [r["name"] for r in items]
+        == [r.name for r in expected]
+        == [
+            "mission-plan",
+            "station-arrivals",
+        ]
+    )
     assert items[0]["required"] == list(expected[0].required) == ["mission_id"]
     assert items[0]["parameters"] == expected[0].parameters
 
