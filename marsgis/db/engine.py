@@ -148,6 +148,20 @@ _FIX_URL = (
 )
 
 
+def describe_store(db: DatabaseLike = None) -> str:
+    """The store in people's words, without roles or passwords: where the records live.
+
+    ``"PostGIS database 'marsgis' on 127.0.0.1:5432"``, ``"SpatiaLite file /data/marsgis.sqlite"``
+    (what a dashboard's header shows; :func:`redact_url` is the full URL, for logs).
+    """
+    url = _engine(db).url
+    if url.get_backend_name() == "sqlite":
+        return f"SpatiaLite file {url.database or ':memory:'}"
+    kind = "CockroachDB" if url.get_backend_name() == "cockroachdb" else "PostGIS"
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    return f"{kind} database {url.database!r} on {where}"
+
+
 def redact_url(url: str | URL) -> str:
     """Return ``url`` as text with its password replaced by ``***``."""
     if isinstance(url, URL):

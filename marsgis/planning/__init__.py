@@ -29,10 +29,13 @@ from marsgis.planning.eligibility import (
 from marsgis.planning.ellipses import EllipseEvaluation, LandingEllipse, evaluate_ellipse
 from marsgis.planning.lcp import LeastCostPath, cost_distance, least_cost_path
 from marsgis.planning.missions import (
+    OPEN_STATUSES,
+    ROUTE_MISSION_TYPES,
     MissionPlan,
     PlanArtefact,
     ellipse_artefact,
     plan_mission,
+    route_target_problem,
     traverse_artefact,
     traverse_from_artefact,
 )
@@ -51,7 +54,9 @@ from marsgis.planning.targets import make_targets
 from marsgis.planning.traverse import RoverModel, plan_traverse
 
 __all__ = (
+    "OPEN_STATUSES",
     "PRESETS",
+    "ROUTE_MISSION_TYPES",
     "ConstraintCheck",
     "ConstraintSet",
     "EllipseEvaluation",
@@ -80,6 +85,7 @@ __all__ = (
     "make_targets",
     "mars_time",
     "plan_mission",
+    "route_target_problem",
     "ellipse_artefact",
     "traverse_artefact",
     "traverse_from_artefact",

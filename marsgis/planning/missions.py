@@ -33,10 +33,13 @@ from marsgis.planning.risk import RiskAssessment, assess_risk
 from marsgis.planning.traverse import plan_traverse, route_summary
 
 __all__ = [
+    "OPEN_STATUSES",
+    "ROUTE_MISSION_TYPES",
     "MissionPlan",
     "PlanArtefact",
     "ellipse_artefact",
     "plan_mission",
+    "route_target_problem",
     "traverse_artefact",
     "traverse_from_artefact",
 ]
@@ -195,6 +198,50 @@ def traverse_from_artefact(artefact: ArtefactLike) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(legs, geometry=geoms, crs=MARS_GEOGRAPHIC)
     gdf.attrs = dict(artefact.properties.get("attrs", {}))
     return gdf
+
+
+#: Mission statuses that can still take a new route or ellipse.
+OPEN_STATUSES = ("planned", "active")
+#: Mission types that drive on the ground (an orbital mission takes no rover route).
+ROUTE_MISSION_TYPES = ("landing", "traverse", "sample_return", "survey", "other")
+
+
+def route_target_problem(mission: Any, bounds: Sequence[float]) -> str | None:
+    """Why ``mission`` cannot take a route planned inside ``bounds``; None when it can.
+
+    A route belongs to a planned or active ground mission (not orbital) whose target lies
+    inside the ``(west, south, east, north)`` box in degrees (°E in −180–180 or 0–360) of the
+    terrain the route was planned on.
+
+    >>> from types import SimpleNamespace as M
+    >>> gale = (137.0, -5.5, 138.0, -4.0)
+    >>> route_target_problem(M(name="Gale", status="active", mission_type="landing",
+    ...                        lat=-4.5895, lon=137.4417), gale) is None
+    True
+    >>> route_target_problem(M(name="Olympus", status="active", mission_type="orbital",
+    ...                        lat=18.65, lon=-133.8), gale)
+    "'Olympus' is an orbital mission: a rover route belongs to a ground mission"
+    """
+    name = getattr(mission, "name", "the mission")
+    if mission.status not in OPEN_STATUSES:
+        return (
+            f"{name!r} is {mission.status}: a route can only be added to a planned or active "
+            "mission; choose another or save as a new mission"
+        )
+    if mission.mission_type not in ROUTE_MISSION_TYPES:
+        return (
+            f"{name!r} is an {mission.mission_type} mission: a rover route belongs to a ground "
+            "mission"
+        )
+    west, south, east, north = (float(v) for v in bounds)
+    lon, w, e = (float(lon180(v)) for v in (mission.lon, west, east))
+    inside_lon = w <= lon <= e if w <= e else (lon >= w or lon <= e)
+    if not (south <= mission.lat <= north and inside_lon):
+        return (
+            f"{name!r} targets {mission.lat:.4f}°, {lon:.4f}°E, outside the terrain this route "
+            f"was planned on ({w:.2f}–{e:.2f}°E, {south:.2f}–{north:.2f}°N); save it as a new mission"
+        )
+    return None
 
 
 def plan_mission(

@@ -224,6 +224,57 @@ def test_mission_board_is_live_across_two_pages(
         context.close()
 
 
+def test_mission_board_conflict_shows_the_current_record(
+    tab: Tab, voila: Server, dash_env: dict[str, Any]
+) -> None:
+    """A change the page has not heard of yet is refused and the current record is shown (#15).
+
+    The change made elsewhere is a direct SQL update of the mission row (a version step with
+    no event), so the page is stale for certain when the operator confirms: the race a live
+    update usually wins, made deterministic.
+    """
+    import sqlite3
+
+    page = tab.page
+    open_dashboard(tab, voila, "mission-board")
+    olympus = dash_env["missions"]["olympus"]
+    before = db.get_mission(olympus, db=dash_env["db"])
+    label = "Olympus Mons flyover · active · orbital"
+    page.locator(".marsgis-missions select").select_option(value=None, label=label)
+    page.wait_for_selector(".marsgis-badge[data-status='active']")
+    page.locator(".marsgis-new-status select").select_option("aborted")
+    page.locator(".marsgis-apply-status").click()
+    page.wait_for_selector(".marsgis-confirm-status:visible")
+
+    # meanwhile, elsewhere: the flyover's description is rewritten (version before+1)
+    path = dash_env["db"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE missions SET description = ?, version = version + 1 WHERE id = ?",
+            ("Re-targeted to the caldera rim", olympus),
+        )
+    page.locator(".marsgis-confirm-status").click()
+
+    # refused, in the operator's words, and the board now shows the record as it is
+    error = page.wait_for_selector(".marsgis-status [data-state='error']")
+    text = " ".join(error.inner_text().split())
+    assert text == (
+        "Not changed: 'Olympus Mons flyover' was changed meanwhile (its description changed). "
+        f"The board now shows the current record (version {before.version + 1}); choose again"
+    ), text
+    page.wait_for_selector("text=Re-targeted to the caldera rim")
+    page.wait_for_selector(".marsgis-badge[data-status='active']")
+    assert page.locator(".marsgis-new-status select").input_value() == ""
+    assert page.locator(".marsgis-confirm-status:visible").count() == 0
+    assert "database" not in text.lower() and "sqlite" not in text.lower()
+    now = db.get_mission(olympus, db=dash_env["db"])
+    assert (now.status, now.version) == ("active", before.version + 1)  # nothing written
+    history = [(h.from_status, h.to_status) for h in db.status_history(olympus, db=dash_env["db"])]
+    assert history == [(None, "planned"), ("planned", "active")]
+    screenshot(page, "mission-board-conflict")
+    assert tab.non_local() == []
+
+
 def test_landing_explorer_click_shows_elevation_and_ellipse(tab: Tab, voila: Server) -> None:
     page = tab.page
     open_dashboard(tab, voila, "landing-site-explorer")

@@ -186,3 +186,13 @@ def test_cache_table_round_trip(db_url: str) -> None:
     with db.transaction(db_url) as conn:
         paths = conn.execute(sa.select(mars_data_cache.c.path)).scalars().all()
     assert paths == ["/cache/gale/dtm.tif"]
+
+
+def test_describe_store_names_the_place_not_the_role(spatialite_url: str, postgis_url: str) -> None:
+    """What a dashboard header shows: the kind of store and where, never a role or password."""
+    path = spatialite_url.removeprefix("sqlite:///")
+    assert db.describe_store(spatialite_url) == f"SpatiaLite file {path}"
+    url = sa.engine.make_url(postgis_url).set(username="marsgis_viewer", password="s3cret")
+    text = db.describe_store(url.render_as_string(hide_password=False))
+    assert text == f"PostGIS database {url.database!r} on {url.host}:{url.port or 5432}"
+    assert "s3cret" not in text and "viewer" not in text and "psycopg" not in text

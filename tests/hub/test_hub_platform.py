@@ -40,6 +40,7 @@ from marsgis.terrain import slope
 pytestmark = pytest.mark.hub
 
 REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "gale-crater-2012-aeolis"
 CHROMIUM = "/usr/bin/chromium"  # NativeAuthenticator: long, not a common password
 
@@ -55,16 +56,27 @@ class Kernel:
         r = requests.post(f"{base}/api/kernels", headers=self.headers, json={}, timeout=120)
         assert r.status_code == 201, r.text
         self.id = r.json()["id"]
-        ws_url = base.replace("http://", "ws://") + f"/api/kernels/{self.id}/channels"
-        self.ws = websocket.create_connection(
-            ws_url, header=[f"Authorization: token {token}"], timeout=300
-        )
         self.session = uuid.uuid4().hex
+
+    def _connect(self) -> Any:
+        # a websocket per call: an idle one is closed by the server's ping timeout (90 s),
+        # as this client answers pings only while it reads
+        ws_url = self.base.replace("http://", "ws://") + f"/api/kernels/{self.id}/channels"
+        return websocket.create_connection(
+            ws_url, header=[f"{k}: {v}" for k, v in self.headers.items()], timeout=300
+        )
 
     def run(self, code: str, timeout: float = 300) -> str:
         """Execute ``code``; return its stdout, or fail with the kernel's traceback."""
+        ws = self._connect()
+        try:
+            return self._run(ws, code, timeout)
+        finally:
+            ws.close()
+
+    def _run(self, ws: Any, code: str, timeout: float) -> str:
         msg_id = uuid.uuid4().hex
-        self.ws.send(
+        ws.send(
             json.dumps(
                 {
                     "header": {
@@ -94,7 +106,7 @@ class Kernel:
         deadline = time.monotonic() + timeout
         while not (replied and idle):
             assert time.monotonic() < deadline, f"no reply in {timeout} s; output: {out}"
-            msg = json.loads(self.ws.recv())
+            msg = json.loads(ws.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind = msg["msg_type"]
@@ -117,7 +129,6 @@ class Kernel:
         return json.loads(found.group(1))
 
     def close(self) -> None:
-        self.ws.close()
         requests.delete(f"{self.base}/api/kernels/{self.id}", headers=self.headers, timeout=60)
 
 
@@ -652,6 +663,62 @@ def test_viewer_cannot_change_a_mission(
     text = _page_text(page)
     assert "ACCESS viewer view" in text, text[-2000:]
     assert "RESULT refused PermissionDeniedError" in text and "permission denied" in text
+    assert _owner_view(hub, mission) == before
+
+
+def test_viewer_sees_no_live_control_on_the_board(
+    hub: Any, admin: requests.Session, mission: str, dashboards: Path
+) -> None:
+    """A viewer signed in through the hub gets a read-only board, in Chromium (#15)."""
+    vic = requests.Session()
+    sign_up(hub, vic, "vic").raise_for_status()
+    approve(hub, admin, "vic")
+    r = hub.api("POST", "/groups/viewers/users", json={"users": ["vic"]})
+    assert r.status_code == 200, r.text
+    login = {"username": "vic", "password": PASSWORD}
+    home = vic.post(
+        f"{hub.url}/hub/login",
+        data={**login, "_xsrf": form_xsrf(vic, f"{hub.url}/hub/login")},
+        timeout=60,
+    )
+    assert home.status_code == 200 and home.url == f"{hub.url}/hub/marsgis"
+    before = _owner_view(hub, mission)
+    seen: dict[str, Any] = {}
+
+    def try_to_change(page: Any) -> None:
+        option = page.locator(".marsgis-missions select option", has_text="Hub test: Gale")
+        page.locator(".marsgis-missions select").select_option(label=option.first.inner_text())
+        page.get_by_text("Mission 'Hub test: Gale'").first.wait_for(timeout=120_000)
+        # no live control: the status choice, note and button are not on the page ...
+        seen["controls"] = [
+            page.locator(sel).first.is_visible()
+            for sel in (".marsgis-new-status select", ".marsgis-apply-status")
+        ]
+        seen["disabled"] = page.locator(".marsgis-apply-status").first.is_disabled()
+        # ... and a click forced on the hidden button changes nothing
+        page.locator(".marsgis-apply-status").first.dispatch_event("click")
+        page.wait_for_timeout(1500)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "hub-mission-board-viewer.png"), full_page=True)
+
+    got = _browse(
+        hub,
+        vic,
+        "/services/dashboards/voila/render/mission-board.ipynb",
+        "Mission board",
+        then=try_to_change,
+    )
+    text = " ".join(got["text"].split())
+    assert "Signed in: vic · viewer (read-only)" in text
+    assert f"Records: PostGIS database {hub.database_url.rsplit('/', 1)[1]!r} on 127.0.0.1" in text
+    assert (
+        "Changing a mission's status needs the operator or scientist role; "
+        "you are signed in as vic · viewer (read-only)"
+    ) in text
+    assert seen == {"controls": [False, False], "disabled": True}
+    for internal in ("permission denied", "psycopg", "sqlstate", "traceback"):
+        assert internal not in text.lower(), text
+    assert got["tiles"] and set(got["tiles"]) == {200}, got["tiles"]
     assert _owner_view(hub, mission) == before
 
 

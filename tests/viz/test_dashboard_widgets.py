@@ -149,10 +149,19 @@ def test_traverse_planner_plans_and_saves(seeded: dict[str, str]) -> None:
     assert planner.profile_image.value[:4] == b"\x89PNG"
     assert {layer.name for layer in planner.map.layers} >= {"route"}
 
-    artefact = planner.save_to_mission(seeded["jezero"])
-    stored = db.load_plan(seeded["jezero"], db=url)
-    assert [a.id for a in stored.artefacts] == [artefact.id]
-    assert stored.traverses()[0].attrs["length_m"] == pytest.approx(direct.attrs["length_m"])
+    # a Gale route goes onto the Gale mission; the Jezero survey is not offered, nor taken
+    assert [v for _, v in planner.mission.options] == [seeded["gale"]]
+    assert planner.save_to_mission(seeded["jezero"]) is None
+    west, south, east, north = marsgis.open_dem("gale-mola").rio.bounds()
+    assert planner.status.message == (
+        "'Jezero survey' targets 18.4447°, 77.4508°E, outside the terrain this route was "
+        f"planned on ({west:.2f}–{east:.2f}°E, {south:.2f}–{north:.2f}°N); save it as a new mission"
+    )
+    assert db.load_plan(seeded["jezero"], db=url).artefacts == ()
+    artefact = planner.save_to_mission(seeded["gale"])
+    stored = db.load_plan(seeded["gale"], db=url)
+    assert [a.id for a in stored.artefacts][-1] == artefact.id
+    assert stored.traverses()[-1].attrs["length_m"] == pytest.approx(direct.attrs["length_m"])
 
     new = planner.save_as_new_mission("Drive to Mount Sharp")
     assert new.mission.mission_type == "traverse"
@@ -170,9 +179,13 @@ def test_traverse_planner_plans_and_saves(seeded: dict[str, str]) -> None:
 def test_traverse_planner_failed_replan_leaves_nothing_savable(seeded: dict[str, str]) -> None:
     url = seeded["url"]
     db.set_status(seeded["gale"], "aborted", expected_version=1, db=url)
+    drive = db.add_mission(
+        "Bradbury drive", lat=-4.6, lon=137.42, mission_type="traverse", db=url
+    ).id
     planner = TraversePlanner(db=url)
-    # only missions that can take a route are offered: not the aborted Gale landing
-    assert [v for _, v in planner.mission.options] == [seeded["jezero"]]
+    # only missions that can take a route are offered: not the aborted Gale landing, not
+    # the Jezero survey off this DEM
+    assert [v for _, v in planner.mission.options] == [drive]
     assert planner.save.disabled and planner.save_new.disabled  # nothing planned yet
 
     start, goal = (-4.5895, 137.4417), (-4.82, 137.39)
@@ -191,11 +204,10 @@ def test_traverse_planner_failed_replan_leaves_nothing_savable(seeded: dict[str,
     assert planner.status.message == str(direct.value)
     assert html.escape(str(direct.value)) in planner.stats.value
     assert planner.save.disabled and planner.save_new.disabled
-    before = db.load_plan(seeded["jezero"], db=url).artefacts
-    assert planner.save_to_mission(seeded["jezero"]) is None
+    assert planner.save_to_mission(drive) is None
     assert planner.save_as_new_mission("Stale route") is None
-    assert db.load_plan(seeded["jezero"], db=url).artefacts == before
-    assert {m.id for m in db.list_missions(db=url)} == {seeded["gale"], seeded["jezero"]}
+    assert db.load_plan(drive, db=url).artefacts == ()
+    assert {m.id for m in db.list_missions(db=url)} == {seeded["gale"], seeded["jezero"], drive}
 
     # a completed/aborted mission refuses a route even when asked directly
     planner.max_slope.value = 25

@@ -49,12 +49,6 @@ log_board = logging.getLogger("marsgis.viz.dashboards.mission_board")
 _ALL = "all"
 
 
-def _safe_url(db: str | Engine | None) -> str:
-    from marsgis.db import get_engine, redact_url
-
-    return redact_url(get_engine(db).url)
-
-
 class MissionBoard:
     """The mission-board dashboard (``dashboards/mission-board.ipynb``).
 
@@ -69,7 +63,7 @@ class MissionBoard:
     def __init__(self, db: str | Engine | None = None, *, operator: str | None = None) -> None:
         import ipywidgets as w
 
-        from marsgis.db import MISSION_STATUSES, MISSION_TYPES
+        from marsgis.db import MISSION_STATUSES, MISSION_TYPES, describe_store
         from marsgis.viz.maps import mars_map
 
         self.db = db
@@ -137,7 +131,7 @@ class MissionBoard:
         right = w.VBox([self.map], layout=w.Layout(width="64%"))
         self.widget = w.VBox(
             [
-                header("Mission board", f"Database: {_safe_url(db)}", who=self.who),
+                header("Mission board", f"Records: {describe_store(db)}", who=self.who),
                 self.status_filter,
                 self.status.html,
                 self.empty,
@@ -523,6 +517,6 @@ def _details_html(plan: Any, history: list[Any]) -> str:
         "<div style='display:flex; gap:24px; flex-wrap:wrap'>"
         f"<div><b>Mission</b>{_summary_html(m)}<b>Plan</b>: {html.escape(plan_items)}</div>"
         f"<div><b>Risk</b><br>{_risk_html(m.risk_assessment or {})}</div>"
-        f"<div><b>Tasks</b>{_tasks_html(plan.tasks)}</div>"
+        f"<div><b>Tasks</b><br>{_tasks_html(plan.tasks)}</div>"
         f"<div><b>Status history</b>{_history_html(history)}</div></div>"
     )

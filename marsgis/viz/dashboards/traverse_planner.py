@@ -12,7 +12,8 @@ the chosen date. A route can be stored on an existing mission
 
 Saving acts only on the result on screen: a failed re-plan clears the old route, profile and
 risk, and changing the slope limit or the date after planning disables saving until re-planned.
-Only missions that can take a route (planned or active) are offered, and roles that may not
+Only missions that can take the route (planned or active ground missions whose target lies on
+the DEM, :func:`marsgis.planning.route_target_problem`) are offered, and roles that may not
 store plans (operators, viewers: :func:`marsgis.db.roles.current_access`) see why saving is off.
 """
 
@@ -22,7 +23,7 @@ import datetime as dt
 import html
 from typing import TYPE_CHECKING, Any
 
-from marsgis.viz.dashboards._ui import TERMINAL_STATUSES, StatusLine, header, table_html, viewer
+from marsgis.viz.dashboards._ui import StatusLine, header, table_html, viewer
 
 if TYPE_CHECKING:
     from marsgis.db import Engine
@@ -32,8 +33,6 @@ __all__ = ["ROUTE_COLOR", "TraversePlanner"]
 #: Colour of the planned route on the map.
 ROUTE_COLOR = "#e53e3e"
 DEM_NAME = "gale-mola"
-#: Mission statuses that can take a new route.
-OPEN_STATUSES = ("planned", "active")
 
 
 class TraversePlanner:
@@ -278,14 +277,20 @@ class TraversePlanner:
         missions = self.status.run("Loading missions", lambda: list_missions(db=self.db))
         if missions is None:
             return []
-        # only missions that can take a route: not completed or aborted ones
-        open_missions = [m for m in missions if m.status in OPEN_STATUSES]
+        # only missions that can take this route: open ground missions with a target on it
+        open_missions = [m for m in missions if self.target_problem(m) is None]
         self.mission.options = [(f"{m.name} ({m.status})", m.id) for m in open_missions]
         if open_missions and self.mission.value is None:
             self.mission.value = open_missions[-1].id  # the newest
         self._sync_save()
         self.status.ok("Click a start point, then a goal, inside the dashed box")
         return missions
+
+    def target_problem(self, mission: Any) -> str | None:
+        """Why ``mission`` cannot take a route on this planner's DEM (None: it can)."""
+        from marsgis.planning import route_target_problem
+
+        return route_target_problem(mission, self.dem.rio.bounds())
 
     def save_to_mission(self, mission_id: str | None) -> Any:
         """Store the current route as a traverse artefact of a mission."""
@@ -300,12 +305,9 @@ class TraversePlanner:
                 raise ValidationError(
                     "choose a mission to save to, or give a name and save as a new mission"
                 )
-            target = get_mission(mission_id, db=self.db)
-            if target.status in TERMINAL_STATUSES:
-                raise ValidationError(
-                    f"mission {target.name!r} is {target.status}: a route can only be added to "
-                    "a planned or active mission; choose another or save as a new mission"
-                )
+            problem = self.target_problem(get_mission(mission_id, db=self.db))
+            if problem is not None:
+                raise ValidationError(problem)
             return save_traverse(mission_id, self.route, db=self.db)
 
         return self.status.run(
