@@ -166,3 +166,12 @@ def screenshot(page: Any, name: str) -> Path:
 
 def assert_within_pixel(value: float, target: float, zoom: int) -> None:
     assert math.isclose(value, target, abs_tol=1.01 * 180.0 / 256 / 2**zoom), (value, target)
+
+
+def assert_map_toolkit(page: Any, legends: tuple[str, ...] = ("Elevation",)) -> None:
+    """The map shows a layers control, a Mars scale bar and its legends (#15)."""
+    page.wait_for_selector(".leaflet-control-layers")
+    bar = page.wait_for_selector(".marsgis-scalebar[data-label]")
+    assert bar.get_attribute("data-label").endswith((" km", " m"))
+    for title in legends:
+        page.wait_for_selector(f".leaflet-control .marsgis-legend[data-title='{title}']")

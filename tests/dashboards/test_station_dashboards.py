@@ -20,6 +20,7 @@ from dashboard_browser import (
     ROOT,
     Server,
     Tab,
+    assert_map_toolkit,
     free_port,
     screenshot,
     start_server,
@@ -332,6 +333,7 @@ def test_colonies_on_the_map_with_occupancy(
     assert len({occupancy_color(c.population, c.capacity) for c in colonies}) == 3
     legend = page.locator(".leaflet-control", has_text="Occupancy").inner_text()
     assert "95 % full or more" in legend
+    assert_map_toolkit(page, ("Elevation", "Occupancy"))
     screenshot(page, "station-colonies")
 
     arcadia = next(c for c in colonies if c.site == "Arcadia Planitia")

@@ -21,6 +21,7 @@ from dashboard_browser import (
     ROOT,
     Server,
     Tab,
+    assert_map_toolkit,
     assert_within_pixel,
     container_point,
     free_port,
@@ -77,15 +78,6 @@ def assert_dom_local(page: Any) -> None:
     assert outside == []
     html = page.content()
     assert "cdn.jsdelivr.net" not in html and "cdnjs.cloudflare.com" not in html
-
-
-def assert_map_toolkit(page: Any, legends: tuple[str, ...] = ("Elevation",)) -> None:
-    """The map shows a layers control, a Mars scale bar and its legends (#15)."""
-    page.wait_for_selector(".leaflet-control-layers")
-    bar = page.wait_for_selector(".marsgis-scalebar[data-label]")
-    assert bar.get_attribute("data-label").endswith((" km", " m"))
-    for title in legends:
-        page.wait_for_selector(f".leaflet-control .marsgis-legend[data-title='{title}']")
 
 
 def fitted_view(points: list[tuple[float, float]], height: str, **kw: Any) -> tuple[Any, int]:
