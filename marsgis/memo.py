@@ -65,6 +65,7 @@ __all__ = [
     "get_memo",
     "invalidate",
     "key_digest",
+    "peek",
     "set_memo",
 ]
 
@@ -301,6 +302,32 @@ class Memo:
         self._redis_set(namespace, digest, generation, blob, lifetime)
         return value
 
+    def peek(
+        self, namespace: str, key_parts: Sequence[Any], *, generation: int | None = None
+    ) -> Any | None:
+        """The value :meth:`cached` holds in memory for ``key_parts``; None when it has none.
+
+        Looks at the in-process tier only (no Redis, nothing computed), so it is cheap enough
+        for an event loop: serve a hit there and call :meth:`cached` in a thread otherwise.
+        A hit counts as a memory hit; an entry of an older ``generation`` is never returned.
+        """
+        self._check_namespace(namespace)
+        digest = key_digest(key_parts)
+        key = (
+            f"{namespace}:{digest}" if generation is None else f"{namespace}:g{generation}:{digest}"
+        )
+        now = time.monotonic()
+        with self._lock:
+            if generation is not None and generation < self._generations.get(namespace, 0):
+                return None
+            entry = self._entries.get(key)
+            if entry is None or entry.expires <= now:
+                return None
+            self._entries.move_to_end(key)
+            self._counts["memory"] += 1
+            blob = entry.blob
+        return decode(blob)
+
     # ------------------------------------------------------------------ management
 
     def invalidate(self, namespace: str) -> None:
@@ -512,6 +539,11 @@ def cached(
 ) -> T:
     """:meth:`Memo.cached` on this process's store (:func:`get_memo`)."""
     return get_memo().cached(namespace, key_parts, compute, ttl=ttl, generation=generation)
+
+
+def peek(namespace: str, key_parts: Sequence[Any], *, generation: int | None = None) -> Any | None:
+    """:meth:`Memo.peek` on this process's store (:func:`get_memo`)."""
+    return get_memo().peek(namespace, key_parts, generation=generation)
 
 
 def invalidate(namespace: str) -> None:

@@ -64,6 +64,7 @@ def command(host: str, port: int, url: str | None, workers: int, as_json: bool) 
 
 def worker_app(url: str | None = None) -> FastAPI:
     """The app one server process runs, its JSON access log on stderr."""
+    import gc
     import logging
 
     from marsgis.api import create_app
@@ -73,4 +74,9 @@ def worker_app(url: str | None = None) -> FastAPI:
     access.setLevel(logging.INFO)
     if not access.handlers:
         access.addHandler(logging.StreamHandler())
-    return create_app(url)
+    app = create_app(url)
+    # what start-up loaded (modules, the app, its routes) lives as long as the process: keep it
+    # out of the collector's full passes, which otherwise pause every request on a large heap
+    gc.collect()
+    gc.freeze()
+    return app
