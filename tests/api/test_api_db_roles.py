@@ -233,3 +233,41 @@ def test_as_role_is_a_no_op_on_spatialite(spatialite_url: str) -> None:
         assert name == "marsgis_viewer"
         made = db.add_mission("Gale", lat=-4.5895, lon=137.4417, db=spatialite_url)
     assert [m.id for m in db.list_missions(db=spatialite_url)] == [made.id]
+
+
+def test_a_hub_user_in_two_groups_acts_as_the_group_of_the_route() -> None:
+    from types import SimpleNamespace
+
+    from marsgis.api.auth import Principal, acting_role, database_role, role_of
+    from marsgis.api.scopes import (
+        ADMIN,
+        MISSIONS_STATUS,
+        ROLE_SCOPES,
+        STATION_AUDIT,
+        STATION_DECIDE,
+        STATION_DISPATCH,
+    )
+
+    both = ROLE_SCOPES["operator"] | ROLE_SCOPES["immigration_officer"]
+    ada = Principal("ada", role_of(both), both, "hub")
+    assert ada.role == "operator"
+    assert acting_role(ada) == "operator"
+    assert acting_role(ada, MISSIONS_STATUS) == "operator"
+    assert acting_role(ada, STATION_DECIDE) == "immigration_officer"
+    two = ROLE_SCOPES["spaceline_dispatcher"] | ROLE_SCOPES["auditor"]
+    dee = Principal("dee", role_of(two), two, "hub")
+    assert (acting_role(dee, STATION_DISPATCH), acting_role(dee, STATION_AUDIT)) == (
+        "spaceline_dispatcher",
+        "auditor",
+    )
+    # a scope no whole role of the principal grants: its own role (the scope check refuses)
+    assert acting_role(dee, MISSIONS_STATUS) == "spaceline_dispatcher"
+    root = Principal("root", "admin", frozenset({ADMIN}), "hub")
+    assert acting_role(root, STATION_DECIDE) == "admin"
+    odd = Principal("odd", "none", frozenset({STATION_AUDIT}), "hub")
+    assert acting_role(odd, STATION_AUDIT) == "viewer"
+    app = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(db_role_prefix="tq")))
+    with database_role(app, ada, STATION_DECIDE) as name:  # type: ignore[arg-type]
+        assert name == "tq_immigration_officer"
+    with database_role(app, ada) as name:  # type: ignore[arg-type]
+        assert name == "tq_operator"

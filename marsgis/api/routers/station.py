@@ -86,9 +86,10 @@ def require_any(*scopes: str) -> Callable[..., Any]:
     async def check(
         request: Request, principal: Annotated[Principal, Depends(authenticate)]
     ) -> AsyncIterator[Principal]:
-        if not any(principal.allows(s) for s in scopes):
+        held = [s for s in scopes if principal.allows(s)]
+        if not held:
             raise HTTPException(403, f"this needs one of the scopes {', '.join(scopes)}")
-        with acting_as(principal.name), database_role(request, principal):
+        with acting_as(principal.name), database_role(request, principal, held[0]):
             yield principal
 
     return check
