@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -227,3 +228,50 @@ def test_landing_pages_list_the_groups(hubmod: ModuleType) -> None:
     assert 'id="marsgis-passenger"' in pax and 'id="marsgis-dashboards"' not in pax
     assert "/services/marsgis-api/api/v1/station/applications" in pax
     assert "Scheduled reports" not in pax
+
+
+@pytest.mark.postgis
+def test_station_users_and_services_connect_as_their_group_roles(
+    hubmod: ModuleType, postgis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the hub does at start-up and at each spawn, on the real PostgreSQL (no hub)."""
+    from marsgis import db
+
+    prefix = f"mgh{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("MARSGIS_HUB_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("MARSGIS_HUB_DATABASE_URL", postgis_url)
+    monkeypatch.setenv("MARSGIS_HUB_DB_ROLE_PREFIX", prefix)
+    monkeypatch.setenv("MARSGIS_HUB_DB_SECRET", "s3cret")
+    s = hubmod.hub_settings()
+    try:
+        hubmod.prepare_database(s)
+        osei = hubmod.user_database_url(s, "osei", ["immigration-officers"], admin=False)
+        access = roles.current_access(osei)
+        assert (access.level, access.decide, access.book_bays, access.read) == (
+            "immigration_officer",
+            True,
+            False,
+            False,
+        )
+        both = hubmod.user_database_url(s, "dee", ["viewers", "spaceline-dispatchers"], admin=False)
+        access = roles.current_access(both)
+        assert (access.level, access.station_level, access.book_bays, access.decide) == (
+            "viewer",
+            "spaceline_dispatcher",
+            True,
+            False,
+        )
+        # moved out of the station's group: the grants go with it
+        hubmod.user_database_url(s, "dee", ["viewers"], admin=False)
+        db.dispose_engines()
+        assert not roles.current_access(both).book_bays
+        urls = hubmod.service_urls(s)
+        auditor = roles.current_access(urls["dashboards-auditor"])
+        assert (auditor.level, auditor.read_audit, auditor.decide) == ("auditor", True, False)
+        # the API's login may act as every group, the station's too
+        with db.as_role("colony_official", prefix=prefix) as name:
+            assert name == f"{prefix}_colony_official"
+            assert roles.current_access(urls["api"]).level == "colony_official"
+    finally:
+        db.dispose_engines()
+        roles.drop_roles(postgis_url, prefix=prefix)
