@@ -91,6 +91,24 @@ def test_every_station_level_has_a_group_role(station_roles: dict[str, Any]) -> 
     groups = {name for name, login in found if not login}
     assert groups == set(station_roles["names"].values())
 
+    # idempotent: run again (the hub does at every start), the same grants, column ones too
+    def grants() -> list[tuple[Any, ...]]:
+        with db.transaction(station_roles["owner"]) as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT grantee, table_name, column_name, privilege_type "
+                    "FROM information_schema.column_privileges WHERE grantee LIKE :p "
+                    "ORDER BY 1, 2, 3, 4"
+                ),
+                {"p": f"{prefix}\\_%"},
+            ).all()
+
+    before = grants()
+    assert (f"{prefix}_passenger", "station_audit_log", "hash", "SELECT") in before
+    assert (f"{prefix}_passenger", "station_audit_log", "reason", "SELECT") not in before
+    roles.ensure_roles(station_roles["owner"], prefix=prefix)
+    assert grants() == before
+
 
 def test_current_access_of_each_station_role(station_roles: dict[str, Any]) -> None:
     got = {level: roles.current_access(station_roles[level]) for level in roles.STATION_LEVELS}
