@@ -2,7 +2,9 @@
 
 - configurable-http-proxy (npm) in front, on http://127.0.0.1:8000 by default;
 - NativeAuthenticator: people sign up at /hub/signup, an admin approves them at
-  /hub/authorize and puts them in a group (scientists, operators, viewers) at /hub/admin;
+  /hub/authorize and puts them in a group (scientists, operators, viewers, or one of the
+  station's: immigration-officers, station-managers, spaceline-dispatchers, colony-officials,
+  auditors, passengers) at /hub/admin;
 - one single-user server per scientist, started from this project's own .venv (marsgis
   importable), as the hub's unix user (SimpleLocalProcessSpawner: no per-user isolation on one
   machine, see docs/hub.md);

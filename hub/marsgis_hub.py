@@ -22,8 +22,34 @@ HUB_DIR = Path(__file__).resolve().parent
 REPO = HUB_DIR.parent
 VENV_BIN = Path(sys.executable).parent
 
-#: Hub groups, in the order of their privileges (admins count as scientists in the database).
-GROUPS = ("scientists", "operators", "viewers")
+#: The missions' hub groups, in the order of their privileges (admins count as scientists).
+MISSION_GROUPS = ("scientists", "operators", "viewers")
+#: The station's hub groups (issue 14), one per station role (marsgis.db.roles.HUB_GROUPS).
+STATION_GROUPS = (
+    "immigration-officers",
+    "station-managers",
+    "spaceline-dispatchers",
+    "colony-officials",
+    "auditors",
+    "passengers",
+)
+#: Every hub group marsgis knows.
+GROUPS = MISSION_GROUPS + STATION_GROUPS
+#: Hub group -> what its members may do (the landing page and docs/hub.md say the same).
+GROUP_DESCRIPTIONS = {
+    "scientists": "JupyterLab, Dask clusters, create and edit missions",
+    "operators": "dashboards and reports; change a mission's status",
+    "viewers": "dashboards and reports, read-only",
+    "immigration-officers": "the officer's queue: review and decide visa applications, "
+    "issue and revoke visas, admit arrivals",
+    "station-managers": "stations and docking bays, bay bookings, colony capacity overrides",
+    "spaceline-dispatchers": "voyages, manifests and the bay timeline: book docking bays",
+    "colony-officials": "a colony's capacity and residents",
+    "auditors": "the station dashboards read-only, and the audit log",
+    "passengers": "your own visa application, through the service API (no dashboards)",
+}
+#: Groups whose members may open the dashboards and reports (passengers use the API only).
+DASHBOARD_GROUPS = tuple(g for g in GROUPS if g != "passengers")
 GATEWAY_PREFIX = "/services/dask-gateway"
 #: The service API's hub service name (reachable at /services/marsgis-api/api/v1/...).
 API_SERVICE = "marsgis-api"
@@ -33,6 +59,21 @@ MARSGIS_ROLES = {
     "scientist": "scientist",
     "operator": "operator",
     "viewer": "viewer",
+    "immigration-officer": "immigration_officer",
+    "station-manager": "station_manager",
+    "spaceline-dispatcher": "spaceline_dispatcher",
+    "colony-official": "colony_official",
+    "auditor": "auditor",
+    "passenger": "passenger",
+}
+#: Station hub role -> (its group, its description on the hub).
+STATION_HUB_ROLES = {
+    "immigration-officer": ("immigration-officers", "Officer's queue: decide visa applications"),
+    "station-manager": ("station-managers", "Stations, docking bays, capacity overrides"),
+    "spaceline-dispatcher": ("spaceline-dispatchers", "Voyages, manifests, bay bookings"),
+    "colony-official": ("colony-officials", "A colony's capacity and residents"),
+    "auditor": ("auditors", "Station dashboards read-only; the audit log"),
+    "passenger": ("passengers", "Their own visa application, through the service API"),
 }
 
 
@@ -232,12 +273,30 @@ def dashboard_pages(folder: Path) -> list[tuple[str, str]]:
     return sorted(out)
 
 
+def pages_for(
+    groups: Iterable[str], pages: Iterable[tuple[str, str]], *, admin: bool
+) -> list[tuple[str, str]]:
+    """The dashboards (``(title, file name)``) a person of ``groups`` is offered.
+
+    Admins and the missions' groups: every dashboard (operators and viewers read the station
+    too). The station's staff: the station's dashboards (``station-*.ipynb``). Passengers
+    (and people in no group): none; passengers use the service API.
+    """
+    mine = set(groups)
+    if admin or mine & set(MISSION_GROUPS):
+        return list(pages)
+    if mine & set(DASHBOARD_GROUPS):
+        return [(title, name) for title, name in pages if name.startswith("station-")]
+    return []
+
+
 def home_handler(dashboards_dir: Path, admin_users: Iterable[str]) -> type:
     """The landing page: the dashboards and reports a person may open, or why there are none.
 
-    Operators and viewers arrive here after logging in (:func:`make_default_url`); scientists
-    and admins find it from JupyterLab's hub menu. A person in no group sees that their
-    account is approved and what to ask the admin for.
+    Operators, viewers and the station's groups arrive here after logging in
+    (:func:`make_default_url`); scientists and admins find it from JupyterLab's hub menu. A
+    person in no group sees that their account is approved, the groups and what each may do,
+    and what to ask the admin for. Passengers see where their application lives (the API).
     """
     from jupyterhub.handlers import BaseHandler
     from jupyterhub.utils import url_path_join
@@ -249,20 +308,26 @@ def home_handler(dashboards_dir: Path, admin_users: Iterable[str]) -> type:
             user = self.current_user
             groups = sorted(g.name for g in user.groups if g.name in GROUPS)
             base = self.base_url
+            pages = pages_for(groups, dashboard_pages(dashboards_dir), admin=bool(user.admin))
             dashboards = [
                 (title, url_path_join(base, "services/dashboards/voila/render", name))
-                for title, name in dashboard_pages(dashboards_dir)
+                for title, name in pages
             ]
             html = await self.render_template(
                 "marsgis-home.html",
                 user=user,
                 marsgis_groups=groups,
-                dashboards=dashboards if groups or user.admin else [],
-                reports_url=url_path_join(base, "services/reports/"),
+                dashboards=dashboards,
+                reports_url=url_path_join(base, "services/reports/")
+                if user.admin or set(groups) & set(DASHBOARD_GROUPS)
+                else None,
+                api_url=url_path_join(base, f"services/{API_SERVICE}/api/v1/station/applications"),
+                passenger="passengers" in groups,
                 lab_url=url_path_join(base, "hub/spawn")
                 if user.admin or "scientists" in groups
                 else None,
                 group_names=GROUPS,
+                group_descriptions=[(g, GROUP_DESCRIPTIONS[g]) for g in GROUPS],
                 admin_users=sorted(admin_users) or ["your hub admin"],
             )
             self.finish(html)
@@ -331,9 +396,9 @@ def service_urls(s: HubSettings) -> dict[str, str]:
 
 
 def _dashboard_roles() -> tuple[str, ...]:
-    from marsgis.db.roles import LEVELS
+    from marsgis.db.roles import ALL_LEVELS
 
-    return tuple(f"dashboards-{level}" for level in LEVELS)
+    return tuple(f"dashboards-{level}" for level in ALL_LEVELS)
 
 
 def prepare_database(s: HubSettings) -> None:
@@ -355,7 +420,7 @@ def prepare_database(s: HubSettings) -> None:
         level = name.split("-", 1)[1]
         _grant(s, roles.service_role(name.replace("-", "_"), prefix=s.role_prefix), [level])
     for name in _WRITER_SERVICES:
-        levels = roles.LEVELS if name == "api" else ("scientist",)  # the API sets each role
+        levels = roles.ALL_LEVELS if name == "api" else ("scientist",)  # the API sets each role
         _grant(s, roles.service_role(name, prefix=s.role_prefix), levels)
 
 
@@ -369,7 +434,11 @@ def _grant(s: HubSettings, role: str, levels: Iterable[str]) -> str:
 
 
 def levels_for(groups: Iterable[str], *, admin: bool) -> list[str]:
-    """Database privilege levels of a hub user from their groups (admins: scientist)."""
+    """Database privilege levels of a hub user from their groups (admins: scientist).
+
+    Every group counts, the station's too: an operator who is also an immigration officer
+    gets both group roles (``["immigration_officer", "operator"]``).
+    """
     from marsgis.db.roles import HUB_GROUPS
 
     levels = {HUB_GROUPS[g] for g in groups if g in HUB_GROUPS}
@@ -617,10 +686,13 @@ def custom_scopes() -> dict[str, dict[str, str]]:
 
 
 def marsgis_scopes(role: str) -> list[str]:
-    """The marsgis custom scopes a marsgis role (admin, scientist, ...) grants, sorted."""
+    """The marsgis custom scopes a marsgis role (admin, scientist, ...) grants, sorted.
+
+    ``role`` may also be a hub role of :data:`MARSGIS_ROLES` (``immigration-officer``).
+    """
     from marsgis.api.scopes import ROLE_SCOPES
 
-    return sorted(ROLE_SCOPES[role])
+    return sorted(ROLE_SCOPES[MARSGIS_ROLES.get(role, role)])
 
 
 def _scheduler_args() -> list[str]:
@@ -642,6 +714,8 @@ def roles_config(s: HubSettings) -> list[dict[str, Any]]:
 
     Each group's role also grants the marsgis custom scopes of its marsgis role (the service
     API checks those, never group names); admins get every marsgis scope (``marsgis-admin``).
+    The station's groups (:data:`STATION_HUB_ROLES`) reach the dashboards, the reports and the
+    API, no server; passengers reach the API only.
     """
     api = f"access:services!service={API_SERVICE}"
     web = ["access:services!service=dashboards", "access:services!service=reports", api]
@@ -674,6 +748,16 @@ def roles_config(s: HubSettings) -> list[dict[str, Any]]:
             "scopes": [*web, *marsgis_scopes("viewer")],
             "groups": ["viewers"],
         },
+        *(
+            {
+                "name": name,
+                "description": description,
+                # passengers: their own application through the API, no dashboards
+                "scopes": [*([api] if group == "passengers" else web), *marsgis_scopes(name)],
+                "groups": [group],
+            }
+            for name, (group, description) in STATION_HUB_ROLES.items()
+        ),
         {
             "name": "marsgis-admin",
             "description": "Hub admins: every marsgis scope in the service API",

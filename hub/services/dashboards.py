@@ -2,12 +2,14 @@
 
 Run by JupyterHub (hub/jupyterhub_config.py), which hands it ``JUPYTERHUB_*`` (OAuth client,
 service prefix, the access scope ``access:services!service=dashboards``) and the database URLs
-of the three dashboard roles. Who gets in: users whose roles grant that scope (scientists,
-operators, viewers). JupyterHub's own identity provider for Jupyter servers does the OAuth.
+of the dashboard roles (one per level). Who gets in: users whose roles grant that scope (every
+group but passengers). JupyterHub's own identity provider for Jupyter servers does the OAuth.
 
 Each page a user opens runs in a fresh kernel that connects to the database as the dashboard
-role of the user's highest group (``prelaunch_hook``): an operator's page can change a mission's
-status, a viewer's page cannot, because PostgreSQL refuses it (marsgis.db.roles). Kernels
+role of the user's highest group (``prelaunch_hook``; on a station page the user's station
+group first): an operator's page can change a mission's status, a viewer's page cannot, an
+immigration officer's queue can decide, an auditor's cannot, because PostgreSQL refuses it
+(marsgis.db.roles). Kernels
 inherit this process's environment, so the per-level URLs are removed from it at start-up, and
 Voila lets the browser run no code of its own in those kernels (only widget messages).
 
@@ -38,8 +40,29 @@ try:  # culled page kernels, a cap per user (marsgis.viz.kernels)
 except ImportError:  # a marsgis without it: Voila's defaults
     kernel_owner, voila_config = None, None
 
-LEVELS = ("scientist", "operator", "viewer")
-GROUP_LEVEL = {"scientists": "scientist", "operators": "operator", "viewers": "viewer"}
+#: The missions' levels, most powerful first, then the station's (marsgis.db.roles.ALL_LEVELS).
+MISSION_LEVELS = ("scientist", "operator", "viewer")
+STATION_LEVELS = (
+    "station_manager",
+    "immigration_officer",
+    "spaceline_dispatcher",
+    "colony_official",
+    "auditor",
+    "passenger",
+)
+LEVELS = MISSION_LEVELS + STATION_LEVELS
+#: Hub group -> level (marsgis.db.roles.HUB_GROUPS).
+GROUP_LEVEL = {
+    "scientists": "scientist",
+    "operators": "operator",
+    "viewers": "viewer",
+    "immigration-officers": "immigration_officer",
+    "station-managers": "station_manager",
+    "spaceline-dispatchers": "spaceline_dispatcher",
+    "colony-officials": "colony_official",
+    "auditors": "auditor",
+    "passengers": "passenger",
+}
 PREFIX = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/dashboards/")
 
 
@@ -83,19 +106,28 @@ class ServiceIdentityProvider(JupyterHubIdentityProvider):
         ]
 
 
-def level_of(hub_user: dict[str, Any]) -> str:
-    """The highest privilege level of a hub user (admins: scientist)."""
+def level_of(hub_user: dict[str, Any], page: str = "") -> str:
+    """The level whose dashboard role a hub user's page kernel connects as (admins: scientist).
+
+    On a station page (``station-*.ipynb``) the user's station level comes first (an operator
+    who is also an immigration officer decides on the officer's queue as the officer), on
+    any other page the missions' levels; then the highest of the others; ``viewer`` for a
+    user in no group.
+    """
     levels = {GROUP_LEVEL[g] for g in hub_user.get("groups") or () if g in GROUP_LEVEL}
     if hub_user.get("admin"):
         levels.add("scientist")
-    return next((level for level in LEVELS if level in levels), "viewer")
+    name = page.rsplit("/", 1)[-1]
+    order = STATION_LEVELS + MISSION_LEVELS if name.startswith("station-") else LEVELS
+    return next((level for level in order if level in levels), "viewer")
 
 
 def prelaunch_hook(handler: Any, notebook: Any, cwd: str) -> Any:
     """Give the page's kernel the database role of the user who opened it."""
     user = handler.current_user
     hub_user = getattr(user, "hub_user", None) or {}
-    level = level_of(hub_user)
+    page = str(getattr(getattr(handler, "request", None), "path", "") or "")
+    level = level_of(hub_user, page)
     url = DB_URLS.get(level) or os.environ.get("MARSGIS_DATABASE_URL", "")
     source = (
         "import os as _os\n"

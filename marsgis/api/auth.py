@@ -43,6 +43,7 @@ from marsgis.exceptions import DependencyNotFoundError
 __all__ = [
     "HubIdentity",
     "Principal",
+    "acting_role",
     "authenticate",
     "database",
     "database_role",
@@ -298,19 +299,38 @@ def _principal_of(token: tokens.ApiToken) -> Principal:
 
 
 def database_role(
-    connection: HTTPConnection, principal: Principal
+    connection: HTTPConnection, principal: Principal, scope: str | None = None
 ) -> AbstractContextManager[str | None]:
     """The database role the request of ``principal`` runs as (see ``create_app(db_roles=)``).
 
     With per-caller database roles on, :func:`marsgis.db.as_role` of the principal's role: a
     hub principal whose scopes make up no whole marsgis role (``"none"``) runs as a viewer.
-    Off, the login role of the app's database URL does everything (a no-op context).
+    When the route's ``scope`` is not one of that role's but another whole role of the
+    principal grants it (a hub user in two groups, e.g. operators and immigration officers,
+    deciding an application), the request runs as that role instead. Off, the login role of
+    the app's database URL does everything (a no-op context).
     """
     prefix: str | None = getattr(connection.app.state, "db_role_prefix", None)
     if prefix is None:
         return nullcontext(None)
+    return roles.as_role(acting_role(principal, scope), prefix=prefix)
+
+
+def acting_role(principal: Principal, scope: str | None = None) -> str:
+    """The marsgis role whose database group a request for ``scope`` runs as (see above).
+
+    >>> both = ROLE_SCOPES["operator"] | ROLE_SCOPES["immigration_officer"]
+    >>> p = Principal("ada", "operator", both, "hub")
+    >>> acting_role(p), acting_role(p, SCOPE_PREFIX + "station:decide")
+    ('operator', 'immigration_officer')
+    """
     role = principal.role if principal.role in roles.ROLE_LEVELS else "viewer"
-    return roles.as_role(role, prefix=prefix)
+    if scope is None or scope in ROLE_SCOPES.get(role, ()) or ADMIN in principal.scopes:
+        return role
+    for candidate, granted in ROLE_SCOPES.items():
+        if candidate in roles.ROLE_LEVELS and scope in granted and granted <= principal.scopes:
+            return candidate
+    return role
 
 
 def require(scope: str) -> Callable[..., AsyncIterator[Principal]]:
@@ -332,7 +352,7 @@ def require(scope: str) -> Callable[..., AsyncIterator[Principal]]:
                 403,
                 detail=f"{principal.name!r} (role {principal.role!r}) lacks the scope {scope!r}",
             )
-        with acting_as(principal.name), database_role(request, principal):
+        with acting_as(principal.name), database_role(request, principal, scope):
             yield principal
 
     check.__name__ = "require_" + scope.removeprefix(SCOPE_PREFIX).replace(":", "_")

@@ -476,7 +476,7 @@ def _set_role(conn: Connection) -> str | None:
             f"cannot act as the database role {name!r}: {_reason(conn.engine.url, exc)}; "
             "create the roles and make the login a member of them with the owner's URL: "
             "marsgis.db.roles.ensure_roles(owner_url) and "
-            "marsgis.db.roles.grant_role(owner_url, login, roles.LEVELS, password=...)"
+            "marsgis.db.roles.grant_role(owner_url, login, roles.ALL_LEVELS, password=...)"
         ) from exc
     return name
 
@@ -529,7 +529,8 @@ def _begin(engine: Engine, *, write: bool, autocommit: bool = False) -> Iterator
                 f"the database {redact_url(engine.url)!r} refused the operation for role "
                 f"{role!r}: {_reason(engine.url, exc)}; nothing was written. "
                 "Your hub group does not allow this change (viewers read, operators change "
-                "mission status, scientists create and edit missions): ask a hub admin to add "
+                "mission status, scientists create and edit missions; on the station officers "
+                "decide, dispatchers book bays, auditors read): ask a hub admin to add "
                 "you to the group that may, then restart your server (schema upgrades need "
                 "the database owner: `marsgis db upgrade` with the owner's URL)"
             ) from exc

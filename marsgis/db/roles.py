@@ -18,6 +18,41 @@ hub group      PostgreSQL group role        privileges on the marsgis tables
                                             log is append-only)
 =============  ===========================  ==================================================
 
+The station's roles (issue 14, :data:`STATION_LEVELS`) have a group role each, with grants on
+the station tables only (``station_*``, ``stations``; none on the mission tables):
+
+=========================  ====================================  ==============================
+hub group                  PostgreSQL group role                 may change (besides reading)
+=========================  ====================================  ==============================
+``immigration-officers``   ``<prefix>_immigration_officer``      decide applications (``UPDATE``
+                                                                 ``station_visa_applications``),
+                                                                 issue, revoke and expire visas,
+                                                                 record entries, admit
+                                                                 (residents, colony population)
+``station-managers``       ``<prefix>_station_manager``          add stations, bays, vessels;
+                                                                 a colony's capacity (override);
+                                                                 book bays
+``spaceline-dispatchers``  ``<prefix>_spaceline_dispatcher``     vessels, voyages, manifests
+                                                                 (registering passengers and
+                                                                 documents), bay bookings
+``colony-officials``       ``<prefix>_colony_official``          a colony's capacity
+``passengers``             ``<prefix>_passenger``                create and move applications
+                                                                 (never to approved or
+                                                                 rejected: no ``decided_by``);
+                                                                 reads colonies, passengers,
+                                                                 documents, applications, visas
+``auditors``               ``<prefix>_auditor``                  nothing: reads the station
+                                                                 tables, audit log and events
+=========================  ====================================  ==============================
+
+Every station role but the passenger reads every station table and the event log; the writers
+append to the audit log (reading only its ``id`` and ``hash``, to chain the next record, unless
+they are officers or auditors) and to the event log, and store their API responses'
+idempotency keys. Table grants cannot tell one passenger's rows from another's, nor one colony
+from another: "own application" and "own colony" are the service API's checks
+(:mod:`marsgis.api.routers.station`). No station role may update or delete a decision: the
+audit log and the event log are append-only for every role.
+
 The database refuses anything else, whichever path the write takes (a dashboard, a service's
 API, the ``marsgis`` CLI, code typed into a kernel), and :mod:`marsgis.db` raises the refusal as
 :class:`~marsgis.exceptions.PermissionDeniedError`. That is the one enforcement point; the
@@ -56,14 +91,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from marsgis.db.engine import database_role, get_engine, transaction
+from marsgis.db.engine import VERSION_TABLE, database_role, get_engine, transaction
 from marsgis.exceptions import DatabaseError, ValidationError
 
 __all__ = [
+    "ALL_LEVELS",
     "DEFAULT_PREFIX",
     "HUB_GROUPS",
     "LEVELS",
     "ROLE_LEVELS",
+    "STATION_LEVELS",
     "Access",
     "as_role",
     "current_access",
@@ -78,33 +115,55 @@ __all__ = [
     "user_role",
 ]
 
-#: Privilege levels, most powerful first.
+#: The missions' privilege levels, most powerful first.
 LEVELS = ("scientist", "operator", "viewer")
+#: The station's privilege levels (one per station role, :data:`marsgis.api.scopes.STATION_ROLES`),
+#: in the order a dashboard prefers them when a person holds several.
+STATION_LEVELS = (
+    "station_manager",
+    "immigration_officer",
+    "spaceline_dispatcher",
+    "colony_official",
+    "auditor",
+    "passenger",
+)
+#: Every privilege level with a group role of its own.
+ALL_LEVELS = LEVELS + STATION_LEVELS
 #: Hub group name -> privilege level.
-HUB_GROUPS = {"scientists": "scientist", "operators": "operator", "viewers": "viewer"}
+HUB_GROUPS = {
+    "scientists": "scientist",
+    "operators": "operator",
+    "viewers": "viewer",
+    "immigration-officers": "immigration_officer",
+    "station-managers": "station_manager",
+    "spaceline-dispatchers": "spaceline_dispatcher",
+    "colony-officials": "colony_official",
+    "auditors": "auditor",
+    "passengers": "passenger",
+}
 #: Prefix of the role names (PostgreSQL roles are shared by every database of a server).
 DEFAULT_PREFIX = "marsgis"
 
 #: marsgis role (every role of :data:`marsgis.db.schema.TOKEN_ROLES`) -> the privilege
 #: level whose group role its work runs as under :func:`as_role`. ``admin`` gets the
-#: scientists' grants (as hub admins do, see ``hub/``). The station's roles have no group
-#: role of their own yet: ``auditor`` only reads, the others (None) keep the login role's
-#: grants, so for them the API's scope checks remain the only guard.
+#: scientists' grants (as hub admins do, see ``hub/``); each station role has a group role
+#: of its own (:data:`STATION_LEVELS`).
 ROLE_LEVELS: Mapping[str, str | None] = {
     "admin": "scientist",
     "scientist": "scientist",
     "operator": "operator",
     "viewer": "viewer",
-    "passenger": None,
-    "immigration_officer": None,
-    "station_manager": None,
-    "spaceline_dispatcher": None,
-    "colony_official": None,
-    "auditor": "viewer",
+    "passenger": "passenger",
+    "immigration_officer": "immigration_officer",
+    "station_manager": "station_manager",
+    "spaceline_dispatcher": "spaceline_dispatcher",
+    "colony_official": "colony_official",
+    "auditor": "auditor",
 }
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")  # names stay within 63 bytes
 _SIMPLE_NAME = re.compile(r"^[a-z0-9_]{1,30}$")
+_SERVICE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")  # dashboards_spaceline_dispatcher
 # Operators may change exactly these columns of a mission (set_status writes them).
 _STATUS_COLUMNS = ("status", "updated_at", "version")
 
@@ -119,8 +178,10 @@ def _check_prefix(prefix: str) -> str:
 
 
 def _check_level(level: str) -> str:
-    if level not in LEVELS:
-        raise ValidationError(f"unknown privilege level {level!r}; use one of {', '.join(LEVELS)}")
+    if level not in ALL_LEVELS:
+        raise ValidationError(
+            f"unknown privilege level {level!r}; use one of {', '.join(ALL_LEVELS)}"
+        )
     return level
 
 
@@ -151,10 +212,10 @@ def service_role(name: str, *, prefix: str = DEFAULT_PREFIX) -> str:
     Services live in their own namespace (``_s_``), so no hub user, whatever name they sign up
     with, gets a service's role (users' roles are ``_u_``, :func:`user_role`).
     """
-    if not isinstance(name, str) or not _SIMPLE_NAME.match(name):
+    if not isinstance(name, str) or not _SERVICE_NAME.match(name):
         raise ValidationError(
             f"service name {name!r} must be lower-case letters, digits and underscores "
-            "(at most 30), e.g. 'dashboards_viewer'"
+            "(at most 40), e.g. 'dashboards_viewer'"
         )
     return f"{_check_prefix(prefix)}_s_{name}"
 
@@ -286,6 +347,80 @@ def _sequences(conn: Connection, table: str) -> list[str]:
     return [str(r[0]) for r in rows if r[0] is not None]
 
 
+#: Station writers' privileges (besides reading): level -> table -> privileges. Tables missing
+#: from the schema are skipped; each ``INSERT`` also gets the table's sequences.
+_STATION_WRITES: Mapping[str, Mapping[str, str]] = {
+    "immigration_officer": {
+        "station_visa_applications": "UPDATE",
+        "station_visas": "INSERT, UPDATE",
+        "station_entry_events": "INSERT",
+        "station_residents": "INSERT",
+        "station_colonies": "UPDATE (population, version)",
+    },
+    "station_manager": {
+        "stations": "INSERT",
+        "station_bays": "INSERT",
+        "station_vessels": "INSERT",
+        "station_colonies": "UPDATE (capacity, version)",
+        "station_bay_bookings": "INSERT",
+    },
+    "spaceline_dispatcher": {
+        "station_passengers": "INSERT",  # the passengers of a manifest, with their documents
+        "station_travel_documents": "INSERT",
+        "station_vessels": "INSERT",
+        "station_voyages": "INSERT",
+        "station_manifests": "INSERT",
+        "station_manifest_entries": "INSERT",
+        "station_bay_bookings": "INSERT",
+    },
+    "colony_official": {"station_colonies": "UPDATE (capacity, version)"},
+    # a passenger's own steps (submit, answer, withdraw) write no decided_by: the database
+    # refuses them an approval or a rejection whatever the API does
+    "passenger": {
+        "station_visa_applications": "INSERT, UPDATE (status, version, updated_at, reason)"
+    },
+    "auditor": {},
+}
+#: What a passenger reads (their own application's context; the API filters the rows).
+_PASSENGER_READS = (
+    "station_colonies",
+    "station_passengers",
+    "station_travel_documents",
+    "station_visa_applications",
+    "station_visas",
+)
+#: Who reads the whole audit log (the others read the chain's ``id`` and ``hash`` only).
+_AUDIT_READERS = ("immigration_officer", "auditor")
+
+
+def _is_station_table(table: str) -> bool:
+    return table == "stations" or table.startswith("station_")
+
+
+def _station_grants(level: str, tables: list[str]) -> list[tuple[str, str]]:
+    """``(privileges, table)`` of a station level, from :data:`_STATION_WRITES`."""
+    out: list[tuple[str, str]] = []
+    writes = _STATION_WRITES[level]
+    if VERSION_TABLE in tables:  # every connection checks the schema's version
+        out.append(("SELECT", VERSION_TABLE))
+    for table in tables:
+        if not _is_station_table(table):
+            continue
+        if table == "station_audit_log":
+            read = "SELECT" if level in _AUDIT_READERS else "SELECT (id, hash)"
+            out.append((read if level == "auditor" else f"{read}, INSERT", table))
+        elif level != "passenger" or table in _PASSENGER_READS:
+            out.append(("SELECT", table))
+        if table in writes:
+            out.append((writes[table], table))
+    if "events" in tables:  # the event log: station changes append to it
+        read = "SELECT (id)" if level == "passenger" else "SELECT"
+        out.append((read if level == "auditor" else f"{read}, INSERT", "events"))
+    if writes and "api_idempotency_keys" in tables:  # the API's replies to Idempotency-Keys
+        out.append(("SELECT, INSERT", "api_idempotency_keys"))
+    return out
+
+
 def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
     """Create the group roles and (re)apply their grants on every marsgis table.
 
@@ -304,14 +439,14 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
     Returns
     -------
     dict
-        Privilege level -> group role name.
+        Privilege level (every one of :data:`ALL_LEVELS`) -> group role name.
 
     Raises
     ------
     DatabaseError
         Not PostgreSQL, or the role may not create roles or grant on the tables.
     """
-    names = {level: group_role(level, prefix=prefix) for level in LEVELS}
+    names = {level: group_role(level, prefix=prefix) for level in ALL_LEVELS}
     with transaction(get_engine(db), write=True) as conn:
         _require_postgres(conn)
         # CREATE ROLE races with a concurrent hub start: serialise on an advisory lock.
@@ -322,12 +457,13 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
                 conn.execute(sa.text(f"CREATE ROLE {_quote(conn, name)} NOLOGIN"))
         schema = conn.execute(sa.text("SELECT quote_ident(current_schema())")).scalar_one()
         everyone = ", ".join(q.values())
+        missions = ", ".join(q[level] for level in LEVELS)
         conn.execute(sa.text(f"GRANT USAGE ON SCHEMA {schema} TO {everyone}"))
         tables = _marsgis_tables(conn)
         for table in tables:
             t = f"{schema}.{_quote(conn, table)}"
             conn.execute(sa.text(f"REVOKE ALL ON {t} FROM {everyone}"))
-            conn.execute(sa.text(f"GRANT SELECT ON {t} TO {everyone}"))
+            conn.execute(sa.text(f"GRANT SELECT ON {t} TO {missions}"))
             # the event log is append-only for everyone (db.events); other tables are editable
             edit = "SELECT, INSERT" if table == "events" else "SELECT, INSERT, UPDATE, DELETE"
             conn.execute(sa.text(f"GRANT {edit} ON {t} TO {q['scientist']}"))
@@ -362,6 +498,13 @@ def ensure_roles(db: str | Engine | None = None, *, prefix: str = DEFAULT_PREFIX
             conn.execute(sa.text(f"GRANT INSERT ON {schema}.events TO {q['operator']}"))
             for seq in _sequences(conn, "events"):
                 conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q['operator']}"))
+        for level in STATION_LEVELS:
+            for privileges, table in _station_grants(level, tables):
+                t = f"{schema}.{_quote(conn, table)}"
+                conn.execute(sa.text(f"GRANT {privileges} ON {t} TO {q[level]}"))
+                if "INSERT" in privileges:
+                    for seq in _sequences(conn, table):
+                        conn.execute(sa.text(f"GRANT USAGE ON SEQUENCE {seq} TO {q[level]}"))
     return names
 
 
@@ -386,8 +529,9 @@ def grant_user(
     username
         Hub user name.
     levels
-        ``"scientist"``, ``"operator"``, ``"viewer"``, or several; none leaves a role that can
-        log in but read nothing.
+        ``"scientist"``, ``"operator"``, ``"viewer"``, a station level
+        (:data:`STATION_LEVELS`, e.g. ``"immigration_officer"``), or several; none leaves a
+        role that can log in but read nothing.
     password
         The role's password (see :func:`derive_password`); None keeps the current one.
     prefix
@@ -432,7 +576,7 @@ def grant_role(
             conn.execute(
                 sa.text(f"{verb} ROLE {r} WITH LOGIN INHERIT PASSWORD :pw"), {"pw": password}
             )
-        for level in LEVELS:
+        for level in ALL_LEVELS:
             group = group_role(level, prefix=prefix)
             if not _role_exists(conn, group):
                 raise DatabaseError(
@@ -482,13 +626,31 @@ class Access:
     ----------
     level
         ``"owner"`` (SpatiaLite, or a role that owns the tables), ``"scientist"``,
-        ``"operator"``, ``"viewer"`` or ``"none"``.
+        ``"operator"``, ``"viewer"``, a station level (:data:`STATION_LEVELS`, when the role
+        may not read missions) or ``"none"``.
     role
         The database role (``None`` on SpatiaLite).
     read, change_status, edit_missions
         Whether missions can be read, have their status changed, be created and edited.
     run_reports
         Whether a report run can be recorded (run a report now).
+    station_level
+        The station level whose group role the role is or belongs to (the first of
+        :data:`STATION_LEVELS`), None if none (the owner and the mission levels).
+    read_station
+        Whether the station's records (colonies, applications, visas) can be read.
+    decide
+        Whether visa applications can be decided and visas issued (immigration officers).
+    book_bays
+        Whether docking bays can be booked (dispatchers, station managers).
+    manage_station
+        Whether stations and bays can be added (station managers).
+    set_capacity
+        Whether a colony's capacity can be changed (colony officials, station managers).
+    apply
+        Whether a visa application can be created (passengers).
+    read_audit
+        Whether the station audit log can be read in full (officers, auditors).
     """
 
     level: str
@@ -497,22 +659,54 @@ class Access:
     change_status: bool
     edit_missions: bool
     run_reports: bool = True
+    station_level: str | None = None
+    read_station: bool = False
+    decide: bool = False
+    book_bays: bool = False
+    manage_station: bool = False
+    set_capacity: bool = False
+    apply: bool = False
+    read_audit: bool = False
+
+
+def _can(table: str, privilege: str) -> str:
+    """SQL: whether the current user holds ``privilege`` on ``table`` (false if no table)."""
+    return f"coalesce(has_table_privilege(to_regclass('{table}'), '{privilege}'), false)"
+
+
+def _can_column(table: str, column: str, privilege: str) -> str:
+    return (
+        f"coalesce(has_column_privilege(to_regclass('{table}'), '{column}', '{privilege}'), false)"
+    )
 
 
 def current_access(db: str | Engine | None = None) -> Access:
-    """What the role of ``db`` (default ``MARSGIS_DATABASE_URL``) may do with missions.
+    """What the role of ``db`` (default ``MARSGIS_DATABASE_URL``) may do, missions and station.
 
     The answer comes from PostgreSQL's own privilege functions, so it matches what the
-    database will allow; the database still decides each write.
+    database will allow; the database still decides each write. The station level is the
+    station group role (``<prefix>_immigration_officer``, ...) the role is or belongs to.
     """
     with transaction(db) as conn:
         if conn.dialect.name != "postgresql":
             return Access(
-                "owner", None, read=True, change_status=True, edit_missions=True, run_reports=True
+                "owner",
+                None,
+                read=True,
+                change_status=True,
+                edit_missions=True,
+                run_reports=True,
+                read_station=True,
+                decide=True,
+                book_bays=True,
+                manage_station=True,
+                set_capacity=True,
+                apply=True,
+                read_audit=True,
             )
         row = conn.execute(
             sa.text(
-                """
+                f"""
                 SELECT current_user,
                        pg_has_role(current_user, c.relowner, 'USAGE'),
                        has_table_privilege('missions', 'SELECT'),
@@ -521,12 +715,35 @@ def current_access(db: str | Engine | None = None) -> Access:
                        has_table_privilege('missions', 'INSERT')
                          AND has_column_privilege('missions', 'name', 'UPDATE'),
                        has_table_privilege('report_runs', 'INSERT')
-                         AND has_table_privilege('report_runs', 'UPDATE')
+                         AND has_table_privilege('report_runs', 'UPDATE'),
+                       {_can("station_visa_applications", "SELECT")},
+                       {_can("station_visas", "INSERT")}
+                         AND {_can("station_visa_applications", "UPDATE")},
+                       {_can("station_bay_bookings", "INSERT")},
+                       {_can("station_bays", "INSERT")},
+                       {_can_column("station_colonies", "capacity", "UPDATE")},
+                       {_can("station_visa_applications", "INSERT")},
+                       {_can("station_audit_log", "SELECT")}
                 FROM pg_class c WHERE c.oid = 'missions'::regclass
                 """
             )
         ).one()
-    role, owner, read, status, edit, run = str(row[0]), *(bool(v) for v in row[1:])
+        groups = conn.execute(
+            sa.text(
+                "SELECT rolname FROM pg_roles "
+                "WHERE NOT rolcanlogin AND pg_has_role(current_user, oid, 'USAGE')"
+            )
+        )
+        member_of = [str(r[0]) for r in groups]
+    role, owner, read, status, edit, run = str(row[0]), *(bool(v) for v in row[1:6])
+    station = [bool(v) for v in row[6:]]
+    # (a superuser owner "belongs" to every role: no station level of its own)
+    station_level = None
+    if not owner:
+        station_level = next(
+            (lvl for lvl in STATION_LEVELS if any(n.endswith(f"_{lvl}") for n in member_of)),
+            None,
+        )
     if owner:
         level = "owner"
     elif edit:
@@ -535,6 +752,23 @@ def current_access(db: str | Engine | None = None) -> Access:
         level = "operator"
     elif read:
         level = "viewer"
+    elif station_level is not None:
+        level = station_level
     else:
         level = "none"
-    return Access(level, role, read=read, change_status=status, edit_missions=edit, run_reports=run)
+    return Access(
+        level,
+        role,
+        read=read,
+        change_status=status,
+        edit_missions=edit,
+        run_reports=run,
+        station_level=station_level,
+        read_station=station[0],
+        decide=station[1],
+        book_bays=station[2],
+        manage_station=station[3],
+        set_capacity=station[4],
+        apply=station[5],
+        read_audit=station[6],
+    )

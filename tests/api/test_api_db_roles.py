@@ -1,7 +1,7 @@
 """Per-caller database roles: the API runs each request as the caller's PostgreSQL group role.
 
 The app here connects as a login role of its own (not the database owner), member of the
-three group roles of a fresh role prefix (:func:`marsgis.db.roles.ensure_roles`), with
+group roles of a fresh role prefix (:func:`marsgis.db.roles.ensure_roles`), with
 ``create_app(db_roles=True)``. The role matrices of the other API modules run again against
 this app (imported below: pytest runs them here with this module's ``service`` fixture), so
 every role's allowed routes must still pass the database's grants; the tests written here
@@ -62,13 +62,13 @@ def prefix() -> str:
 
 @pytest.fixture
 def login_url(postgis_url: str, prefix: str) -> Iterator[str]:
-    """The URL of a login role member of the three group roles (what the hub gives the API)."""
+    """The URL of a login role member of every group role (what the hub gives the API)."""
     db.upgrade(postgis_url)
     roles.ensure_roles(postgis_url, prefix=prefix)
     login = roles.grant_role(
         postgis_url,
         roles.service_role("api", prefix=prefix),
-        roles.LEVELS,
+        roles.ALL_LEVELS,
         password=None,
         prefix=prefix,
     )
@@ -106,9 +106,13 @@ def _mission(url: str) -> db.Mission:
 
 def test_every_token_role_has_a_database_level() -> None:
     assert set(roles.ROLE_LEVELS) == set(TOKEN_ROLES)
-    assert {level for level in roles.ROLE_LEVELS.values() if level is not None} <= set(roles.LEVELS)
+    assert {level for level in roles.ROLE_LEVELS.values() if level is not None} == set(
+        roles.ALL_LEVELS
+    )
     # the four API roles run as the group of the same name; admin as the scientists
     assert [roles.ROLE_LEVELS[r] for r in ROLES] == ["scientist", "scientist", "operator", "viewer"]
+    # and every station role as a group of its own
+    assert all(roles.ROLE_LEVELS[r] == r for r in roles.STATION_LEVELS)
 
 
 def test_a_viewer_insert_is_refused_by_the_database_and_writes_nothing(
@@ -229,3 +233,41 @@ def test_as_role_is_a_no_op_on_spatialite(spatialite_url: str) -> None:
         assert name == "marsgis_viewer"
         made = db.add_mission("Gale", lat=-4.5895, lon=137.4417, db=spatialite_url)
     assert [m.id for m in db.list_missions(db=spatialite_url)] == [made.id]
+
+
+def test_a_hub_user_in_two_groups_acts_as_the_group_of_the_route() -> None:
+    from types import SimpleNamespace
+
+    from marsgis.api.auth import Principal, acting_role, database_role, role_of
+    from marsgis.api.scopes import (
+        ADMIN,
+        MISSIONS_STATUS,
+        ROLE_SCOPES,
+        STATION_AUDIT,
+        STATION_DECIDE,
+        STATION_DISPATCH,
+    )
+
+    both = ROLE_SCOPES["operator"] | ROLE_SCOPES["immigration_officer"]
+    ada = Principal("ada", role_of(both), both, "hub")
+    assert ada.role == "operator"
+    assert acting_role(ada) == "operator"
+    assert acting_role(ada, MISSIONS_STATUS) == "operator"
+    assert acting_role(ada, STATION_DECIDE) == "immigration_officer"
+    two = ROLE_SCOPES["spaceline_dispatcher"] | ROLE_SCOPES["auditor"]
+    dee = Principal("dee", role_of(two), two, "hub")
+    assert (acting_role(dee, STATION_DISPATCH), acting_role(dee, STATION_AUDIT)) == (
+        "spaceline_dispatcher",
+        "auditor",
+    )
+    # a scope no whole role of the principal grants: its own role (the scope check refuses)
+    assert acting_role(dee, MISSIONS_STATUS) == "spaceline_dispatcher"
+    root = Principal("root", "admin", frozenset({ADMIN}), "hub")
+    assert acting_role(root, STATION_DECIDE) == "admin"
+    odd = Principal("odd", "none", frozenset({STATION_AUDIT}), "hub")
+    assert acting_role(odd, STATION_AUDIT) == "viewer"
+    app = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(db_role_prefix="tq")))
+    with database_role(app, ada, STATION_DECIDE) as name:  # type: ignore[arg-type]
+        assert name == "tq_immigration_officer"
+    with database_role(app, ada) as name:  # type: ignore[arg-type]
+        assert name == "tq_operator"

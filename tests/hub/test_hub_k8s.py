@@ -184,7 +184,8 @@ def test_kubernetes_and_single_machine_hubs_agree_on_roles(
     settings = marsgis_hub.hub_settings()
     local = {r["name"]: r for r in marsgis_hub.roles_config(settings)}
     k8s = jhub["hub"]["loadRoles"]
-    for name in ("user", "scientist", "operator", "viewer", "marsgis-admin"):
+    assert set(k8s) == set(local) - {"provisioner"}  # the station's roles too
+    for name in set(k8s):
         assert sorted(k8s[name]["scopes"]) == sorted(local[name]["scopes"]), name
         assert k8s[name].get("groups") == local[name].get("groups"), name
         assert k8s[name].get("users") == local[name].get("users"), name
@@ -283,6 +284,14 @@ def test_dashboards_service_derives_role_urls_like_the_hub(monkeypatch: pytest.M
     assert "MARSGIS_HUB_DB_SECRET" not in env and env["MARSGIS_DATABASE_URL"] == urls["viewer"]
     assert dashboards.level_of({"groups": ["viewers", "operators"]}) == "operator"
     assert dashboards.level_of({"groups": [], "admin": True}) == "scientist"
+    assert dashboards.LEVELS == roles.ALL_LEVELS
+    assert dashboards.GROUP_LEVEL == roles.HUB_GROUPS
+    station = roles.service_role("dashboards_spaceline_dispatcher")
+    assert urls["spaceline_dispatcher"] == roles.user_database_url(
+        "postgresql+psycopg2://postgis.marsgis.svc.cluster.local:5432/marsgis",
+        station,
+        roles.derive_password("s3cret", station),
+    )
 
 
 @pytest.fixture(scope="module")

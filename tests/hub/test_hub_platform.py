@@ -590,7 +590,10 @@ def test_approved_user_without_a_group_is_told_what_to_ask_for(
     assert home.status_code == 200 and home.url == f"{hub.url}/hub/marsgis"
     text = " ".join(_page_text(home.text).split())
     assert "Your account is approved" in text
-    assert "add you to one of the groups scientists, operators, viewers" in text
+    assert (
+        "add you to one of the groups scientists, operators, viewers, immigration-officers, "
+        "station-managers, spaceline-dispatchers, colony-officials, auditors, passengers"
+    ) in text
     assert 'id="marsgis-dashboards"' not in home.text
 
 

@@ -15,7 +15,7 @@ records with a version return it as ``ETag`` and take ``If-Match``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
@@ -25,7 +25,7 @@ from shapely import wkt
 from shapely.geometry import mapping
 from starlette.concurrency import run_in_threadpool
 
-from marsgis.api.auth import Principal, authenticate, database, require
+from marsgis.api.auth import Principal, authenticate, database, database_role, require
 from marsgis.api.models import Problem
 from marsgis.api.models_station import (
     AdmissionIn,
@@ -61,6 +61,7 @@ from marsgis.api.scopes import (
 )
 from marsgis.db import DatabaseLike, idempotency, transaction
 from marsgis.db import station as store_api
+from marsgis.events import acting_as
 from marsgis.exceptions import ValidationError
 from marsgis.station import APPLICATION_TRANSITIONS
 
@@ -75,12 +76,21 @@ router = APIRouter(prefix=PREFIX, tags=["station"], responses=_ERRORS)
 
 
 def require_any(*scopes: str) -> Callable[..., Any]:
-    """A dependency: the principal, if it holds one of ``scopes`` (else ``403``)."""
+    """A dependency: the principal, if it holds one of ``scopes`` (else ``403``).
 
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if not any(principal.allows(s) for s in scopes):
+    As :func:`marsgis.api.auth.require`, the request then runs as the principal: its name is
+    the events' actor and, with per-caller database roles on, every transaction runs as the
+    principal's database group role (:func:`marsgis.api.auth.database_role`).
+    """
+
+    async def check(
+        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> AsyncIterator[Principal]:
+        held = [s for s in scopes if principal.allows(s)]
+        if not held:
             raise HTTPException(403, f"this needs one of the scopes {', '.join(scopes)}")
-        return principal
+        with acting_as(principal.name), database_role(request, principal, held[0]):
+            yield principal
 
     return check
 

@@ -40,6 +40,12 @@ _LEVEL_WORDS = {
     "scientist": "scientist (plans and edits missions)",
     "operator": "operator (changes mission status, runs reports)",
     "viewer": "viewer (read-only)",
+    "immigration_officer": "immigration officer (decides visa applications)",
+    "station_manager": "station manager (stations, bays, capacity overrides)",
+    "spaceline_dispatcher": "spaceline dispatcher (voyages, bay bookings)",
+    "colony_official": "colony official (colony capacity)",
+    "auditor": "auditor (read-only, audit log)",
+    "passenger": "passenger (own application)",
     "none": "no access",
 }
 
@@ -91,14 +97,21 @@ class Viewer:
     person
         The person (``JUPYTERHUB_USER`` or the OS user, or the name given).
     level
-        ``owner``, ``scientist``, ``operator``, ``viewer`` or ``none``
-        (:func:`marsgis.db.roles.current_access`); ``unknown`` when it could not be read.
+        ``owner``, ``scientist``, ``operator``, ``viewer``, a station level
+        (``immigration_officer``, ...) or ``none`` (:func:`marsgis.db.roles.current_access`);
+        ``unknown`` when it could not be read.
     role
         The database role (None on SpatiaLite).
     change_status, edit_missions
         Whether status changes, and creating or editing missions (saving plans), are allowed.
     run_reports
         Whether running a report now is allowed.
+    station_level
+        The station level of the role besides a mission level (an operator who also
+        dispatches), else None.
+    decide, book_bays, read_audit
+        Whether visa applications can be decided, docking bays booked, and the station audit
+        log read.
     """
 
     person: str
@@ -107,11 +120,18 @@ class Viewer:
     change_status: bool
     edit_missions: bool
     run_reports: bool = False
+    station_level: str | None = None
+    decide: bool = False
+    book_bays: bool = False
+    read_audit: bool = False
 
     @property
     def label(self) -> str:
-        """``"vera · viewer (read-only)"``: the header's line."""
-        return f"{self.person} · {_LEVEL_WORDS.get(self.level, self.level)}"
+        """``"vera · viewer (read-only)"``: the header's line (both levels when two)."""
+        words = [_LEVEL_WORDS.get(self.level, self.level)]
+        if self.station_level is not None and self.station_level != self.level:
+            words.append(_LEVEL_WORDS.get(self.station_level, self.station_level))
+        return " · ".join([self.person, *words])
 
     def refusal(self, action: str, needs: str) -> str:
         """Why ``action`` is not offered, e.g. "Changing status needs the operator role"."""
@@ -135,6 +155,10 @@ def viewer(db: Any = None, person: str | None = None) -> Viewer:
         change_status=access.change_status,
         edit_missions=access.edit_missions,
         run_reports=access.run_reports,
+        station_level=access.station_level,
+        decide=access.decide,
+        book_bays=access.book_bays,
+        read_audit=access.read_audit,
     )
 
 

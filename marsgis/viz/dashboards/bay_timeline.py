@@ -13,12 +13,18 @@ choosing a voyage fills in its arrival time. A period that overlaps another book
 cannot be stored: the store refuses it (the exclusion constraint on PostGIS, the serialised
 check on SpatiaLite) and the refusal, naming the booking in the way, is shown as one line.
 
+The caller's access is read once (:func:`marsgis.db.roles.current_access`): the booking form
+is offered to roles that may book (spaceline dispatchers, station managers; admins and
+scientists); the others see the timeline read-only, with the reason, and the header names the
+person and their role. A refusal is one line, never database internals.
+
 The timeline is live: it follows the ``station`` topic of the event log, so bookings made
 elsewhere appear within about a second.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -44,6 +50,10 @@ def _safe_url(db: str | Engine | None) -> str:
     from marsgis.db import get_engine, redact_url
 
     return redact_url(get_engine(db).url)
+
+
+def _book_refusal(who: Any) -> str:
+    return str(who.refusal("Booking a docking bay", "spaceline dispatcher or station manager"))
 
 
 def parse_utc(text: str) -> datetime:
@@ -77,7 +87,11 @@ class BayTimeline:
         self.db = db
         self.who = viewer(db, dispatcher)
         self.dispatcher = self.who.person
+        #: Whether the caller's role may book bays (read once; the database still decides).
+        self.can_book = self.who.book_bays
         self.status = StatusLine()
+        self.readonly = w.HTML("")
+        self.readonly.add_class("marsgis-readonly")
         self.stations: dict[int, Station] = {}
         self.bays: list[Bay] = []
         self.vessels: dict[int, Vessel] = {}
@@ -118,7 +132,8 @@ class BayTimeline:
 
         form = w.VBox(
             [
-                w.HTML(f"<b>Book a bay</b> (as {self.dispatcher})"),
+                w.HTML(f"<b>Book a bay</b> (as {html.escape(self.dispatcher)})"),
+                self.readonly,
                 w.HBox([self.bay, self.voyage]),
                 w.HBox([self.starts, self.hours, self.book_button]),
             ],
@@ -140,6 +155,11 @@ class BayTimeline:
         )
         self.widget.add_class("marsgis-dashboard")
         self.status.container = self.widget
+        if not self.can_book:
+            self.readonly.value = html.escape(_book_refusal(self.who))
+            for control in (self.bay, self.voyage, self.starts, self.hours, self.book_button):
+                control.disabled = True
+                control.layout.display = "none"
         if self.refresh() and self.bookings:
             first = min(b.starts_at for b in self.bookings)
             self.start = first.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -234,6 +254,9 @@ class BayTimeline:
     def _on_book(self) -> None:
         from marsgis.exceptions import ValidationError
 
+        if not self.can_book:
+            self.status.error(_book_refusal(self.who))
+            return
         if not self.bay.value:
             self.status.error("choose a bay first")
             return

@@ -18,6 +18,12 @@ audit log. Approving or rejecting is final and asks for a confirmation first. Th
 what the rules forbid (the officer being the applicant or sponsor, a missing reason, a record
 changed meanwhile) and the refusal is shown as one line.
 
+The caller's access is read once (:func:`marsgis.db.roles.current_access`): only roles that may
+decide (immigration officers; admins and scientists, whose grants include it) see the decision
+controls; the others (auditors, dispatchers, viewers, ...) see the queue read-only, with the
+reason, and the header names the person and their role. The audit trail is shown to roles that
+may read the audit log (officers, auditors); a refusal is one line, never database internals.
+
 The queue is live: it follows the ``station`` topic of the event log
 (:func:`~marsgis.viz.dashboards._ui.follow`), so applications submitted or decided elsewhere
 show up within about a second.
@@ -91,7 +97,11 @@ class OfficerQueue:
         self.db = db
         self.who = viewer(db, officer)
         self.officer = self.who.person
+        #: Whether the caller's role may decide (read once; the database still decides).
+        self.can_decide = self.who.decide
         self.status = StatusLine()
+        self.readonly = w.HTML("")
+        self.readonly.add_class("marsgis-readonly")
         self.filter = w.ToggleButtons(
             options=list(QUEUE_FILTERS), value="to decide", description="Show"
         )
@@ -134,6 +144,7 @@ class OfficerQueue:
         decide = w.VBox(
             [
                 w.HTML(f"<b>Decide</b> (as {html.escape(self.officer)})"),
+                self.readonly,
                 self.decision,
                 self.reason,
                 self.apply,
@@ -157,6 +168,11 @@ class OfficerQueue:
         )
         self.widget.add_class("marsgis-dashboard")
         self.status.container = self.widget
+        if not self.can_decide:
+            self.readonly.value = html.escape(_decide_refusal(self.who))
+            for control in (self.decision, self.reason, self.apply):
+                control.disabled = True
+                control.layout.display = "none"
         self.refresh()
         self._show(None)
         #: The live feed of the event log (station) that keeps the queue current.
@@ -227,12 +243,17 @@ class OfficerQueue:
                 check_document(d, on=today)
                 for d in passenger_documents(app.passenger_id, db=self.db)
             ]
+            audit = (
+                list_audit(subject_type="visa_application", subject_id=app.id, db=self.db)
+                if self.who.read_audit
+                else None  # the trail's reasons are for officers and auditors
+            )
             return (
                 app,
                 get_passenger(app.passenger_id, db=self.db),
                 checks,
                 get_colony(app.colony_id, db=self.db),
-                list_audit(subject_type="visa_application", subject_id=app.id, db=self.db),
+                audit,
             )
 
         loaded = self.status.run(
@@ -318,7 +339,9 @@ class OfficerQueue:
         return self.decide(status, reason)
 
     def _on_apply(self) -> None:
-        if self.selected is None:
+        if not self.can_decide:
+            self.status.error(_decide_refusal(self.who))
+        elif self.selected is None:
             self.status.error("open an application from the queue first")
         elif self.decision.value:
             self.request_decision(self.decision.value, self.reason.value)
@@ -383,8 +406,12 @@ class OfficerQueue:
         # never pre-select a final decision: one click must not decide an application
         ongoing = [s for s in steps if s not in FINAL_DECISIONS]
         self.decision.value = ongoing[0] if ongoing else None
-        self.apply.disabled = not steps
+        self.apply.disabled = not (steps and self.can_decide)
         self.details.value = _details_html(*loaded)
+
+
+def _decide_refusal(who: Any) -> str:
+    return str(who.refusal("Deciding visa applications", "immigration officer"))
 
 
 def _badge(status: str) -> str:
@@ -396,7 +423,7 @@ def _badge(status: str) -> str:
 
 
 def _details_html(
-    app: Any, passenger: Any, checks: list[Any], colony: Any, audit: list[Any]
+    app: Any, passenger: Any, checks: list[Any], colony: Any, audit: list[Any] | None
 ) -> str:
     """The application: passenger, documents and their checks, sponsor, colony, audit trail."""
     person = table_html(
@@ -438,21 +465,26 @@ def _details_html(
             ("occupancy", f"{colony.population} / {colony.capacity} ({100 * share:.0f} %)"),
         ]
     )
-    trail = table_html(
-        [
-            (
-                r.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                r.actor,
-                r.role,
-                r.action,
-                f"{r.details.get('from', '')} → {r.details.get('to', '')}"
-                if "to" in r.details
-                else "",
-                r.reason or "",
-            )
-            for r in audit
-        ],
-        ("when", "who", "role", "action", "change", "reason"),
+    trail = (
+        "<div class='marsgis-no-audit'><i>The audit trail is shown to immigration officers "
+        "and auditors.</i></div>"
+        if audit is None
+        else table_html(
+            [
+                (
+                    r.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    r.actor,
+                    r.role,
+                    r.action,
+                    f"{r.details.get('from', '')} → {r.details.get('to', '')}"
+                    if "to" in r.details
+                    else "",
+                    r.reason or "",
+                )
+                for r in audit
+            ],
+            ("when", "who", "role", "action", "change", "reason"),
+        )
     )
     decided = (
         f"<p>Decided by <b>{html.escape(app.decided_by)}</b>: {html.escape(app.reason or '')}</p>"
