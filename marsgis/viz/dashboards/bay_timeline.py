@@ -46,12 +46,6 @@ _NO_VOYAGE = 0
 _TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def _safe_url(db: str | Engine | None) -> str:
-    from marsgis.db import get_engine, redact_url
-
-    return redact_url(get_engine(db).url)
-
-
 def _book_refusal(who: Any) -> str:
     return str(who.refusal("Booking a docking bay", "spaceline dispatcher or station manager"))
 
@@ -83,6 +77,8 @@ class BayTimeline:
 
     def __init__(self, db: str | Engine | None = None, *, dispatcher: str | None = None) -> None:
         import ipywidgets as w
+
+        from marsgis.db import describe_store
 
         self.db = db
         self.who = viewer(db, dispatcher)
@@ -143,7 +139,7 @@ class BayTimeline:
             [
                 header(
                     "Docking bay timeline",
-                    f"Bookings per bay · database: {_safe_url(db)}",
+                    f"Bookings per bay · records: {describe_store(db)}",
                     who=self.who,
                 ),
                 w.HBox([self.station, self.days, self.earlier, self.later, self.window]),

@@ -35,12 +35,6 @@ MAP_SIZE = (1200, 520)
 log = logging.getLogger("marsgis.viz.dashboards.colony_map")
 
 
-def _safe_url(db: str | Engine | None) -> str:
-    from marsgis.db import get_engine, redact_url
-
-    return redact_url(get_engine(db).url)
-
-
 class ColonyMap:
     """The colonies dashboard (``dashboards/station-colonies.ipynb``).
 
@@ -55,6 +49,7 @@ class ColonyMap:
     def __init__(self, db: str | Engine | None = None, *, person: str | None = None) -> None:
         import ipywidgets as w
 
+        from marsgis.db import describe_store
         from marsgis.viz.maps import mars_map, occupancy_legend
 
         self.db = db
@@ -84,7 +79,7 @@ class ColonyMap:
             [
                 header(
                     "Colonies",
-                    f"Occupancy on the Mars map · database: {_safe_url(db)}",
+                    f"Occupancy on the Mars map · records: {describe_store(db)}",
                     who=self.who,
                 ),
                 self.status.html,

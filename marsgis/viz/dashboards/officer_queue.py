@@ -74,12 +74,6 @@ _STATUS_COLORS = {
 }
 
 
-def _safe_url(db: str | Engine | None) -> str:
-    from marsgis.db import get_engine, redact_url
-
-    return redact_url(get_engine(db).url)
-
-
 class OfficerQueue:
     """The officer's queue dashboard (``dashboards/station-officer-queue.ipynb``).
 
@@ -93,6 +87,8 @@ class OfficerQueue:
 
     def __init__(self, db: str | Engine | None = None, *, officer: str | None = None) -> None:
         import ipywidgets as w
+
+        from marsgis.db import describe_store
 
         self.db = db
         self.who = viewer(db, officer)
@@ -158,7 +154,7 @@ class OfficerQueue:
             [
                 header(
                     "Immigration officer's queue",
-                    f"Visa applications · database: {_safe_url(db)}",
+                    f"Visa applications · records: {describe_store(db)}",
                     who=self.who,
                 ),
                 self.filter,
