@@ -626,8 +626,9 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         f"(`tokens.TokenCache`: {res['cached_authenticate_ms'] * 1e3:.0f} µs); the tile `ETag` "
         "is the tile's cache key, not a hash of its bytes. The list's JSON body is cached "
         "(`marsgis.memo`) under the event-log position of the mission topics, so a repeated "
-        "page costs one indexed position lookup; any mission, plan or task change moves the "
-        "position (never stale, docs/cache.md).",
+        "page costs one indexed position lookup and a memory read, both on the event loop "
+        "(`memo.peek`; the thread pool only on a miss); any mission, plan or task change "
+        "moves the position (never stale, docs/cache.md).",
         "Server CPU per request: the server process's CPU time (user + system, psutil) during "
         "a run divided by the requests it served, for the API and for the static server alike; "
         "it hardly depends on the machine's load, unlike the latencies. " + IN_PROCESS_NOTE,
