@@ -287,3 +287,25 @@ def test_a_newer_generation_drops_the_older_ones_everywhere(prefix: str) -> None
     assert store.cached("t-gen", ["m1"], lambda: "stale!", generation=7) == "plan at 7"
     store.invalidate("t-gen")
     assert store.stats().entries == 0 and _redis_keys(prefix) == []
+
+
+def test_peek_sees_only_memory_and_never_an_older_generation(prefix: str) -> None:
+    """``peek`` (the event loop's look) answers what ``cached`` holds in memory, nothing more."""
+    store = memo.Memo(redis_url=REDIS_URL, prefix=prefix)
+    assert store.peek("t-peek", ["p1"], generation=3) is None  # nothing yet; nothing computed
+    assert store.stats().misses == 0 and store.stats().memory_hits == 0
+    body = b'{"items": [], "total": 0}'
+    assert store.cached("t-peek", ["p1"], lambda: body, generation=3) == body
+    assert store.peek("t-peek", ["p1"], generation=3) == body
+    assert store.peek("t-peek", ["p2"], generation=3) is None  # another key
+    assert store.stats().memory_hits == 1
+    store.cached("t-peek", ["p1"], lambda: b"newer", generation=4)
+    assert store.peek("t-peek", ["p1"], generation=3) is None  # an older position: not served
+    assert store.peek("t-peek", ["p1"], generation=4) == b"newer"
+    store.clear_memory()  # Redis still holds it; peek does not ask Redis
+    assert store.peek("t-peek", ["p1"], generation=4) is None
+    assert store.cached("t-peek", ["p1"], lambda: b"recomputed", generation=4) == b"newer"
+    short = memo.Memo(prefix=prefix)
+    short.cached("t-peek", ["p1"], lambda: body, ttl=0.05)
+    time.sleep(0.1)
+    assert short.peek("t-peek", ["p1"]) is None  # expired
