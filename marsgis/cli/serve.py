@@ -51,7 +51,12 @@ def command(host: str, port: int, url: str | None, workers: int, as_json: bool) 
     from marsgis.db import get_engine
 
     get_engine(url)  # migrate (and fail cleanly on a bad URL) before binding the port
-    options: dict[str, Any] = {"host": host, "port": port, "access_log": False}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "ws_per_message_deflate": False,
+    }
     if workers == 1:
         uvicorn.run(worker_app(url), log_level="info", **options)
         return
