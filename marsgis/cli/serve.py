@@ -9,6 +9,11 @@ Started by JupyterHub as a service, it reads the hub's ``JUPYTERHUB_API_URL``/``
 caches (token answers, tiles, :mod:`marsgis.memo`'s memory tier) and, without
 ``MARSGIS_REDIS_URL``, its own rate-limit buckets (a principal then gets up to N times the
 limit).
+
+WebSocket per-message compression is off: the event streams (``/streams/ws``) send small JSON
+messages, and deflating each one for each connection (its own compression context) took about
+a third of the server's CPU per message delivered with 300 subscribers (``make bench``
+"events"); clients that offer it simply get uncompressed frames.
 """
 
 from __future__ import annotations

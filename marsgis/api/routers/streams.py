@@ -22,9 +22,11 @@ refused; asking for none follows every topic the caller may read.
   ``Last-Event-ID`` header (what a browser's ``EventSource`` sends when it reconnects) wins
   over ``since``.
 
-**Slow clients.** Each connection has a bounded queue (``create_app(stream_queue=...)``)
-between its subscription and the client. When the client does not keep up and the queue is
-full, the connection stops reading the log, sends a final ``{"type": "resync", "since": ID}``
+**Slow clients.** Each connection sends the events of its subscription straight to the
+client, every event ready at a wake-up in turn (:func:`text_of`: each event's JSON is encoded
+once per process). When a send waits on the client and more than ``create_app(stream_queue=...)``
+events wait for it, the connection stops reading the log, sends a final
+``{"type": "resync", "since": ID}``
 (``ID``: the last event delivered) and ends: WebSocket close code ``4000``, the SSE response
 simply ends. Memory per connection stays bounded, and the shared ``LISTEN`` connection and the
 other clients never wait on it; the client reconnects with ``since=ID`` and misses nothing.
@@ -90,7 +92,8 @@ class StreamLimits:
     Attributes
     ----------
     queue
-        Messages held for one client; a client further behind is told to resync and dropped.
+        Events that may wait for one client while a send to it waits; a client further
+        behind is told to resync and dropped.
     heartbeat
         Seconds without an event after which a heartbeat is sent.
     drop_timeout
