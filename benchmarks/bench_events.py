@@ -5,7 +5,7 @@ The store is PostGIS (a fresh database ``marsgis_bench_<hex>`` on the local Post
 carrying event ids on the server's one shared listener connection, which reads the new rows
 once into the shared tail every subscription takes its events from. The server is one ``marsgis serve`` process (uvicorn) on loopback. The
 clients are ``websockets`` connections spread over :data:`CLIENT_PROCESSES` client processes (one
-asyncio loop each, so that the measuring side is not one serial loop); each follows
+uvloop event loop each, so that the measuring side is not one serial loop); each follows
 ``WS /api/v1/streams/ws?topics=missions&since=ID``. A writer in its own process adds missions
 (one transaction and one ``mission.created`` event each) at a fixed rate and records, for every
 write, the wall-clock time its commit returned. Delivery latency of an event to a client is
@@ -52,8 +52,12 @@ sys.path.insert(0, sys.argv[1])
 from bench_events import Client, follow_many
 stream, since, last, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 clients = [Client() for _ in range(count)]
+try:
+    from uvloop import run  # the server's loop too (uvicorn picks uvloop when installed)
+except ImportError:
+    from asyncio import run
 cpu = time.process_time()
-asyncio.run(follow_many(stream, since, last, clients))
+run(follow_many(stream, since, last, clients))
 cpu = time.process_time() - cpu
 print(json.dumps({"cpu": cpu, "clients": [c.record() for c in clients]}), flush=True)
 """
@@ -188,9 +192,13 @@ async def follow_many(stream: str, since: int, last: int, clients: list[Client])
     gate = asyncio.Semaphore(50)
     tasks = [asyncio.ensure_future(follow(stream, since, last, c, deadline, gate)) for c in clients]
     # every client is connected (its subscription open) before the parent lets the writer go
-    await asyncio.wait_for(
-        asyncio.gather(*(c.connected.wait() for c in clients)), deadline - time.monotonic()
-    )
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(c.connected.wait() for c in clients)), deadline - time.monotonic()
+        )
+    except TimeoutError:
+        errors = {c.error for c in clients if not c.connected.is_set()}
+        raise RuntimeError(f"clients did not connect: {errors}") from None
     print("connected", flush=True)
     await asyncio.wait_for(asyncio.gather(*tasks), max(1.0, deadline - time.monotonic()))
 
@@ -421,7 +429,8 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         "straight to its socket. Server: one `marsgis serve` process (uvicorn, one worker, "
         "WebSocket per-message deflate off) on loopback. Clients: `websockets` connections "
         f"(deflate offered, refused by the server) spread over {many.client_processes} client "
-        "processes (one asyncio loop each), on the same CPUs as the server and PostgreSQL.",
+        "processes (one uvloop event loop each, as the server), on the same CPUs as the server and "
+        "PostgreSQL.",
         f"Writer: a separate process adds {many.events} missions at {many.rate:g}/s, one "
         "transaction (and one `mission.created` event) each; latency = the client's receive "
         "time after JSON decoding − the time the writer's commit returned (same clock). All "
