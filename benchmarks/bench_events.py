@@ -4,7 +4,8 @@ The store is PostGIS (a fresh database ``marsgis_bench_<hex>`` on the local Post
 127.0.0.1:5432, dropped afterwards), so fan-out is the production path: ``LISTEN/NOTIFY``
 carrying event ids on the server's one shared listener connection, which reads the new rows
 once into the shared tail every subscription takes its events from. The server is one ``marsgis serve`` process (uvicorn) on loopback. The
-clients are ``websockets`` connections on one asyncio loop in this process; each follows
+clients are ``websockets`` connections spread over :data:`CLIENT_PROCESSES` client processes (one
+uvloop event loop each, so that the measuring side is not one serial loop); each follows
 ``WS /api/v1/streams/ws?topics=missions&since=ID``. A writer in its own process adds missions
 (one transaction and one ``mission.created`` event each) at a fixed rate and records, for every
 write, the wall-clock time its commit returned. Delivery latency of an event to a client is
@@ -42,6 +43,24 @@ EVENTS = 1000
 RATE = 10.0
 #: Bound on a whole run (connections, writes, deliveries).
 RUN_LIMIT_S = 240.0
+#: Client processes the subscribers are spread over (each one asyncio loop).
+CLIENT_PROCESSES = 2
+
+CLIENTS = """
+import asyncio, json, sys, time
+sys.path.insert(0, sys.argv[1])
+from bench_events import Client, follow_many
+stream, since, last, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+clients = [Client() for _ in range(count)]
+try:
+    from uvloop import run  # the server's loop too (uvicorn picks uvloop when installed)
+except ImportError:
+    from asyncio import run
+cpu = time.process_time()
+run(follow_many(stream, since, last, clients))
+cpu = time.process_time() - cpu
+print(json.dumps({"cpu": cpu, "clients": [c.record() for c in clients]}), flush=True)
+"""
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
@@ -104,6 +123,26 @@ class Client:
     error: str | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def record(self) -> dict[str, Any]:
+        """What a client process sends back (JSON)."""
+        return {
+            "ids": self.ids,
+            "received": self.received,
+            "connections": self.connections,
+            "resyncs": self.resyncs,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Client:
+        return cls(
+            record["ids"],
+            record["received"],
+            record["connections"],
+            record["resyncs"],
+            record["error"],
+        )
+
 
 async def follow(
     url: str, since: int, last: int, client: Client, deadline: float, gate: asyncio.Semaphore
@@ -147,6 +186,23 @@ async def follow(
             await asyncio.sleep(0.1)
 
 
+async def follow_many(stream: str, since: int, last: int, clients: list[Client]) -> None:
+    """A client process: connect every client, say ``connected`` on stdout, follow to ``last``."""
+    deadline = time.monotonic() + RUN_LIMIT_S
+    gate = asyncio.Semaphore(50)
+    tasks = [asyncio.ensure_future(follow(stream, since, last, c, deadline, gate)) for c in clients]
+    # every client is connected (its subscription open) before the parent lets the writer go
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(c.connected.wait() for c in clients)), deadline - time.monotonic()
+        )
+    except TimeoutError:
+        errors = {c.error for c in clients if not c.connected.is_set()}
+        raise RuntimeError(f"clients did not connect: {errors}") from None
+    print("connected", flush=True)
+    await asyncio.wait_for(asyncio.gather(*tasks), max(1.0, deadline - time.monotonic()))
+
+
 @dataclass
 class Run:
     subscribers: int
@@ -160,6 +216,12 @@ class Run:
     server_cpu_s: float
     server_rss_mib: float
     client_cpu_s: float
+    #: server CPU from the first write to the last delivery (start-up and handshakes excluded)
+    delivery_cpu_s: float
+    client_processes: int
+
+    def messages(self) -> int:
+        return sum(len(c.ids) for c in self.clients)
 
     def complete(self) -> int:
         return sum(c.ids == self.expected for c in self.clients)
@@ -215,16 +277,9 @@ def run_once(url: str, folder: Path, subscribers: int, events: int, rate: float)
             since = last_event_id(url)
             expected = list(range(since + 1, since + events + 1))
             stream = f"ws://127.0.0.1:{port}/api/v1/streams/ws?topics=missions&token={token}"
-            clients = [Client() for _ in range(subscribers)]
-            loop = asyncio.new_event_loop()
-            client_cpu = time.process_time()
-            try:
-                connect_s, run_s, commit_times = loop.run_until_complete(
-                    _drive(stream, since, expected[-1], clients, writer)
-                )
-            finally:
-                loop.close()
-            client_cpu = time.process_time() - client_cpu
+            connect_s, run_s, commit_times, clients, client_cpu, delivery_cpu = _drive(
+                stream, since, expected[-1], subscribers, writer, env, server_pid
+            )
             cpu, rss = _server_usage(server_pid)
     finally:
         if writer.poll() is None:
@@ -245,6 +300,8 @@ def run_once(url: str, folder: Path, subscribers: int, events: int, rate: float)
         cpu,
         rss,
         client_cpu,
+        delivery_cpu,
+        min(CLIENT_PROCESSES, subscribers),
     )
 
 
@@ -258,28 +315,60 @@ def _serve_pid(port: int) -> int:
     raise RuntimeError(f"no process listens on port {port}")
 
 
-async def _drive(
-    stream: str, since: int, last: int, clients: list[Client], writer: subprocess.Popen[str]
-) -> tuple[float, float, list[float]]:
-    """Connect every client, wait until the server follows for each, then let the writer go."""
-    deadline = time.monotonic() + RUN_LIMIT_S
+def _drive(
+    stream: str,
+    since: int,
+    last: int,
+    subscribers: int,
+    writer: subprocess.Popen[str],
+    env: dict[str, str],
+    server_pid: int,
+) -> tuple[float, float, list[float], list[Client], float, float]:
+    """Connect every client (in client processes), then let the writer go; wait for the end.
+
+    Returns the handshake and run times, the commit times, the clients' records, their
+    processes' CPU seconds and the server's CPU seconds over the run.
+    """
+    procs = min(CLIENT_PROCESSES, subscribers)
+    sizes = [subscribers // procs + (k < subscribers % procs) for k in range(procs)]
+    here = str(Path(__file__).resolve().parent)
     start = time.perf_counter()
-    gate = asyncio.Semaphore(50)
-    tasks = [asyncio.ensure_future(follow(stream, since, last, c, deadline, gate)) for c in clients]
-    # every client is connected (its subscription open) before the first write
-    await asyncio.wait_for(
-        asyncio.gather(*(c.connected.wait() for c in clients)), deadline - time.monotonic()
-    )
-    connect_s = time.perf_counter() - start
-    start = time.perf_counter()
-    assert writer.stdin is not None and writer.stdout is not None
-    writer.stdin.write("go\n")
-    writer.stdin.flush()
-    out = asyncio.ensure_future(asyncio.to_thread(writer.stdout.readline))
-    await asyncio.wait_for(asyncio.gather(*tasks), max(1.0, deadline - time.monotonic()))
-    run_s = time.perf_counter() - start
-    commit_times: list[float] = json.loads(await out)
-    return connect_s, run_s, commit_times
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLIENTS, here, stream, str(since), str(last), str(n)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in sizes
+    ]
+    try:
+        for proc in readers:  # every client is connected (its subscription open) ...
+            assert proc.stdout is not None
+            line = proc.stdout.readline().strip()
+            if line != "connected":
+                raise RuntimeError(f"a client process did not connect its clients: {line!r}")
+        connect_s = time.perf_counter() - start
+        cpu_before = _server_usage(server_pid)[0]
+        start = time.perf_counter()
+        assert writer.stdin is not None and writer.stdout is not None
+        writer.stdin.write("go\n")  # ... before the first write
+        writer.stdin.flush()
+        results = []
+        for proc in readers:
+            assert proc.stdout is not None
+            results.append(json.loads(proc.stdout.readline()))
+        run_s = time.perf_counter() - start
+        delivery_cpu = _server_usage(server_pid)[0] - cpu_before
+        commit_times: list[float] = json.loads(writer.stdout.readline())
+    finally:
+        for proc in readers:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    clients = [Client.from_record(r) for res in results for r in res["clients"]]
+    client_cpu = sum(res["cpu"] for res in results)
+    return connect_s, run_s, commit_times, clients, client_cpu, delivery_cpu
 
 
 def measure(
@@ -335,9 +424,13 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         "Store: PostGIS (a fresh database on the local PostgreSQL 15), so the fan-out is "
         "`LISTEN/NOTIFY` (ids only) on the server's one listener connection, which reads the "
         "new rows once into the process's shared tail of the log that every subscription "
-        "takes its events from (docs/events.md). Server: one `marsgis serve` "
-        "process (uvicorn, one worker) on loopback. Clients: `websockets` connections on one "
-        "asyncio loop in the benchmark process, on the same CPUs as the server and PostgreSQL.",
+        "takes its events from (docs/events.md); each event's JSON text is encoded once for "
+        "all connections, and each connection's one task sends every event ready at a wake-up "
+        "straight to its socket. Server: one `marsgis serve` process (uvicorn, one worker, "
+        "WebSocket per-message deflate off) on loopback. Clients: `websockets` connections "
+        f"(deflate offered, refused by the server) spread over {many.client_processes} client "
+        "processes (one uvloop event loop each, as the server), on the same CPUs as the server and "
+        "PostgreSQL.",
         f"Writer: a separate process adds {many.events} missions at {many.rate:g}/s, one "
         "transaction (and one `mission.created` event) each; latency = the client's receive "
         "time after JSON decoding − the time the writer's commit returned (same clock). All "
@@ -346,10 +439,12 @@ def to_section(res: dict[str, Any], row_cls: Any, section_cls: Any) -> Any:
         f"{many.run_s:.1f} s from the first write to the last delivery "
         f"({messages / many.run_s:,.0f} messages/s delivered; the writes alone take "
         f"{many.events / many.rate:.0f} s).",
-        f"CPU: the server process {many.server_cpu_s:.1f} s over its whole life (start-up, "
-        f"handshakes, delivery; {many.server_cpu_s / messages * 1e6:.0f} µs per message "
-        f"delivered, all included), peak RSS {many.server_rss_mib:.0f} MiB; the {many.subscribers} "
-        f"clients' process {many.client_cpu_s:.1f} s. On 2 CPUs shared with other work, "
+        f"CPU: the server process {many.delivery_cpu_s:.1f} s from the first write to the last "
+        f"delivery ({many.delivery_cpu_s / messages * 1e6:.0f} µs per message delivered), "
+        f"{many.server_cpu_s:.1f} s over its whole life (with start-up and handshakes), peak "
+        f"RSS {many.server_rss_mib:.0f} MiB; the clients' processes {many.client_cpu_s:.1f} s "
+        f"({many.client_cpu_s / messages * 1e6:.0f} µs per message received: the measuring "
+        "side's own cost, on the same CPUs). On 2 CPUs shared with other work, "
         "delivery is bounded by CPU time, not by the database: one notification and one log "
         f"read per event serve all subscribers. Reconnections: {reconnects} "
         "(a client told to resync reconnects with `since` and is still counted complete only "

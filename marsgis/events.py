@@ -45,7 +45,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from marsgis.db import DatabaseLike, get_engine
 from marsgis.db.events import (
@@ -94,6 +94,20 @@ _LISTEN_TICK_S = 0.5
 _log = logging.getLogger(__name__)
 
 
+class _Tail(NamedTuple):
+    """A published snapshot of the shared tail: the events with ``first < id <= last``."""
+
+    first: int
+    last: int
+    ids: tuple[int, ...]
+    events: tuple[Event, ...]
+
+
+def _set_all(flags: tuple[asyncio.Event, ...]) -> None:
+    for flag in flags:
+        flag.set()
+
+
 class _Notifier:
     """The shared ``LISTEN`` connection of one database: wakes its subscribers on ``NOTIFY``."""
 
@@ -106,15 +120,16 @@ class _Notifier:
         self.connected = threading.Event()
         self.users = 0
         self._cond = threading.Condition()
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        # asyncio subscriptions by loop: one thread-safe call per loop wakes all of them
+        self._waiters: dict[asyncio.AbstractEventLoop, set[asyncio.Event]] = {}
         self._stop = threading.Event()
-        # the shared tail: every event with tail_from < id <= tail_to, in id order
-        self._tail_lock = threading.Lock()
-        self._tail: list[Event] = []
-        self._tail_ids: list[int] = []
-        self._tail_from: int | None = None
-        self._tail_to = 0
-        self._dirty = True  # the log may hold events beyond tail_to
+        # the shared tail: every event with tail_from < id <= tail_to, in id order. Readers take
+        # the published snapshot without a lock (never mutated once published: a refresh builds
+        # and publishes a new one), so a subscription on the event loop never waits for, nor
+        # falls back to a worker thread because of, a refresh in progress.
+        self._tail_lock = threading.Lock()  # serialises refreshes
+        self._snapshot: _Tail | None = None
+        self._dirty = True  # the log may hold events beyond tail_to and nobody is reading them
         self._thread = threading.Thread(target=self._run, name="marsgis-events", daemon=True)
         self._thread.start()
 
@@ -126,62 +141,84 @@ class _Notifier:
     def _refresh(self) -> None:
         """Read the events committed after the tail's end into it (the tail lock is held)."""
         try:
-            if self._tail_from is None:
-                self._tail_from = self._tail_to = last_event_id(self.engine)
+            tail = self._snapshot
+            if tail is None:
+                start = last_event_id(self.engine)
+                tail = _Tail(start, start, (), ())
             while True:
-                self._dirty = False  # a notification during the read sets it again
-                fresh = read_events(self._tail_to, None, _TAIL_READ, db=self.engine)
+                self._dirty = False  # a failed read sets it again
+                fresh = read_events(tail.last, None, _TAIL_READ, db=self.engine)
                 if fresh:
-                    self._tail.extend(fresh)
-                    self._tail_ids.extend(e.id for e in fresh)
-                    self._tail_to = fresh[-1].id
+                    events = tail.events + tuple(fresh)
+                    ids = tail.ids + tuple(e.id for e in fresh)
+                    first = tail.first
+                    excess = len(events) - TAIL_EVENTS
+                    if excess > 0:
+                        first = ids[excess - 1]
+                        events, ids = events[excess:], ids[excess:]
+                    tail = _Tail(first, ids[-1], ids, events)
+                    self._snapshot = tail  # published: readers see it from now on
+                elif self._snapshot is None:
+                    self._snapshot = tail
                 if len(fresh) < _TAIL_READ:
                     break
         except BaseException:
             self._dirty = True
             raise
-        excess = len(self._tail) - TAIL_EVENTS
-        if excess > 0:
-            self._tail_from = self._tail_ids[excess - 1]
-            del self._tail[:excess]
-            del self._tail_ids[:excess]
 
     def after(
         self, position: int, topics: frozenset[str], limit: int, *, refresh: bool
     ) -> tuple[list[Event], int] | None:
         """Up to ``limit`` events of ``topics`` after ``position`` from the shared tail.
 
-        Returns the events and the id the tail was read to for this caller, or None: ``position`` is outside the tail (read the log itself), or the tail must be
-        refreshed (a query) and ``refresh`` is False, or another thread holds the tail.
+        Returns the events and the id the tail was read to for this caller, or None:
+        ``position`` is outside the tail (read the log itself), or the tail must be refreshed
+        (a query) and ``refresh`` is False. Without ``refresh`` this never blocks: it reads
+        the last published snapshot of the tail.
 
         Raises
         ------
         DatabaseError
             Refreshing the tail failed.
         """
-        if not self._tail_lock.acquire(blocking=refresh):
-            return None
-        try:
-            if self._dirty:
-                if not refresh:
-                    return None
-                self._refresh()
-            if self._tail_from is None or not self._tail_from <= position <= self._tail_to:
+        if self._dirty:
+            if not refresh:
                 return None
-            found: list[Event] = []
-            for k in range(bisect.bisect_right(self._tail_ids, position), len(self._tail)):
-                event = self._tail[k]
-                if event.topic in topics:
-                    found.append(event)
-                    if len(found) == limit:
-                        return found, event.id
-            return found, self._tail_to
-        finally:
-            self._tail_lock.release()
+            with self._tail_lock:
+                if self._dirty:
+                    self._refresh()
+        tail = self._snapshot
+        if tail is None or not tail.first <= position <= tail.last:
+            return None
+        found: list[Event] = []
+        events = tail.events
+        for k in range(bisect.bisect_right(tail.ids, position), len(events)):
+            event = events[k]
+            if event.topic in topics:
+                found.append(event)
+                if len(found) == limit:
+                    return found, event.id
+        return found, tail.last
+
+    def pending(self, position: int, topics: frozenset[str], limit: int) -> int | None:
+        """How many events of ``topics`` the tail holds after ``position`` (up to ``limit``).
+
+        None: ``position`` is outside the tail. Never blocks.
+        """
+        tail = self._snapshot
+        if tail is None or not tail.first <= position <= tail.last:
+            return None
+        count = 0
+        events = tail.events
+        for k in range(bisect.bisect_right(tail.ids, position), len(events)):
+            if events[k].topic in topics:
+                count += 1
+                if count >= limit:
+                    break
+        return count
 
     def _update_tail(self) -> None:
         """Refresh the tail before waking the subscribers (they query the log if this fails)."""
-        self._dirty = True
         try:
             with self._tail_lock:
                 self._refresh()
@@ -193,12 +230,13 @@ class _Notifier:
         with self._cond:
             self.generation += 1
             self._cond.notify_all()
-            waiters = list(self._waiters)
-        for loop, flag in waiters:
-            try:
-                loop.call_soon_threadsafe(flag.set)
-            except RuntimeError:  # the loop was closed without closing the subscription
-                self.remove_async(loop, flag)
+            loops = [(loop, tuple(flags)) for loop, flags in self._waiters.items() if flags]
+        for loop, flags in loops:
+            try:  # one wake-up of the loop for all its subscriptions
+                loop.call_soon_threadsafe(_set_all, flags)
+            except RuntimeError:  # the loop was closed without closing its subscriptions
+                with self._cond:
+                    self._waiters.pop(loop, None)
 
     def wait(self, generation: int, timeout: float) -> None:
         with self._cond:
@@ -208,11 +246,15 @@ class _Notifier:
 
     def add_async(self, loop: asyncio.AbstractEventLoop, flag: asyncio.Event) -> None:
         with self._cond:
-            self._waiters.add((loop, flag))
+            self._waiters.setdefault(loop, set()).add(flag)
 
     def remove_async(self, loop: asyncio.AbstractEventLoop, flag: asyncio.Event) -> None:
         with self._cond:
-            self._waiters.discard((loop, flag))
+            flags = self._waiters.get(loop)
+            if flags is not None:
+                flags.discard(flag)
+                if not flags:
+                    del self._waiters[loop]
 
     # ------------------------------------------------------------------ the connection
     def stop(self) -> None:
@@ -466,6 +508,33 @@ class Subscription:
                 except TimeoutError:  # no wake-up: read the log anyway
                     if self._notifier is not None:
                         self._notifier.mark_dirty()
+
+    async def abatch(self, timeout: float | None = None) -> list[Event]:
+        """The events ready now, at least one: :meth:`aget` and everything it read with it.
+
+        Waits up to ``timeout`` seconds (None: as long as it takes) for the first; an empty
+        list when none came in time. One wake-up hands out a whole batch (at most ``batch``
+        events), so a consumer that falls behind catches up in few, larger steps.
+        """
+        first = await self.aget(timeout)
+        if first is None:
+            return []
+        found = [first]
+        if self._buffer:
+            found.extend(self._buffer)
+            self._buffer.clear()
+            self.position = found[-1].id
+        return found
+
+    def waiting(self, limit: int) -> int | None:
+        """Events of the topics beyond those read so far that the shared tail holds (to ``limit``).
+
+        Counted without a query; None when that is not known without one (SpatiaLite, or this
+        subscription is behind the tail).
+        """
+        if self._notifier is None:
+            return None
+        return self._notifier.pending(self._read_to, self._topic_set, limit)
 
     # ------------------------------------------------------------------ protocols
     def __iter__(self) -> Iterator[Event]:

@@ -82,8 +82,8 @@ def create_app(
         Sizes of planning requests answered at once, run as jobs (``202``) or refused
         (:class:`~marsgis.api.routers.planning.PlanningLimits`; default: its defaults).
     stream_queue
-        Messages held per event-stream client (``/streams/ws``, ``/streams/sse``); a client
-        further behind is told to resync and dropped.
+        Events an event-stream client (``/streams/ws``, ``/streams/sse``) may have waiting
+        while a send to it waits; a client further behind is told to resync and dropped.
     stream_heartbeat
         Seconds without an event after which an event stream sends a heartbeat.
     db_roles

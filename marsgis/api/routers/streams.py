@@ -22,9 +22,11 @@ refused; asking for none follows every topic the caller may read.
   ``Last-Event-ID`` header (what a browser's ``EventSource`` sends when it reconnects) wins
   over ``since``.
 
-**Slow clients.** Each connection has a bounded queue (``create_app(stream_queue=...)``)
-between its subscription and the client. When the client does not keep up and the queue is
-full, the connection stops reading the log, sends a final ``{"type": "resync", "since": ID}``
+**Slow clients.** Each connection sends the events of its subscription straight to the
+client, every event ready at a wake-up in turn (:func:`text_of`: each event's JSON is encoded
+once per process). When a send waits on the client and more than ``create_app(stream_queue=...)``
+events wait for it, the connection stops reading the log, sends a final
+``{"type": "resync", "since": ID}``
 (``ID``: the last event delivered) and ends: WebSocket close code ``4000``, the SSE response
 simply ends. Memory per connection stays bounded, and the shared ``LISTEN`` connection and the
 other clients never wait on it; the client reconnects with ``since=ID`` and misses nothing.
@@ -34,7 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -59,8 +63,10 @@ __all__ = [
     "CLOSE_RESYNC",
     "CLOSE_TRY_LATER",
     "StreamLimits",
+    "STALL_CHECK_S",
     "message_of",
     "readable_topics",
+    "text_of",
     "router",
 ]
 
@@ -86,7 +92,8 @@ class StreamLimits:
     Attributes
     ----------
     queue
-        Messages held for one client; a client further behind is told to resync and dropped.
+        Events that may wait for one client while a send to it waits; a client further
+        behind is told to resync and dropped.
     heartbeat
         Seconds without an event after which a heartbeat is sent.
     drop_timeout
@@ -185,61 +192,103 @@ async def _close_feed(feed: events.Subscription) -> None:
     await asyncio.shield(closing)
 
 
+def text_of(event: events.Event) -> str:
+    """The JSON text of an event's stream message (:func:`message_of`), encoded once.
+
+    Subscriptions that follow the shared tail of the log (:mod:`marsgis.events`) are handed
+    the same event objects, so every connection of the process sends the one text encoded
+    for the first of them. Keyed by the object (held, so its ``id`` cannot be reused).
+    """
+    hit = _TEXTS.get(id(event))
+    if hit is not None and hit[0] is event:
+        return hit[1]
+    text = json.dumps(message_of(event), separators=(",", ":"), ensure_ascii=False)
+    with _TEXTS_LOCK:
+        if len(_TEXTS) >= _TEXTS_MAX:  # forget the oldest quarter
+            for key in list(itertools.islice(_TEXTS, _TEXTS_MAX // 4)):
+                del _TEXTS[key]
+        _TEXTS[id(event)] = (event, text)
+    return text
+
+
+_TEXTS: dict[int, tuple[events.Event, str]] = {}
+_TEXTS_MAX = 2 * events.TAIL_EVENTS
+_TEXTS_LOCK = threading.Lock()
+#: How often a connection whose send waits on its client checks how far behind it is.
+STALL_CHECK_S = 0.05
+
+
 async def _relay(
     feed: events.Subscription,
     limits: StreamLimits,
-    send: Callable[[dict[str, Any]], Awaitable[None]],
+    send_event: Callable[[events.Event], Awaitable[None]],
+    send_heartbeat: Callable[[int], Awaitable[None]],
     client_gone: Awaitable[None],
 ) -> int | None:
-    """Feed ``send`` from ``feed`` through a bounded queue until the client leaves.
+    """Send the events of ``feed`` to the client, straight from the feed, until it leaves.
 
-    Returns the id of the last event delivered when the client fell behind (the queue was
-    full), None when it left.
+    One task per connection takes every event ready at each wake-up (:meth:`Subscription.abatch
+    <marsgis.events.Subscription.abatch>`) and sends them in turn. While a send waits on the
+    client (its connection is full), a timer checks every :data:`STALL_CHECK_S` how many events
+    wait for it: read but not yet sent, plus those the shared tail already holds beyond them.
+    More than ``limits.queue``: the client is behind; the send is abandoned before it writes
+    anything. Memory per connection stays bounded by the feed's batch.
+
+    Returns the id of the last event delivered when the client fell behind, None when it left.
     """
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(limits.queue)
+    loop = asyncio.get_running_loop()
     position = feed.position
-    sending = False  # the deliverer waits on the client (its connection is full)
+    batch: list[events.Event] = []
+    sending = 0  # index in batch of the event being sent
+    behind = False
+    timer: asyncio.TimerHandle | None = None
 
-    async def produce() -> None:
-        async for event in feed:
-            if queue.full() and sending:
-                return  # behind: stop reading the log, the client resyncs from `position`
-            await queue.put(message_of(event))  # full but not sending: it is about to take one
+    def check() -> None:
+        nonlocal timer, behind
+        waiting = len(batch) - sending - 1
+        if waiting <= limits.queue:
+            waiting += feed.waiting(limits.queue + 1 - waiting) or 0
+        if waiting > limits.queue:
+            behind = True
+            deliverer.cancel()
+        else:
+            timer = loop.call_later(STALL_CHECK_S, check)
 
     async def deliver() -> None:
-        nonlocal position, sending
+        nonlocal position, batch, sending, timer
         while True:
+            batch = await feed.abatch(limits.heartbeat)
+            if not batch:
+                await send_heartbeat(position)
+                continue
+            timer = loop.call_later(STALL_CHECK_S, check)
             try:
-                if queue.qsize():
-                    item = queue.get_nowait()
-                else:  # asyncio.timeout, not wait_for: no task per message
-                    async with asyncio.timeout(limits.heartbeat):
-                        item = await queue.get()
-            except TimeoutError:
-                item = {"type": "heartbeat", "position": position}
-            sending = True
-            await send(item)
-            sending = False
-            if "id" in item:
-                position = item["id"]
+                for index, event in enumerate(batch):
+                    sending = index
+                    await send_event(event)
+                    position = event.id
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                batch = []
 
-    producer = asyncio.ensure_future(produce())
     deliverer = asyncio.ensure_future(deliver())
     watcher = asyncio.ensure_future(client_gone)
-    tasks = (producer, deliverer, watcher)
+    tasks = (deliverer, watcher)
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    if producer.done() and not producer.cancelled() and producer.exception() is None:
+        if timer is not None:
+            timer.cancel()
+    if behind:
         return position
-    for task in (producer, deliverer):
-        if task.done() and not task.cancelled():
-            error = task.exception()
-            if error is not None and not isinstance(error, OSError | WebSocketDisconnect):
-                raise error
+    if deliverer.done() and not deliverer.cancelled():
+        error = deliverer.exception()
+        if error is not None and not isinstance(error, OSError | WebSocketDisconnect):
+            raise error
     return None
 
 
@@ -284,7 +333,12 @@ async def _serve_websocket(
 
     try:
         await websocket.accept()
-        behind = await _relay(feed, limits, websocket.send_json, client_gone())
+        send = websocket.send_text
+
+        async def heartbeat(position: int) -> None:
+            await send(f'{{"type":"heartbeat","position":{position}}}')
+
+        behind = await _relay(feed, limits, lambda e: send(text_of(e)), heartbeat, client_gone())
         if behind is not None:
             with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect, TimeoutError):
                 resync = {"type": "resync", "since": behind}
@@ -335,7 +389,11 @@ class EventStreamResponse(Response):
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await write(f": position {self.feed.position}\n\n".encode())
             behind = await _relay(
-                self.feed, self.limits, lambda item: write(_sse(item)), client_gone()
+                self.feed,
+                self.limits,
+                lambda event: write(f"id: {event.id}\ndata: {text_of(event)}\n\n".encode()),
+                lambda position: write(f": heartbeat {position}\n\n".encode()),
+                client_gone(),
             )
             if behind is not None:
                 with contextlib.suppress(OSError, TimeoutError):
