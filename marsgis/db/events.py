@@ -389,11 +389,56 @@ def log_position(topics: str | Iterable[str] | None = None, db: DatabaseLike = N
     One indexed lookup per topic (``ix_events_topic_id``), in one statement (built once per
     set of topics: this runs on every cached read).
     """
-    statement = _newest_statement(parse_topics(topics))
-    with transaction(db) as conn:
-        row = conn.execute(statement).one()
-        identity = _database_identity(conn.engine.url)
+    wanted = parse_topics(topics)
+    row: Any = None
+    if not isinstance(db, Connection):
+        engine = get_engine(db)
+        row = _newest_row_fast(engine, wanted)
+        identity = _database_identity(engine.url)
+    if row is None:
+        with transaction(db) as conn:
+            row = conn.execute(_newest_statement(wanted)).one()
+            identity = _database_identity(conn.engine.url)
     return LogPosition(identity, max((int(v) for v in row if v is not None), default=0))
+
+
+def _newest_row_fast(engine: sa.Engine, wanted: tuple[str, ...]) -> Any:
+    """The newest ids through a pooled DBAPI cursor; None when that fails.
+
+    This runs before every cached read (on the API's event loop), where SQLAlchemy's
+    connection, transaction and result objects cost about 6× the one indexed query (benchmarks:
+    API section). One statement reads a consistent snapshot, so no transaction is needed; the
+    connection goes back to the pool with its usual reset. On any DBAPI error the caller takes
+    the full path, which turns the error into a marsgis error.
+    """
+    sql, params = _newest_sql(engine.dialect, wanted)
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        raw = engine.raw_connection()
+    except (sa.exc.DBAPIError, dbapi_error):
+        return None
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+    except dbapi_error:
+        raw.invalidate()
+        return None
+    finally:
+        raw.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _newest_sql(dialect: sa.Dialect, wanted: tuple[str, ...]) -> tuple[str, Any]:
+    """:func:`_newest_statement` compiled for ``dialect``: its text and DBAPI parameters."""
+    compiled = _newest_statement(wanted).compile(dialect=dialect)
+    params = compiled.construct_params()
+    if dialect.positional:
+        return str(compiled), tuple(params[name] for name in compiled.positiontup or ())
+    return str(compiled), params
 
 
 @functools.lru_cache(maxsize=64)

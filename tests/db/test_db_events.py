@@ -514,3 +514,43 @@ def test_role_grants_let_every_writer_record_events_and_no_one_rewrite_them(
     finally:
         db.dispose_engines()
         roles.drop_roles(postgis_url, prefix=prefix)
+
+
+def test_log_position_matches_sql_on_both_paths(db_url: str) -> None:
+    """The position before a cached read: the pooled-cursor path, the joined path, plain SQL."""
+    from marsgis.db.events import log_position
+
+    assert log_position("missions,plans", db=db_url).event_id == 0
+    m = db.add_mission("Gale", lat=-4.5895, lon=137.4417, db=db_url)
+    db.set_status(m.id, "active", expected_version=1, db=db_url)
+    schedules.insert_schedule(
+        name="daily",
+        report="mission-plan",
+        cron="0 6 * * *",
+        parameters={},
+        enabled=True,
+        next_run_at=T0,
+        created_at=T0,
+        db=db_url,
+    )
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            for topics in (
+                ("missions",),
+                ("missions", "plans", "tasks"),
+                ("schedules",),
+                ("reports",),
+            ):
+                newest = conn.execute(
+                    sa.text("SELECT max(id) FROM events WHERE topic IN :t").bindparams(
+                        sa.bindparam("t", expanding=True)
+                    ),
+                    {"t": list(topics)},
+                ).scalar()
+                fast = log_position(topics, db=db_url)
+                with db.transaction(db_url) as joined:
+                    slow = log_position(topics, db=joined)
+                assert fast == slow and fast.event_id == (newest or 0), (topics, fast, newest)
+    finally:
+        engine.dispose()
