@@ -36,7 +36,7 @@ typecheck: setup
 test: setup
 	$(PY) -c "import marsgis; marsgis.show_versions()"
 	$(MAKE) --no-print-directory lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=30
 
 test-slow: setup
 	$(PY) -m pytest -m slow

@@ -14,7 +14,8 @@ CONDA_ONLY = {"python", "pip", "gdal", "libspatialite", "proj"}
 
 
 def _parse(req: str) -> tuple[str, str]:
-    m = re.match(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(.*)$", req.strip())
+    # an environment marker (``; sys_platform != 'win32'``) has no conda equivalent: dropped
+    m = re.match(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*([^;]*)", req.strip())
     assert m, req
     return m.group(1).lower(), m.group(3).replace(" ", "")
 

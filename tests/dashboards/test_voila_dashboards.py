@@ -248,7 +248,8 @@ def test_mission_board_conflict_shows_the_current_record(
     page.locator(".marsgis-confirm-status").click()
 
     # refused, in the operator's words, and the board now shows the record as it is
-    error = page.wait_for_selector(".marsgis-status [data-state='error']")
+    # (the first line, "someone else changed this record", is replaced once the record reloads)
+    error = page.wait_for_selector(".marsgis-status [data-state='error']:has-text('Not changed:')")
     text = " ".join(error.inner_text().split())
     assert text == (
         "Not changed: 'Olympus Mons flyover' was changed meanwhile (its description changed). "
