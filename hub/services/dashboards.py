@@ -35,34 +35,17 @@ from jupyterhub.utils import url_path_join
 from traitlets.config import Config
 from voila.app import Voila
 
+# the levels (missions', most powerful first, then the station's) and hub group -> level
+from marsgis.db.roles import ALL_LEVELS as LEVELS
+from marsgis.db.roles import HUB_GROUPS as GROUP_LEVEL
+from marsgis.db.roles import LEVELS as MISSION_LEVELS
+from marsgis.db.roles import STATION_LEVELS
+
 try:  # culled page kernels, a cap per user (marsgis.viz.kernels)
     from marsgis.viz.kernels import kernel_owner, voila_config
 except ImportError:  # a marsgis without it: Voila's defaults
     kernel_owner, voila_config = None, None
 
-#: The missions' levels, most powerful first, then the station's (marsgis.db.roles.ALL_LEVELS).
-MISSION_LEVELS = ("scientist", "operator", "viewer")
-STATION_LEVELS = (
-    "station_manager",
-    "immigration_officer",
-    "spaceline_dispatcher",
-    "colony_official",
-    "auditor",
-    "passenger",
-)
-LEVELS = MISSION_LEVELS + STATION_LEVELS
-#: Hub group -> level (marsgis.db.roles.HUB_GROUPS).
-GROUP_LEVEL = {
-    "scientists": "scientist",
-    "operators": "operator",
-    "viewers": "viewer",
-    "immigration-officers": "immigration_officer",
-    "station-managers": "station_manager",
-    "spaceline-dispatchers": "spaceline_dispatcher",
-    "colony-officials": "colony_official",
-    "auditors": "auditor",
-    "passengers": "passenger",
-}
 PREFIX = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/dashboards/")
 
 

@@ -284,8 +284,6 @@ def test_dashboards_service_derives_role_urls_like_the_hub(monkeypatch: pytest.M
     assert "MARSGIS_HUB_DB_SECRET" not in env and env["MARSGIS_DATABASE_URL"] == urls["viewer"]
     assert dashboards.level_of({"groups": ["viewers", "operators"]}) == "operator"
     assert dashboards.level_of({"groups": [], "admin": True}) == "scientist"
-    assert dashboards.LEVELS == roles.ALL_LEVELS
-    assert dashboards.GROUP_LEVEL == roles.HUB_GROUPS
     station = roles.service_role("dashboards_spaceline_dispatcher")
     assert urls["spaceline_dispatcher"] == roles.user_database_url(
         "postgresql+psycopg2://postgis.marsgis.svc.cluster.local:5432/marsgis",

@@ -104,8 +104,10 @@ def test_officer_queue_for_each_role(urls: dict[str, str], who: str) -> None:
         assert ("marsgis-no-audit" not in queue.details.value) is shows_trail
         if may_decide:
             assert queue.readonly.value == ""
-            assert queue.decide("under_review") is not None
-            assert st.get_application(submitted.id, db=owner).status == "under_review"
+            decided = queue.decide("under_review")
+            stored = st.get_application(submitted.id, db=owner)
+            assert (decided.status, decided.version) == (stored.status, stored.version)
+            assert stored.status == "under_review" and stored.version == submitted.version + 1
             return
         assert queue.readonly.value == (
             f"Deciding visa applications needs the immigration officer role; you are signed "
