@@ -264,11 +264,7 @@ class Memo:
         generation
             Files the entry under this generation of the namespace (see the module notes).
         """
-        self._check_namespace(namespace)
-        digest = key_digest(key_parts)
-        key = (
-            f"{namespace}:{digest}" if generation is None else f"{namespace}:g{generation}:{digest}"
-        )
+        digest, key = self._memory_key(namespace, key_parts, generation)
         if generation is not None:
             current = self._advance(namespace, generation)
             if generation < current:  # an old read: answer it, store nothing
@@ -311,11 +307,7 @@ class Memo:
         for an event loop: serve a hit there and call :meth:`cached` in a thread otherwise.
         A hit counts as a memory hit; an entry of an older ``generation`` is never returned.
         """
-        self._check_namespace(namespace)
-        digest = key_digest(key_parts)
-        key = (
-            f"{namespace}:{digest}" if generation is None else f"{namespace}:g{generation}:{digest}"
-        )
+        _, key = self._memory_key(namespace, key_parts, generation)
         now = time.monotonic()
         with self._lock:
             if generation is not None and generation < self._generations.get(namespace, 0):
@@ -327,6 +319,16 @@ class Memo:
             self._counts["memory"] += 1
             blob = entry.blob
         return decode(blob)
+
+    def _memory_key(
+        self, namespace: str, key_parts: Sequence[Any], generation: int | None
+    ) -> tuple[str, str]:
+        """``(digest, in-process key)`` of an entry: the one place keys are built."""
+        self._check_namespace(namespace)
+        digest = key_digest(key_parts)
+        if generation is None:
+            return digest, f"{namespace}:{digest}"
+        return digest, f"{namespace}:g{generation}:{digest}"
 
     # ------------------------------------------------------------------ management
 

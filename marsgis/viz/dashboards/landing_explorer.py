@@ -19,7 +19,7 @@ import dataclasses
 import html
 from typing import Any
 
-from marsgis.viz.dashboards._ui import TERMINAL_STATUSES, StatusLine, header, table_html, viewer
+from marsgis.viz.dashboards._ui import StatusLine, header, table_html, viewer
 
 __all__ = ["LandingExplorer", "ellipse_dem"]
 
@@ -269,11 +269,12 @@ class LandingExplorer:
     def refresh_missions(self) -> list[Any]:
         """Reload the missions an ellipse can be saved to (planned or active ones)."""
         from marsgis.db import list_missions
+        from marsgis.planning import OPEN_STATUSES
 
         missions = self.status.run("Loading missions", lambda: list_missions(db=self.db))
         if missions is None:
             return []
-        targets = [m for m in missions if m.status not in TERMINAL_STATUSES]
+        targets = [m for m in missions if m.status in OPEN_STATUSES]
         self.mission.options = [(f"{m.name} ({m.status})", m.id) for m in targets]
         if targets and self.mission.value is None:
             self.mission.value = targets[-1].id  # the newest
@@ -284,6 +285,7 @@ class LandingExplorer:
         """Store the evaluated ellipse in a mission's plan (:func:`marsgis.db.save_ellipse`)."""
         from marsgis.db import get_mission, save_ellipse
         from marsgis.exceptions import ValidationError
+        from marsgis.planning import OPEN_STATUSES
 
         def work() -> Any:
             blocker = self.save_blocker()
@@ -292,7 +294,7 @@ class LandingExplorer:
             if not mission_id:
                 raise ValidationError("choose a mission to save the ellipse to")
             target = get_mission(mission_id, db=self.db)
-            if target.status in TERMINAL_STATUSES:
+            if target.status not in OPEN_STATUSES:
                 raise ValidationError(
                     f"mission {target.name!r} is {target.status}: an ellipse can only be added "
                     "to a planned or active mission; choose another"
