@@ -45,6 +45,10 @@ _PREDICTOR_CODECS = ("deflate", "zstd", "lzw", "lzma")
 _PDS3_SUFFIXES = {".lbl", ".img"}
 #: rasters from this many cells on show a progress bar (when bars are on)
 _BAR_CELLS = 1 << 24
+#: rasters up to this many cells (2048²) run the numpy twins of the numba kernels
+#: (:mod:`marsgis.terrain._numpy_kernels`, the same values bit for bit): below it the work takes
+#: less time than importing numba and loading its cached kernel (about 0.4 s in a fresh process)
+_NUMPY_MAX_CELLS = 1 << 22
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -213,11 +217,17 @@ def _stream(
 
     from marsgis.exceptions import DataReadError
     from marsgis.io.atomic import atomic_path, check_geotiff
-    from marsgis.terrain import _kernels
 
     kernel_name, units, long_name = _DIRECT[product]
-    kernel = getattr(_kernels, kernel_name)
     ny, nx = src.shape
+    if ny * nx <= _NUMPY_MAX_CELLS:
+        from marsgis.terrain import _numpy_kernels
+
+        kernel = getattr(_numpy_kernels, kernel_name)
+    else:
+        from marsgis.terrain import _kernels
+
+        kernel = getattr(_kernels, kernel_name)
     kx = np.concatenate(([np.nan], src.kx, [np.nan]))
     ky = np.concatenate(([np.nan], src.ky, [np.nan]))
     params = np.zeros(1, dtype=np.float64)
