@@ -28,6 +28,7 @@ With ``--json`` every error is also one JSON document on stdout:
 from __future__ import annotations
 
 import contextvars
+import gc
 import importlib
 import importlib.util
 import json
@@ -84,6 +85,10 @@ class _LazyGroup(click.Group):
             return super().main(argv, *pargs, **kwargs)
         finally:
             _AS_JSON.reset(token)
+            # the command is done (its files written, closed and renamed): move every object
+            # to the GC's permanent generation, so that the interpreter's exit does not walk
+            # them (after numba has loaded a kernel, that final collection took 0.3-0.5 s)
+            gc.freeze()
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 __all__ = [
     "aspect_kernel",
     "hillshade_kernel",
+    "nan_stats",
     "roughness_kernel",
     "slope_kernel",
 ]
@@ -161,3 +162,11 @@ def hillshade_kernel(z: F32, kx: Any, ky: Any, params: Any, wrap: bool, out: F32
     t = _ONE + p * p + q * q + (e - e)
     v = _F254 * (s0 - (q * s1 + p * s2)) / np.sqrt(t)
     _finish(np.where(v <= _ZERO, _ONE, _ONE + v), wrap, out)
+
+
+def nan_stats(x: F32) -> tuple[float, float, float, int]:
+    """``_kernels.nan_stats``: ``(min, max, float64 sum, count)`` of the non-NaN cells."""
+    valid = x[~np.isnan(x)]
+    if not valid.size:
+        return np.inf, -np.inf, 0.0, 0
+    return float(valid.min()), float(valid.max()), float(valid.sum(dtype=np.float64)), valid.size

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class _Source:
     path: str
     label: str
     shape: tuple[int, int]
+    dtype: str
     nodata: float | None
     crs_wkt: str
     transform: Any
@@ -137,6 +139,7 @@ def _direct_source(product: str, source: Any, kwargs: dict[str, Any]) -> _Source
             if ds.driver != "GTiff" or ds.count != 1 or ds.crs is None or ds.subdatasets:
                 return None
             shape, transform, nodata = (ds.height, ds.width), ds.transform, ds.nodata
+            dtype = str(ds.dtypes[0])
             crs = CRS.from_user_input(ds.crs.to_wkt())
     except Exception:  # open_dem names the file and the fix
         return None
@@ -162,6 +165,7 @@ def _direct_source(product: str, source: Any, kwargs: dict[str, Any]) -> _Source
         path=str(path),
         label=text,
         shape=shape,
+        dtype=dtype,
         nodata=None if nodata is None or math.isnan(nodata) else float(nodata),
         crs_wkt=crs.to_wkt(),
         transform=transform,
@@ -212,10 +216,10 @@ def _profile(src: _Source, *, codec: str, tiled: bool, blocksize: int) -> dict[s
 def _stream(
     product: str, src: _Source, out: Path, *, codec: str, tiled: bool, blocksize: int
 ) -> dict[str, Any]:
+    """Read, compute and write the DEM band by band, the three overlapping (see the module doc)."""
     import rasterio
     from rasterio.windows import Window
 
-    from marsgis.exceptions import DataReadError
     from marsgis.io.atomic import atomic_path, check_geotiff
 
     kernel_name, units, long_name = _DIRECT[product]
@@ -223,17 +227,21 @@ def _stream(
     if ny * nx <= _NUMPY_MAX_CELLS:
         from marsgis.terrain import _numpy_kernels
 
-        kernel = getattr(_numpy_kernels, kernel_name)
+        kernel, nan_stats = getattr(_numpy_kernels, kernel_name), _numpy_kernels.nan_stats
     else:
         from marsgis.terrain import _kernels
 
-        kernel = getattr(_kernels, kernel_name)
+        kernel, nan_stats = getattr(_kernels, kernel_name), _kernels.nan_stats
     kx = np.concatenate(([np.nan], src.kx, [np.nan]))
     ky = np.concatenate(([np.nan], src.ky, [np.nan]))
     params = np.zeros(1, dtype=np.float64)
     profile = _profile(src, codec=codec, tiled=tiled, blocksize=blocksize)
     step = blocksize if tiled else profile["blockysize"]
-    lo, hi, total, count = math.inf, -math.inf, 0.0, 0
+    starts = range(0, ny, step)
+    # two of each buffer: band k is computed while band k + 1 is read and band k - 1 written
+    halos = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
+    bands = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
+    parts: list[tuple[float, float, float, int]] = []
     # each block is read and written once: a bigger GDAL block cache only grows memory
     env = rasterio.Env() if "GDAL_CACHEMAX" in os.environ else rasterio.Env(GDAL_CACHEMAX=256 << 20)
     with (
@@ -246,34 +254,42 @@ def _stream(
         dst.set_band_description(1, long_name)
         dst.set_band_unit(1, units)
         bar = _rows_bar(ny * nx, ny, product)
-        for r0 in range(0, ny, step):
-            r1 = min(ny, r0 + step)
-            # rows r0 - 1 .. r1 of the grid (NaN beyond its edges): the band and its halo
-            a, b = max(r0 - 1, 0), min(r1 + 1, ny)
-            try:
-                raw = ds.read(1, window=Window(0, a, nx, b - a))
-            except Exception as exc:
-                raise DataReadError(
-                    f"cannot read {src.path!r}: {exc}. The file is damaged, truncated or not a "
-                    "raster GDAL reads; download it again (or check it with `gdalinfo -checksum`)"
-                ) from exc
-            z = np.full((r1 - r0 + 2, nx), np.nan, dtype=np.float32)
-            values = raw.astype(np.promote_types(raw.dtype, np.float32))
-            if src.nodata is not None:
-                values[raw == src.nodata] = np.nan
-            z[a - (r0 - 1) : a - (r0 - 1) + (b - a)] = values
-            band = np.empty_like(z)
-            kernel(z, kx[r0 : r1 + 2], ky[r0 : r1 + 2], params, src.wrap, band)
-            part = band[1:-1]
-            valid = part[~np.isnan(part)]
-            if valid.size:
-                lo = min(lo, float(valid.min()))
-                hi = max(hi, float(valid.max()))
-                total += float(valid.sum(dtype=np.float64))
-                count += int(valid.size)
-            dst.write(part, 1, window=Window(0, r0, nx, r1 - r0))
-            bar.update(r1 - r0)
+
+        def write(part: np.ndarray[Any, np.dtype[np.float32]], r0: int) -> None:
+            parts.append(nan_stats(part))
+            dst.write(part, 1, window=Window(0, r0, nx, part.shape[0]))
+
+        # one reader and one writer thread (rasterio and the kernels release the GIL); each
+        # dataset is used by one thread only
+        with (
+            ThreadPoolExecutor(1, "marsgis-read") as reader,
+            ThreadPoolExecutor(1, "marsgis-write") as writer,
+        ):
+            reading = reader.submit(_read_band, ds, src, halos[0], 0, step)
+            writing: list[Future[None] | None] = [None, None]
+            for k, r0 in enumerate(starts):
+                z = reading.result()
+                if r0 + step < ny:
+                    reading = reader.submit(
+                        _read_band, ds, src, halos[(k + 1) % 2], r0 + step, step
+                    )
+                previous = writing[k % 2]
+                if previous is not None:  # this band buffer's last write is done
+                    previous.result()
+                band = bands[k % 2][: z.shape[0]]
+                kernel(
+                    z, kx[r0 : r0 + z.shape[0]], ky[r0 : r0 + z.shape[0]], params, src.wrap, band
+                )
+                writing[k % 2] = writer.submit(write, band[1:-1], r0)
+                bar.update(z.shape[0] - 2)
+            for pending in writing:
+                if pending is not None:
+                    pending.result()
         bar.close()
+    lo = min((p[0] for p in parts), default=math.inf)
+    hi = max((p[1] for p in parts), default=-math.inf)
+    total = sum(p[2] for p in parts)
+    count = sum(p[3] for p in parts)
     empty = count == 0
     return {
         "product": product,
@@ -282,11 +298,54 @@ def _stream(
         "crs": crs_code(profile["crs"]),
         "shape": [ny, nx],
         "units": units,
-        "min": math.nan if empty else lo,
-        "max": math.nan if empty else hi,
-        "mean": math.nan if empty else total / count,
-        "valid_cells": count,
+        "min": math.nan if empty else float(lo),
+        "max": math.nan if empty else float(hi),
+        "mean": math.nan if empty else float(total) / int(count),
+        "valid_cells": int(count),
     }
+
+
+#: source types whose every value float32 holds exactly: GDAL converts them while reading
+_EXACT_IN_FLOAT32 = {"float32", "int8", "uint8", "int16", "uint16"}
+
+
+def _read_band(
+    ds: Any, src: _Source, buffer: np.ndarray[Any, np.dtype[np.float32]], r0: int, step: int
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Rows ``r0 - 1 .. r0 + step`` of the DEM as float32 (NaN beyond its edges and for nodata).
+
+    Written into the leading rows of ``buffer``, which are returned (C-contiguous).
+    """
+    from rasterio.windows import Window
+
+    from marsgis.exceptions import DataReadError
+
+    ny, nx = src.shape
+    r1 = min(ny, r0 + step)
+    a, b = max(r0 - 1, 0), min(r1 + 1, ny)  # the band and its halo, within the grid
+    z = buffer[: r1 - r0 + 2]
+    top = a - (r0 - 1)
+    rows = z[top : top + (b - a)]
+    z[:top] = np.nan
+    z[top + (b - a) :] = np.nan
+    window = Window(0, a, nx, b - a)
+    try:
+        if src.dtype in _EXACT_IN_FLOAT32:
+            ds.read(1, window=window, out=rows)
+            if src.nodata is not None:
+                np.copyto(rows, np.float32(np.nan), where=rows == src.nodata)
+        else:
+            raw = ds.read(1, window=window)
+            values = raw.astype(np.promote_types(raw.dtype, np.float32))
+            if src.nodata is not None:
+                values[raw == src.nodata] = np.nan
+            rows[...] = values
+    except Exception as exc:
+        raise DataReadError(
+            f"cannot read {src.path!r}: {exc}. The file is damaged, truncated or not a "
+            "raster GDAL reads; download it again (or check it with `gdalinfo -checksum`)"
+        ) from exc
+    return z
 
 
 class _NoBar:

@@ -85,6 +85,22 @@ def test_numpy_kernels_equal_numba_on_random_windows(name: str, wrap: bool, seed
     assert np.isfinite(ref).sum() > ny * nx // 2
 
 
+@pytest.mark.parametrize("nan_share", [0.0, 0.3, 1.0])
+def test_nan_stats_of_both_modules_equal_numpy(nan_share: float) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(-3000.0, 900.0, (130, 257)).astype(np.float32)
+    x[rng.random(x.shape) < nan_share] = np.nan
+    valid = x[~np.isnan(x)].astype(np.float64)
+    for module in (_kernels, _numpy_kernels):
+        lo, hi, total, count = module.nan_stats(x)
+        assert count == valid.size
+        if valid.size:
+            assert (lo, hi) == (valid.min(), valid.max())
+            assert total == pytest.approx(valid.sum(), rel=1e-12)
+        else:
+            assert (lo, hi, total) == (np.inf, -np.inf, 0.0)
+
+
 def test_numpy_slope_file_matches_gdaldem(
     tmp_path: Path, gale_1m_tif: Path, gdaldem: Callable[..., np.ndarray]
 ) -> None:

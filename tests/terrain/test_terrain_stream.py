@@ -37,6 +37,15 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(values, 1)
     out["int16-nodata"] = path
+    # float64 (read as float64, then rounded to float32, as open_dem does) with nodata -9999
+    path = folder / "float64.tif"
+    values64 = gale.values[:150, :170].astype(np.float64) + 0.123456789
+    values64[20:30, 40:45] = -9999.0
+    with rasterio.open(
+        path, "w", **{**profile, "dtype": "float64", "nodata": -9999.0, "height": 150, "width": 170}
+    ) as dst:
+        dst.write(values64, 1)
+    out["float64-nodata"] = path
     return out
 
 
@@ -48,7 +57,9 @@ def _read(path: Path) -> tuple[np.ndarray, dict, dict, tuple, tuple]:
 
 
 @pytest.mark.parametrize("kernels", ["numpy", "numba"])
-@pytest.mark.parametrize("kind", ["geographic", "global", "projected", "int16-nodata"])
+@pytest.mark.parametrize(
+    "kind", ["geographic", "global", "projected", "int16-nodata", "float64-nodata"]
+)
 @pytest.mark.parametrize("product", ["slope", "aspect", "roughness"])
 @pytest.mark.parametrize(("compress", "blocksize"), [("deflate", 512), (None, 64)])
 def test_stream_writes_to_files_file(
