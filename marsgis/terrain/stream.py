@@ -16,9 +16,13 @@ second before any work, against a few tenths for what this module imports.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
+import types
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +54,8 @@ _BAR_CELLS = 1 << 24
 #: (:mod:`marsgis.terrain._numpy_kernels`, the same values bit for bit): below it the work takes
 #: less time than importing numba and loading its cached kernel (about 0.4 s in a fresh process)
 _NUMPY_MAX_CELLS = 1 << 22
+#: GDAL's block cache while streaming, unless GDAL_CACHEMAX is set
+_CACHE_BYTES = 64 << 20
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -224,14 +230,13 @@ def _stream(
 
     kernel_name, units, long_name = _DIRECT[product]
     ny, nx = src.shape
-    if ny * nx <= _NUMPY_MAX_CELLS:
+    kernel_module = None if ny * nx <= _NUMPY_MAX_CELLS else _numba_kernels(kernel_name)
+    if kernel_module is None:
         from marsgis.terrain import _numpy_kernels
 
         kernel, nan_stats = getattr(_numpy_kernels, kernel_name), _numpy_kernels.nan_stats
     else:
-        from marsgis.terrain import _kernels
-
-        kernel, nan_stats = getattr(_kernels, kernel_name), _kernels.nan_stats
+        kernel, nan_stats = getattr(kernel_module, kernel_name), kernel_module.nan_stats
     kx = np.concatenate(([np.nan], src.kx, [np.nan]))
     ky = np.concatenate(([np.nan], src.ky, [np.nan]))
     params = np.zeros(1, dtype=np.float64)
@@ -242,8 +247,14 @@ def _stream(
     halos = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
     bands = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
     parts: list[tuple[float, float, float, int]] = []
-    # each block is read and written once: a bigger GDAL block cache only grows memory
-    env = rasterio.Env() if "GDAL_CACHEMAX" in os.environ else rasterio.Env(GDAL_CACHEMAX=256 << 20)
+    # each block is read and written once: a bigger GDAL block cache only grows memory, and
+    # makes reading slower (fresh cache blocks rather than reused ones); 64 MB holds the input
+    # tile row that a band's halo shares with the next band. Uncompressed input is read
+    # straight from the file, past the cache (GTIFF_DIRECT_IO: the same values).
+    options: dict[str, Any] = {"GTIFF_DIRECT_IO": "YES"}
+    if "GDAL_CACHEMAX" not in os.environ:
+        options["GDAL_CACHEMAX"] = _CACHE_BYTES
+    env = rasterio.Env(**options)
     with (
         env,
         rasterio.open(src.path) as ds,
@@ -256,14 +267,15 @@ def _stream(
         bar = _rows_bar(ny * nx, ny, product)
 
         def write(part: np.ndarray[Any, np.dtype[np.float32]], r0: int) -> None:
-            parts.append(nan_stats(part))
             dst.write(part, 1, window=Window(0, r0, nx, part.shape[0]))
 
         # one reader and one writer thread (rasterio and the kernels release the GIL); each
-        # dataset is used by one thread only
+        # dataset is used by one thread only. The kernel runs on this thread alone: it takes
+        # less time than the writes, and more threads only compete with the I/O for the CPUs
         with (
             ThreadPoolExecutor(1, "marsgis-read") as reader,
             ThreadPoolExecutor(1, "marsgis-write") as writer,
+            _one_numba_thread() if kernel_module is not None else nullcontext(),
         ):
             reading = reader.submit(_read_band, ds, src, halos[0], 0, step)
             writing: list[Future[None] | None] = [None, None]
@@ -281,6 +293,7 @@ def _stream(
                     z, kx[r0 : r0 + z.shape[0]], ky[r0 : r0 + z.shape[0]], params, src.wrap, band
                 )
                 writing[k % 2] = writer.submit(write, band[1:-1], r0)
+                parts.append(nan_stats(band[1:-1]))  # while the band is written
                 bar.update(z.shape[0] - 2)
             for pending in writing:
                 if pending is not None:
@@ -303,6 +316,41 @@ def _stream(
         "mean": math.nan if empty else float(total) / int(count),
         "valid_cells": int(count),
     }
+
+
+def _numba_kernels(kernel_name: str) -> types.ModuleType:
+    """:mod:`marsgis.terrain._kernels`, with ``kernel_name`` and ``nan_stats`` loaded, GC paused.
+
+    Importing numba and loading a cached kernel (numba builds its typing context) makes some
+    hundred thousand objects, and the collections they trigger cost a fresh process about
+    0.1-0.2 s; a first call here, on tiny arrays of the types ``_stream`` passes, loads each.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        from marsgis.terrain import _kernels
+
+        z = np.zeros((3, 3), dtype=np.float32)
+        k = np.ones(3, dtype=np.float64)
+        getattr(_kernels, kernel_name)(z, k, k, k[:1], False, np.empty_like(z))
+        _kernels.nan_stats(z)
+    finally:
+        if paused:
+            gc.enable()
+    return _kernels
+
+
+@contextmanager
+def _one_numba_thread() -> Iterator[None]:
+    """Run this thread's numba kernels on one thread (numba's setting is per thread)."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 #: source types whose every value float32 holds exactly: GDAL converts them while reading
