@@ -55,7 +55,7 @@ _BAR_CELLS = 1 << 24
 #: less time than importing numba and loading its cached kernel (about 0.4 s in a fresh process)
 _NUMPY_MAX_CELLS = 1 << 22
 #: GDAL's block cache while streaming, unless GDAL_CACHEMAX is set
-_CACHE_BYTES = 64 << 20
+_CACHE_BYTES = 256 << 20
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -247,10 +247,10 @@ def _stream(
     halos = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
     bands = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
     parts: list[tuple[float, float, float, int]] = []
-    # each block is read and written once: a bigger GDAL block cache only grows memory, and
-    # makes reading slower (fresh cache blocks rather than reused ones); 64 MB holds the input
-    # tile row that a band's halo shares with the next band. Uncompressed input is read
-    # straight from the file, past the cache (GTIFF_DIRECT_IO: the same values).
+    # each block is read and written once: a bigger GDAL block cache only grows memory (256 MB
+    # holds the input tile row that a band's halo shares with the next band, so a compressed
+    # tile is decoded once). Uncompressed input is read straight from the file, past the cache
+    # (GTIFF_DIRECT_IO: the same values, without a copy through fresh cache blocks).
     options: dict[str, Any] = {"GTIFF_DIRECT_IO": "YES"}
     if "GDAL_CACHEMAX" not in os.environ:
         options["GDAL_CACHEMAX"] = _CACHE_BYTES
