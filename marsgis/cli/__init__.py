@@ -11,8 +11,8 @@ Adding a command (the pattern every command follows):
    their modules; ``marsgis <name> …`` imports ``marsgis.cli.<module>`` and nothing else.
 
 So ``marsgis --help`` loads click and this table only (no numpy), ``marsgis sample`` does not
-pay for torch or the planning stack, and ``marsgis terrain slope`` of a GeoTIFF loads rasterio,
-numpy and its cached numba kernel, not xarray or dask. ``tests/test_cli_startup.py`` holds the
+pay for torch or the planning stack, and ``marsgis terrain slope`` of a GeoTIFF loads rasterio
+and numpy, not xarray or dask (nor numba, up to 2048² cells: :mod:`marsgis.terrain.stream`). ``tests/test_cli_startup.py`` holds the
 import lists (add a case for a new command whose start-up matters), and ``make bench``'s
 ``cli_startup`` section the fixed cost of a call.
 

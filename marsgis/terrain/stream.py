@@ -2,16 +2,25 @@
 
 :func:`stream_to_file` gives the result of :func:`marsgis.terrain.to_file` — the same pixels,
 bit for bit, the same CRS, layout, metadata and summary — but for a plain single-band GeoTIFF
-(or COG) it needs only rasterio, numpy, pyproj and the cached numba kernel of
-:mod:`marsgis.terrain._kernels`: the DEM is read in row bands one output tile high with a one-row
-halo, each band goes through the kernel (its own numba threads) and is written at once, so
-memory stays bounded by a band whatever the size. Everything else — shipped dataset names,
-PDS3/PDS4/ISIS3 products, URLs, hillshade, and any file that :func:`marsgis.open_dem` would
-refuse (the refusal then comes from there, with its message) — goes to
-:func:`~marsgis.terrain.to_file`.
+(or COG) it needs only rasterio, numpy and pyproj: the DEM is read in row bands one output tile
+high with a one-row halo, each band goes through the kernel and is written at once, so memory
+stays bounded by a few bands whatever the size. Three threads overlap the work: one reads band
+k + 1 (straight into a reused float32 buffer; uncompressed input past GDAL's block cache), this
+one runs the kernel on band k and gathers the output statistics, one writes band k − 1 (each
+dataset is used by one thread only; GDAL and the kernels release the GIL).
+
+The kernel is the cached numba kernel of :mod:`marsgis.terrain._kernels` (on one thread: the
+writes bound the pipeline) or, up to ``_NUMPY_MAX_CELLS`` cells, its numpy twin in
+:mod:`marsgis.terrain._numpy_kernels` (the same float32 values bit for bit), because importing
+numba and loading a kernel costs a fresh process more than the work on a small DEM.
+
+Everything else — shipped dataset names, PDS3/PDS4/ISIS3 products, URLs, hillshade, and any file
+that :func:`marsgis.open_dem` would refuse (the refusal then comes from there, with its
+message) — goes to :func:`~marsgis.terrain.to_file`.
 
 The point is start-up: xarray, pandas, dask and rioxarray cost a command line call about a
-second before any work, against a few tenths for what this module imports.
+second before any work, numba almost half a second more, against a few tenths for what this
+module imports on a small DEM.
 """
 
 from __future__ import annotations
