@@ -27,6 +27,7 @@ With ``--json`` every error is also one JSON document on stdout:
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import gc
 import importlib
@@ -81,14 +82,16 @@ class _LazyGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         before_end = argv[: argv.index("--")] if "--" in argv else argv
         token = _AS_JSON.set("--json" in before_end)
+        # at the interpreter's exit, move every object to the GC's permanent generation so
+        # that the exit's collections do not walk them (after numba has loaded a kernel they
+        # took 0.3-0.5 s); commands close and rename their files before they return, and a
+        # process that goes on after main() keeps its GC until then
+        atexit.unregister(gc.freeze)
+        atexit.register(gc.freeze)
         try:
             return super().main(argv, *pargs, **kwargs)
         finally:
             _AS_JSON.reset(token)
-            # the command is done (its files written, closed and renamed): move every object
-            # to the GC's permanent generation, so that the interpreter's exit does not walk
-            # them (after numba has loaded a kernel, that final collection took 0.3-0.5 s)
-            gc.freeze()
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
