@@ -29,9 +29,10 @@ import gc
 import math
 import os
 import types
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ _BAR_CELLS = 1 << 24
 #: (:mod:`marsgis.terrain._numpy_kernels`, the same values bit for bit): below it the work takes
 #: less time than importing numba and loading its cached kernel (about 0.4 s in a fresh process)
 _NUMPY_MAX_CELLS = 1 << 22
+#: bands read ahead of the one being computed
+_AHEAD = 2
 #: GDAL's block cache while streaming, unless GDAL_CACHEMAX is set
 _CACHE_BYTES = 256 << 20
 
@@ -239,21 +242,15 @@ def _stream(
 
     kernel_name, units, long_name = _DIRECT[product]
     ny, nx = src.shape
-    kernel_module = None if ny * nx <= _NUMPY_MAX_CELLS else _numba_kernels(kernel_name)
-    if kernel_module is None:
-        from marsgis.terrain import _numpy_kernels
-
-        kernel, nan_stats = getattr(_numpy_kernels, kernel_name), _numpy_kernels.nan_stats
-    else:
-        kernel, nan_stats = getattr(kernel_module, kernel_name), kernel_module.nan_stats
+    use_numba = ny * nx > _NUMPY_MAX_CELLS
     kx = np.concatenate(([np.nan], src.kx, [np.nan]))
     ky = np.concatenate(([np.nan], src.ky, [np.nan]))
     params = np.zeros(1, dtype=np.float64)
     profile = _profile(src, codec=codec, tiled=tiled, blocksize=blocksize)
     step = blocksize if tiled else profile["blockysize"]
     starts = range(0, ny, step)
-    # two of each buffer: band k is computed while band k + 1 is read and band k - 1 written
-    halos = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
+    # band k is computed while bands k + 1 and k + 2 are read and band k - 1 is written
+    halos = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(_AHEAD + 1)]
     bands = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
     parts: list[tuple[float, float, float, int]] = []
     # each block is read and written once: a bigger GDAL block cache only grows memory (256 MB
@@ -284,16 +281,28 @@ def _stream(
         with (
             ThreadPoolExecutor(1, "marsgis-read") as reader,
             ThreadPoolExecutor(1, "marsgis-write") as writer,
-            _one_numba_thread() if kernel_module is not None else nullcontext(),
+            ExitStack() as stack,
         ):
-            reading = reader.submit(_read_band, ds, src, halos[0], 0, step)
+            reading: deque[Future[np.ndarray[Any, np.dtype[np.float32]]]] = deque()
+
+            def read(k: int) -> None:
+                halo = halos[k % len(halos)]  # band k - 1's: its kernel is done
+                reading.append(reader.submit(_read_band, ds, src, halo, starts[k], step))
+
+            for k in range(min(_AHEAD, len(starts))):
+                read(k)
+            # the first bands are read while numba loads (GDAL releases the GIL)
+            if use_numba:
+                module = _numba_kernels(kernel_name)
+                stack.enter_context(_one_numba_thread())
+            else:
+                from marsgis.terrain import _numpy_kernels as module
+            kernel, nan_stats = getattr(module, kernel_name), module.nan_stats
             writing: list[Future[None] | None] = [None, None]
             for k, r0 in enumerate(starts):
-                z = reading.result()
-                if r0 + step < ny:
-                    reading = reader.submit(
-                        _read_band, ds, src, halos[(k + 1) % 2], r0 + step, step
-                    )
+                z = reading.popleft().result()
+                if k + _AHEAD < len(starts):
+                    read(k + _AHEAD)
                 previous = writing[k % 2]
                 if previous is not None:  # this band buffer's last write is done
                     previous.result()
