@@ -11,8 +11,8 @@ Adding a command (the pattern every command follows):
    their modules; ``marsgis <name> …`` imports ``marsgis.cli.<module>`` and nothing else.
 
 So ``marsgis --help`` loads click and this table only (no numpy), ``marsgis sample`` does not
-pay for torch or the planning stack, and ``marsgis terrain slope`` of a GeoTIFF loads rasterio,
-numpy and its cached numba kernel, not xarray or dask. ``tests/test_cli_startup.py`` holds the
+pay for torch or the planning stack, and ``marsgis terrain slope`` of a GeoTIFF loads rasterio
+and numpy, not xarray or dask (nor numba, up to 2048² cells: :mod:`marsgis.terrain.stream`). ``tests/test_cli_startup.py`` holds the
 import lists (add a case for a new command whose start-up matters), and ``make bench``'s
 ``cli_startup`` section the fixed cost of a call.
 
@@ -27,7 +27,9 @@ With ``--json`` every error is also one JSON document on stdout:
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import gc
 import importlib
 import importlib.util
 import json
@@ -80,6 +82,12 @@ class _LazyGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         before_end = argv[: argv.index("--")] if "--" in argv else argv
         token = _AS_JSON.set("--json" in before_end)
+        # at the interpreter's exit, move every object to the GC's permanent generation so
+        # that the exit's collections do not walk them (after numba has loaded a kernel they
+        # took 0.3-0.5 s); commands close and rename their files before they return, and a
+        # process that goes on after main() keeps its GC until then
+        atexit.unregister(gc.freeze)
+        atexit.register(gc.freeze)
         try:
             return super().main(argv, *pargs, **kwargs)
         finally:

@@ -2,22 +2,37 @@
 
 :func:`stream_to_file` gives the result of :func:`marsgis.terrain.to_file` — the same pixels,
 bit for bit, the same CRS, layout, metadata and summary — but for a plain single-band GeoTIFF
-(or COG) it needs only rasterio, numpy, pyproj and the cached numba kernel of
-:mod:`marsgis.terrain._kernels`: the DEM is read in row bands one output tile high with a one-row
-halo, each band goes through the kernel (its own numba threads) and is written at once, so
-memory stays bounded by a band whatever the size. Everything else — shipped dataset names,
-PDS3/PDS4/ISIS3 products, URLs, hillshade, and any file that :func:`marsgis.open_dem` would
-refuse (the refusal then comes from there, with its message) — goes to
-:func:`~marsgis.terrain.to_file`.
+(or COG) it needs only rasterio, numpy and pyproj: the DEM is read in row bands one output tile
+high with a one-row halo, each band goes through the kernel and is written at once, so memory
+stays bounded by a few bands whatever the size. Three threads overlap the work: one reads band
+k + 1 (straight into a reused float32 buffer; uncompressed input past GDAL's block cache), this
+one runs the kernel on band k and gathers the output statistics, one writes band k − 1 (each
+dataset is used by one thread only; GDAL and the kernels release the GIL).
+
+The kernel is the cached numba kernel of :mod:`marsgis.terrain._kernels` (on one thread: the
+writes bound the pipeline) or, up to ``_NUMPY_MAX_CELLS`` cells, its numpy twin in
+:mod:`marsgis.terrain._numpy_kernels` (the same float32 values bit for bit), because importing
+numba and loading a kernel costs a fresh process more than the work on a small DEM.
+
+Everything else — shipped dataset names, PDS3/PDS4/ISIS3 products, URLs, hillshade, and any file
+that :func:`marsgis.open_dem` would refuse (the refusal then comes from there, with its
+message) — goes to :func:`~marsgis.terrain.to_file`.
 
 The point is start-up: xarray, pandas, dask and rioxarray cost a command line call about a
-second before any work, against a few tenths for what this module imports.
+second before any work, numba almost half a second more, against a few tenths for what this
+module imports on a small DEM.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import os
+import types
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +60,14 @@ _PREDICTOR_CODECS = ("deflate", "zstd", "lzw", "lzma")
 _PDS3_SUFFIXES = {".lbl", ".img"}
 #: rasters from this many cells on show a progress bar (when bars are on)
 _BAR_CELLS = 1 << 24
+#: rasters up to this many cells (2048²) run the numpy twins of the numba kernels
+#: (:mod:`marsgis.terrain._numpy_kernels`, the same values bit for bit): below it the work takes
+#: less time than importing numba and loading its cached kernel (about 0.4 s in a fresh process)
+_NUMPY_MAX_CELLS = 1 << 22
+#: bands read ahead of the one being computed
+_AHEAD = 2
+#: GDAL's block cache while streaming, unless GDAL_CACHEMAX is set
+_CACHE_BYTES = 256 << 20
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -56,6 +79,7 @@ class _Source:
     path: str
     label: str
     shape: tuple[int, int]
+    dtype: str
     nodata: float | None
     crs_wkt: str
     transform: Any
@@ -133,6 +157,7 @@ def _direct_source(product: str, source: Any, kwargs: dict[str, Any]) -> _Source
             if ds.driver != "GTiff" or ds.count != 1 or ds.crs is None or ds.subdatasets:
                 return None
             shape, transform, nodata = (ds.height, ds.width), ds.transform, ds.nodata
+            dtype = str(ds.dtypes[0])
             crs = CRS.from_user_input(ds.crs.to_wkt())
     except Exception:  # open_dem names the file and the fix
         return None
@@ -158,6 +183,7 @@ def _direct_source(product: str, source: Any, kwargs: dict[str, Any]) -> _Source
         path=str(path),
         label=text,
         shape=shape,
+        dtype=dtype,
         nodata=None if nodata is None or math.isnan(nodata) else float(nodata),
         crs_wkt=crs.to_wkt(),
         transform=transform,
@@ -208,24 +234,33 @@ def _profile(src: _Source, *, codec: str, tiled: bool, blocksize: int) -> dict[s
 def _stream(
     product: str, src: _Source, out: Path, *, codec: str, tiled: bool, blocksize: int
 ) -> dict[str, Any]:
+    """Read, compute and write the DEM band by band, the three overlapping (see the module doc)."""
     import rasterio
     from rasterio.windows import Window
 
-    from marsgis.exceptions import DataReadError
     from marsgis.io.atomic import atomic_path, check_geotiff
-    from marsgis.terrain import _kernels
 
     kernel_name, units, long_name = _DIRECT[product]
-    kernel = getattr(_kernels, kernel_name)
     ny, nx = src.shape
+    use_numba = ny * nx > _NUMPY_MAX_CELLS
     kx = np.concatenate(([np.nan], src.kx, [np.nan]))
     ky = np.concatenate(([np.nan], src.ky, [np.nan]))
     params = np.zeros(1, dtype=np.float64)
     profile = _profile(src, codec=codec, tiled=tiled, blocksize=blocksize)
     step = blocksize if tiled else profile["blockysize"]
-    lo, hi, total, count = math.inf, -math.inf, 0.0, 0
-    # each block is read and written once: a bigger GDAL block cache only grows memory
-    env = rasterio.Env() if "GDAL_CACHEMAX" in os.environ else rasterio.Env(GDAL_CACHEMAX=256 << 20)
+    starts = range(0, ny, step)
+    # band k is computed while bands k + 1 and k + 2 are read and band k - 1 is written
+    halos = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(_AHEAD + 1)]
+    bands = [np.empty((step + 2, nx), dtype=np.float32) for _ in range(2)]
+    parts: list[tuple[float, float, float, int]] = []
+    # each block is read and written once: a bigger GDAL block cache only grows memory (256 MB
+    # holds the input tile row that a band's halo shares with the next band, so a compressed
+    # tile is decoded once). Uncompressed input is read straight from the file, past the cache
+    # (GTIFF_DIRECT_IO: the same values, without a copy through fresh cache blocks).
+    options: dict[str, Any] = {"GTIFF_DIRECT_IO": "YES"}
+    if "GDAL_CACHEMAX" not in os.environ:
+        options["GDAL_CACHEMAX"] = _CACHE_BYTES
+    env = rasterio.Env(**options)
     with (
         env,
         rasterio.open(src.path) as ds,
@@ -236,34 +271,56 @@ def _stream(
         dst.set_band_description(1, long_name)
         dst.set_band_unit(1, units)
         bar = _rows_bar(ny * nx, ny, product)
-        for r0 in range(0, ny, step):
-            r1 = min(ny, r0 + step)
-            # rows r0 - 1 .. r1 of the grid (NaN beyond its edges): the band and its halo
-            a, b = max(r0 - 1, 0), min(r1 + 1, ny)
-            try:
-                raw = ds.read(1, window=Window(0, a, nx, b - a))
-            except Exception as exc:
-                raise DataReadError(
-                    f"cannot read {src.path!r}: {exc}. The file is damaged, truncated or not a "
-                    "raster GDAL reads; download it again (or check it with `gdalinfo -checksum`)"
-                ) from exc
-            z = np.full((r1 - r0 + 2, nx), np.nan, dtype=np.float32)
-            values = raw.astype(np.promote_types(raw.dtype, np.float32))
-            if src.nodata is not None:
-                values[raw == src.nodata] = np.nan
-            z[a - (r0 - 1) : a - (r0 - 1) + (b - a)] = values
-            band = np.empty_like(z)
-            kernel(z, kx[r0 : r1 + 2], ky[r0 : r1 + 2], params, src.wrap, band)
-            part = band[1:-1]
-            valid = part[~np.isnan(part)]
-            if valid.size:
-                lo = min(lo, float(valid.min()))
-                hi = max(hi, float(valid.max()))
-                total += float(valid.sum(dtype=np.float64))
-                count += int(valid.size)
-            dst.write(part, 1, window=Window(0, r0, nx, r1 - r0))
-            bar.update(r1 - r0)
+
+        def write(part: np.ndarray[Any, np.dtype[np.float32]], r0: int) -> None:
+            dst.write(part, 1, window=Window(0, r0, nx, part.shape[0]))
+
+        # one reader and one writer thread (rasterio and the kernels release the GIL); each
+        # dataset is used by one thread only. The kernel runs on this thread alone: it takes
+        # less time than the writes, and more threads only compete with the I/O for the CPUs
+        with (
+            ThreadPoolExecutor(1, "marsgis-read") as reader,
+            ThreadPoolExecutor(1, "marsgis-write") as writer,
+            ExitStack() as stack,
+        ):
+            reading: deque[Future[np.ndarray[Any, np.dtype[np.float32]]]] = deque()
+
+            def read(k: int) -> None:
+                halo = halos[k % len(halos)]  # band k - 1's: its kernel is done
+                reading.append(reader.submit(_read_band, ds, src, halo, starts[k], step))
+
+            for k in range(min(_AHEAD, len(starts))):
+                read(k)
+            # the first bands are read while numba loads (GDAL releases the GIL)
+            if use_numba:
+                module = _numba_kernels(kernel_name)
+                stack.enter_context(_one_numba_thread())
+            else:
+                from marsgis.terrain import _numpy_kernels as module
+            kernel, nan_stats = getattr(module, kernel_name), module.nan_stats
+            writing: list[Future[None] | None] = [None, None]
+            for k, r0 in enumerate(starts):
+                z = reading.popleft().result()
+                if k + _AHEAD < len(starts):
+                    read(k + _AHEAD)
+                previous = writing[k % 2]
+                if previous is not None:  # this band buffer's last write is done
+                    previous.result()
+                band = bands[k % 2][: z.shape[0]]
+                kernel(
+                    z, kx[r0 : r0 + z.shape[0]], ky[r0 : r0 + z.shape[0]], params, src.wrap, band
+                )
+                writing[k % 2] = writer.submit(write, band[1:-1], r0)
+                parts.append(nan_stats(band[1:-1]))  # while the band is written
+                bar.update(z.shape[0] - 2)
+            for pending in writing:
+                if pending is not None:
+                    pending.result()
         bar.close()
+    lo = min((p[0] for p in parts), default=math.inf)
+    hi = max((p[1] for p in parts), default=-math.inf)
+    total = sum(p[2] for p in parts)
+    count = sum(p[3] for p in parts)
     empty = count == 0
     return {
         "product": product,
@@ -272,11 +329,89 @@ def _stream(
         "crs": crs_code(profile["crs"]),
         "shape": [ny, nx],
         "units": units,
-        "min": math.nan if empty else lo,
-        "max": math.nan if empty else hi,
-        "mean": math.nan if empty else total / count,
-        "valid_cells": count,
+        "min": math.nan if empty else float(lo),
+        "max": math.nan if empty else float(hi),
+        "mean": math.nan if empty else float(total) / int(count),
+        "valid_cells": int(count),
     }
+
+
+def _numba_kernels(kernel_name: str) -> types.ModuleType:
+    """:mod:`marsgis.terrain._kernels`, with ``kernel_name`` and ``nan_stats`` loaded, GC paused.
+
+    Importing numba and loading a cached kernel (numba builds its typing context) makes some
+    hundred thousand objects, and the collections they trigger cost a fresh process about
+    0.1-0.2 s; a first call here, on tiny arrays of the types ``_stream`` passes, loads each.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        from marsgis.terrain import _kernels
+
+        z = np.zeros((3, 3), dtype=np.float32)
+        k = np.ones(3, dtype=np.float64)
+        getattr(_kernels, kernel_name)(z, k, k, k[:1], False, np.empty_like(z))
+        _kernels.nan_stats(z)
+    finally:
+        if paused:
+            gc.enable()
+    return _kernels
+
+
+@contextmanager
+def _one_numba_thread() -> Iterator[None]:
+    """Run this thread's numba kernels on one thread (numba's setting is per thread)."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+#: source types whose every value float32 holds exactly: GDAL converts them while reading
+_EXACT_IN_FLOAT32 = {"float32", "int8", "uint8", "int16", "uint16"}
+
+
+def _read_band(
+    ds: Any, src: _Source, buffer: np.ndarray[Any, np.dtype[np.float32]], r0: int, step: int
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Rows ``r0 - 1 .. r0 + step`` of the DEM as float32 (NaN beyond its edges and for nodata).
+
+    Written into the leading rows of ``buffer``, which are returned (C-contiguous).
+    """
+    from rasterio.windows import Window
+
+    from marsgis.exceptions import DataReadError
+
+    ny, nx = src.shape
+    r1 = min(ny, r0 + step)
+    a, b = max(r0 - 1, 0), min(r1 + 1, ny)  # the band and its halo, within the grid
+    z = buffer[: r1 - r0 + 2]
+    top = a - (r0 - 1)
+    rows = z[top : top + (b - a)]
+    z[:top] = np.nan
+    z[top + (b - a) :] = np.nan
+    window = Window(0, a, nx, b - a)
+    try:
+        if src.dtype in _EXACT_IN_FLOAT32:
+            ds.read(1, window=window, out=rows)
+            if src.nodata is not None:
+                np.copyto(rows, np.float32(np.nan), where=rows == src.nodata)
+        else:
+            raw = ds.read(1, window=window)
+            values = raw.astype(np.promote_types(raw.dtype, np.float32))
+            if src.nodata is not None:
+                values[raw == src.nodata] = np.nan
+            rows[...] = values
+    except Exception as exc:
+        raise DataReadError(
+            f"cannot read {src.path!r}: {exc}. The file is damaged, truncated or not a "
+            "raster GDAL reads; download it again (or check it with `gdalinfo -checksum`)"
+        ) from exc
+    return z
 
 
 class _NoBar:

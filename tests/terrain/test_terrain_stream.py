@@ -11,7 +11,7 @@ import rasterio
 
 import marsgis
 from marsgis.io.writers import write_dem
-from marsgis.terrain import to_file
+from marsgis.terrain import stream, to_file
 from marsgis.terrain.stream import stream_to_file
 
 
@@ -37,6 +37,15 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(values, 1)
     out["int16-nodata"] = path
+    # float64 (read as float64, then rounded to float32, as open_dem does) with nodata -9999
+    path = folder / "float64.tif"
+    values64 = gale.values[:150, :170].astype(np.float64) + 0.123456789
+    values64[20:30, 40:45] = -9999.0
+    with rasterio.open(
+        path, "w", **{**profile, "dtype": "float64", "nodata": -9999.0, "height": 150, "width": 170}
+    ) as dst:
+        dst.write(values64, 1)
+    out["float64-nodata"] = path
     return out
 
 
@@ -47,7 +56,10 @@ def _read(path: Path) -> tuple[np.ndarray, dict, dict, tuple, tuple]:
         return ds.read(1), profile, ds.tags(), ds.descriptions, ds.units
 
 
-@pytest.mark.parametrize("kind", ["geographic", "global", "projected", "int16-nodata"])
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "kind", ["geographic", "global", "projected", "int16-nodata", "float64-nodata"]
+)
 @pytest.mark.parametrize("product", ["slope", "aspect", "roughness"])
 @pytest.mark.parametrize(("compress", "blocksize"), [("deflate", 512), (None, 64)])
 def test_stream_writes_to_files_file(
@@ -57,7 +69,13 @@ def test_stream_writes_to_files_file(
     product: str,
     compress: str | None,
     blocksize: int,
+    kernels: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # these DEMs are all small: the streaming path runs the numpy twins of the numba kernels;
+    # with no cells allowed it runs the numba kernels, as on large DEMs. to_file: always numba.
+    if kernels == "numba":
+        monkeypatch.setattr(stream, "_NUMPY_MAX_CELLS", 0)
     ref = to_file(
         product, inputs[kind], tmp_path / "ref.tif", compress=compress, blocksize=blocksize
     )
