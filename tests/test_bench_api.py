@@ -29,6 +29,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MARSGIS_DATABASE_URL", raising=False)
 
 
+@pytest.mark.slow  # ~16 s: a benchmark section (make test-slow)
 def test_api_section_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from marsgis.viz.tiles import render_tile
 

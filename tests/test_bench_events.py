@@ -26,6 +26,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MARSGIS_DATABASE_URL", raising=False)
 
 
+@pytest.mark.slow  # ~18 s: a benchmark section (make test-slow)
 @pytest.mark.postgis
 def test_events_section_runs_end_to_end(tmp_path: Path) -> None:
     res = bench_events.measure(tmp_path, subscribers=3, events=7, rate=50.0)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from api_service import marsgis_serve
 from click.testing import CliRunner
 
@@ -81,6 +82,14 @@ def test_marsgis_serve_answers_on_loopback(db_url: str, tmp_path: Path) -> None:
     assert lines[2]["principal"] == "ada"
 
 
+@pytest.mark.parametrize(  # SpatiaLite (~35 s) in `make test-slow`; the shared PostGIS store always
+    "db_url",
+    [
+        pytest.param("spatialite", marks=pytest.mark.slow),
+        pytest.param("postgis", marks=pytest.mark.postgis),
+    ],
+    indirect=True,
+)
 def test_marsgis_serve_workers_share_one_store(db_url: str, tmp_path: Path) -> None:
     """``--workers 2``: two processes on one port; every list shows every write at once."""
     import psutil

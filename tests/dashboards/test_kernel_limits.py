@@ -122,6 +122,7 @@ def test_pages_beyond_the_cap_are_refused_with_the_reason(voila: Server) -> None
     assert wait_for_kernels(voila, 0) == 0
 
 
+@pytest.mark.slow  # ~25 s: 20 Voila pages (make test-slow)
 def test_opening_and_closing_a_page_20_times_does_not_grow_kernels(voila: Server) -> None:
     assert wait_for_kernels(voila, 0) == 0
     seen = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "terrain-classifier.ipynb"
 SMALL = {"epochs": 1, "size": 32, "widths": [8, 16], "tile": 96}
@@ -24,6 +25,7 @@ def test_committed_clean_with_parameters_cell() -> None:
         assert "\ndef " not in "\n" + c.source and "\nclass " not in "\n" + c.source
 
 
+@pytest.mark.slow  # ~25 s: trains a model in the notebook (make test-slow)
 def test_notebook_runs_with_small_parameters(tmp_path: Path) -> None:
     import papermill
 

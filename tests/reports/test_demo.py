@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 import marsgis
@@ -21,6 +22,7 @@ from marsgis.station.seed import generate_station
 CLI = [str(Path(sys.executable).parent / "marsgis")]
 
 
+@pytest.mark.slow  # ~40 s: the whole `make demo` (make test-slow)
 def test_demo_runs_the_mission_plan_report(tmp_path: Path) -> None:
     out = subprocess.run(
         [*CLI, "demo", "--out", str(tmp_path / "demo"), "--json"],

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from marsgis import reports
 
 CLI = [str(Path(sys.executable).parent / "marsgis")]
@@ -22,6 +24,7 @@ def doc(out: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow  # ~30 s: three CLI processes running a notebook (make test-slow)
 def test_report_run_runs_show_list(tiny_report: Path) -> None:
     ok = run("report", "run", str(tiny_report), "-p", "label", "hi", "--json")
     assert ok.returncode == 0, ok.stderr

@@ -173,6 +173,7 @@ def test_two_schedulers_isolate_failures_and_never_double_run(
     }
 
 
+@pytest.mark.slow  # ~20 s: kills and restarts schedulers (make test-slow)
 def test_restart_after_a_kill_neither_duplicates_nor_loses(
     spatialite_url: str, tiny_report: Path, schedulers: Callable[[str], Schedulers]
 ) -> None:

@@ -39,7 +39,8 @@ OPTIONS = {
 pytestmark = pytest.mark.postgis
 
 
-@pytest.fixture(params=sorted(OPTIONS))
+# the CockroachDB flavour runs in `make test-slow` (~30 s); SERIALIZABLE PostgreSQL in every run
+@pytest.fixture(params=[pytest.param("cockroach", marks=pytest.mark.slow), "serializable"])
 def serializable_url(request: pytest.FixtureRequest, postgis_url: str) -> Iterator[str]:
     """A fresh PostGIS database reached at SERIALIZABLE, migrated to head."""
     url = f"{postgis_url}?{OPTIONS[request.param]}"
