@@ -6,13 +6,18 @@ weighted per class (:func:`marsgis.ml.train.class_weights`). A network trained w
 ``w_c`` on class frequencies ``n_c`` estimates posteriors under the *effective prior*
 ``π_eff(c) ∝ n_c · w_c``. Bayes' rule moves them to the *natural prior* ``π_nat`` (the class
 mix of the original crops, ~84 % "other") by adding ``log π_nat(c) − log π_eff(c)`` to the
-logits (logit adjustment). A temperature ``T``, fitted by minimising the negative
-log-likelihood on the training run's own validation originals, then rescales the logits so
-that the probabilities are calibrated::
+logits (logit adjustment). Crops of observations the network has not seen are harder than
+its training crops, so the network's posteriors are neither as sharp nor as prior-dependent
+as that formula assumes: a temperature ``T`` and a strength ``τ`` of the correction are
+fitted together, by minimising the negative log-likelihood on the training run's own
+validation originals (observations held out of its training, never the evaluation data)::
 
-    p = softmax(z / T + b),    b_c = log π_nat(c) − log π_eff(c)
+    p = softmax(z / T + τ b),    b_c = log π_nat(c) − log π_eff(c)
 
-:class:`Calibration` holds ``b`` and ``T`` (one temperature for plain forward passes, one for
+(``τ = 1``: the full Bayes correction; ``τ = 0``: none.) The NLL is jointly convex in
+``(1 / T, τ)``, so nested golden-section searches find the minimum.
+
+:class:`Calibration` holds ``b``, ``T`` and ``τ`` (one pair for plain forward passes, one for
 test-time augmentation over the eight symmetries of the square); it is stored in a model's
 metadata under ``"calibration"`` and applied by :meth:`marsgis.ml.Classifier.probabilities`.
 
@@ -41,6 +46,7 @@ __all__ = [
     "expected_calibration_error",
     "fit_calibration",
     "fit_temperature",
+    "fit_temperature_and_strength",
     "log_softmax",
     "logit_adjustment",
     "natural_prior",
@@ -54,6 +60,8 @@ __all__ = [
 SMOOTHING = 0.5
 #: Range searched for the temperature.
 T_BOUNDS = (0.05, 20.0)
+#: Range searched for the strength of the prior correction.
+STRENGTH_BOUNDS = (0.0, 1.5)
 #: Default number of equal-width confidence bins of the ECE and the reliability diagram.
 N_BINS = 15
 
@@ -158,12 +166,18 @@ def fit_temperature(
         raise ValidationError(
             f"logits of shape {z.shape!r} and {len(y)} labels: need (N, K) logits, N ≥ 1 labels"
         )
-    lo, hi = math.log(bounds[0]), math.log(bounds[1])
+    log_t, _ = _golden(
+        lambda v: nll(z, y, math.exp(v), adjustment),
+        math.log(bounds[0]),
+        math.log(bounds[1]),
+        tol,
+    )
+    return math.exp(log_t)
+
+
+def _golden(f: Any, lo: float, hi: float, tol: float) -> tuple[float, float]:
+    """Minimiser and minimum of a unimodal ``f`` on ``[lo, hi]`` (golden-section search)."""
     ratio = (math.sqrt(5.0) - 1.0) / 2.0
-
-    def f(log_t: float) -> float:
-        return nll(z, y, math.exp(log_t), adjustment)
-
     a, b = lo, hi
     c, d = b - ratio * (b - a), a + ratio * (b - a)
     fc, fd = f(c), f(d)
@@ -176,7 +190,39 @@ def fit_temperature(
             a, c, fc = c, d, fd
             d = a + ratio * (b - a)
             fd = f(d)
-    return math.exp((a + b) / 2.0)
+    x = (a + b) / 2.0
+    return x, float(f(x))
+
+
+def fit_temperature_and_strength(
+    logits: npt.NDArray[Any],
+    labels: Sequence[int] | npt.NDArray[np.integer],
+    adjustment: npt.NDArray[Any],
+    *,
+    t_bounds: tuple[float, float] = T_BOUNDS,
+    strength_bounds: tuple[float, float] = STRENGTH_BOUNDS,
+    tol: float = 1e-5,
+) -> tuple[float, float]:
+    """``(T, τ)`` minimising the NLL of ``softmax(z / T + τ b)`` (nested golden sections).
+
+    The NLL is convex in ``(1 / T, τ)`` (a log-sum-exp of functions linear in them), so
+    minimising over ``1 / T`` for each ``τ`` leaves a convex function of ``τ``.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.int64)
+    b = np.asarray(adjustment, dtype=np.float64)
+    if z.ndim != 2 or len(z) != len(y) or len(y) == 0:
+        raise ValidationError(
+            f"logits of shape {z.shape!r} and {len(y)} labels: need (N, K) logits, N ≥ 1 labels"
+        )
+    inv_lo, inv_hi = 1.0 / t_bounds[1], 1.0 / t_bounds[0]
+
+    def best_inverse_t(tau: float) -> tuple[float, float]:
+        return _golden(lambda a: nll(z * a, y, 1.0, tau * b), inv_lo, inv_hi, tol)
+
+    tau, _ = _golden(lambda t: best_inverse_t(t)[1], *strength_bounds, tol)
+    inv_t, _ = best_inverse_t(tau)
+    return 1.0 / inv_t, tau
 
 
 @dataclass(frozen=True)
@@ -186,10 +232,13 @@ class Calibration:
     Attributes
     ----------
     adjustment
-        Logit adjustment ``b`` (one value a class), added after dividing by the temperature.
+        Logit adjustment ``b`` (one value a class), added (times the strength) after dividing
+        by the temperature.
     temperature, temperature_tta
         Temperature of plain forward passes and of test-time augmentation (mean logits over
         the eight symmetries of the square).
+    strength, strength_tta
+        Strength ``τ`` of the prior correction (1: the full Bayes correction).
     effective_prior, natural_prior
         The priors ``b`` moves between.
     n_fit, n_fit_observations
@@ -199,6 +248,8 @@ class Calibration:
     adjustment: tuple[float, ...]
     temperature: float = 1.0
     temperature_tta: float = 1.0
+    strength: float = 1.0
+    strength_tta: float = 1.0
     effective_prior: tuple[float, ...] = ()
     natural_prior: tuple[float, ...] = ()
     n_fit: int = 0
@@ -209,27 +260,34 @@ class Calibration:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValidationError(f"calibration {name}={value!r} must be a positive number")
+        for name in ("strength", "strength_tta"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValidationError(f"calibration {name}={getattr(self, name)!r} must be finite")
         if not all(math.isfinite(v) for v in self.adjustment):
             raise ValidationError(f"calibration adjustment {self.adjustment!r} must be finite")
 
     def apply(self, logits: npt.NDArray[Any], *, tta: bool = False) -> FloatArray:
-        """Calibrated logits ``z / T + b`` (``T``: the TTA temperature when ``tta``)."""
+        """Calibrated logits ``z / T + τ b`` (the TTA ``T`` and ``τ`` when ``tta``)."""
         z = np.asarray(logits, dtype=np.float64)
         if z.shape[-1] != len(self.adjustment):
             raise ValidationError(
                 f"logits have {z.shape[-1]} classes but the calibration {len(self.adjustment)}"
             )
         t = self.temperature_tta if tta else self.temperature
-        out: FloatArray = z / t + np.asarray(self.adjustment)
+        tau = self.strength_tta if tta else self.strength
+        out: FloatArray = z / t + tau * np.asarray(self.adjustment)
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (what :meth:`from_dict` reads)."""
         return {
-            "method": "logit adjustment to the natural prior + temperature scaling (NLL)",
+            "method": "softmax(z / T + strength * b): logit adjustment b to the natural prior, "
+            "T and strength fitted by NLL",
             "adjustment": list(self.adjustment),
             "temperature": self.temperature,
             "temperature_tta": self.temperature_tta,
+            "strength": self.strength,
+            "strength_tta": self.strength_tta,
             "effective_prior": list(self.effective_prior),
             "natural_prior": list(self.natural_prior),
             "n_fit": self.n_fit,
@@ -244,6 +302,8 @@ class Calibration:
                 adjustment=tuple(float(v) for v in data["adjustment"]),
                 temperature=float(data.get("temperature", 1.0)),
                 temperature_tta=float(data.get("temperature_tta", 1.0)),
+                strength=float(data.get("strength", 1.0)),
+                strength_tta=float(data.get("strength_tta", 1.0)),
                 effective_prior=tuple(float(v) for v in data.get("effective_prior", ())),
                 natural_prior=tuple(float(v) for v in data.get("natural_prior", ())),
                 n_fit=int(data.get("n_fit", 0)),
@@ -282,12 +342,14 @@ def fit_calibration(
     """
     b = logit_adjustment(train_counts, weights, natural_counts)
     y = np.asarray(val_labels, dtype=np.int64)
-    t = fit_temperature(val_logits, y, b) if len(y) else 1.0
-    t_tta = fit_temperature(val_logits_tta, y, b) if len(y) else 1.0
+    t, tau = fit_temperature_and_strength(val_logits, y, b) if len(y) else (1.0, 1.0)
+    t_tta, tau_tta = fit_temperature_and_strength(val_logits_tta, y, b) if len(y) else (1.0, 1.0)
     return Calibration(
         adjustment=tuple(float(v) for v in b),
         temperature=t,
         temperature_tta=t_tta,
+        strength=tau,
+        strength_tta=tau_tta,
         effective_prior=tuple(float(v) for v in effective_prior(train_counts, weights)),
         natural_prior=tuple(float(v) for v in natural_prior(natural_counts)),
         n_fit=len(y),
@@ -301,7 +363,9 @@ def apply_calibration(
     """Calibrated probabilities of raw logits (plain softmax when ``calibration`` is None)."""
     if calibration is None:
         return softmax(logits)
-    cal = calibration if isinstance(calibration, Calibration) else Calibration.from_dict(calibration)
+    cal = (
+        calibration if isinstance(calibration, Calibration) else Calibration.from_dict(calibration)
+    )
     return softmax(cal.apply(logits, tta=tta))
 
 

@@ -150,7 +150,8 @@ class Prediction:
             rec.update({"class": label, "probability": float(p)})
             if vector:
                 rec["probabilities"] = {
-                    name: float(v) for name, v in zip(self.classes, self.probabilities[i], strict=True)
+                    name: float(v)
+                    for name, v in zip(self.classes, self.probabilities[i], strict=True)
                 }
             records.append(rec)
         return records

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "FoldResult",
     "cross_validate",
     "evaluate",
+    "recalibrate",
 ]
 
 log = logging.getLogger(__name__)
@@ -147,9 +148,7 @@ def evaluate(
         indices = list(range(len(records)))
     ds = HiRISELandmarks(data, size=clf.input_size, indices=indices, cache=False)
     images = ds.load_all()
-    probs = clf.probabilities(
-        images, batch_size=batch_size, calibrated=calibrated, tta=tta
-    ).numpy()
+    probs = clf.probabilities(images, batch_size=batch_size, calibrated=calibrated, tta=tta).numpy()
     names = clf.classes
     if int(ds.labels.max()) >= len(names):
         raise ValidationError(
@@ -171,7 +170,8 @@ def evaluate(
 # --------------------------------------------------------------------------- cross-validation
 
 #: The decision rules compared by :func:`cross_validate`, from the same trained networks:
-#: name → (test-time augmentation, prior correction, temperature).
+#: name → (test-time augmentation, full prior correction ``z + b``, fitted calibration
+#: ``z / T + τ b``).
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {
     "raw": (False, False, False),
     "prior": (False, True, False),
@@ -227,11 +227,11 @@ class FoldResult:
         """Class probabilities of the held-out originals under a :data:`VARIANTS` rule."""
         if variant not in VARIANTS:
             raise ValidationError(f"variant={variant!r}; expected one of {list(VARIANTS)}")
-        tta, prior, temperature = VARIANTS[variant]
+        tta, prior, fitted = VARIANTS[variant]
         z = self.logits_tta if tta else self.logits
-        if temperature:
-            z = z / (self.calibration.temperature_tta if tta else self.calibration.temperature)
-        if prior:
+        if fitted:  # z / T + τ b, T and τ fitted on the fold model's validation originals
+            return softmax(self.calibration.apply(z, tta=tta))
+        if prior:  # the full Bayes correction z + b
             z = z + np.asarray(self.calibration.adjustment)
         return softmax(z)
 
@@ -512,7 +512,9 @@ def cross_validate(
             )
         done = list(old.folds)
     for fold in folds[len(done) :]:
-        log.info("fold %d/%d: %d held-out observations", fold.index + 1, k, len(fold.test_observations))
+        log.info(
+            "fold %d/%d: %d held-out observations", fold.index + 1, k, len(fold.test_observations)
+        )
         result = fit(
             root,
             None if out is None else out / f"fold-{fold.index}",
@@ -546,3 +548,21 @@ def cross_validate(
             out.mkdir(parents=True, exist_ok=True)
             write_text(out / "cv.json", json.dumps(_jsonable(cv.to_dict())), check=check_json)
     return CrossValidation(cfg, k, seed, str(root), digest, CLASS_NAMES, tuple(done))
+
+
+def recalibrate(cv: CrossValidation, run_dir: str | Path) -> CrossValidation:
+    """Refit every fold model's calibration with the current method, from its saved artefact.
+
+    ``run_dir`` is the ``out_dir`` of :func:`cross_validate` (``fold-<i>/model`` inside); each
+    fold's calibration is refitted by :func:`marsgis.ml.train.calibrate` on that model's own
+    validation originals, so the held-out logits need not be recomputed.
+    """
+    from marsgis.ml.registry import load
+    from marsgis.ml.train import calibrate
+
+    folds = []
+    for f in cv.folds:
+        clf = calibrate(load(Path(run_dir) / f"fold-{f.index}" / "model", device="cpu"), cv.data)
+        assert clf.calibration is not None  # calibrate always sets it
+        folds.append(replace(f, calibration=clf.calibration))
+    return replace(cv, folds=tuple(folds))

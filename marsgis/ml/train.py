@@ -38,7 +38,7 @@ from marsgis.progress import enabled as progress_enabled
 if TYPE_CHECKING:
     from marsgis.ml.classifier import Classifier
 
-__all__ = ["TrainConfig", "TrainResult", "class_weights", "fit", "predict_logits"]
+__all__ = ["TrainConfig", "TrainResult", "calibrate", "class_weights", "fit", "predict_logits"]
 
 log = logging.getLogger(__name__)
 
@@ -701,6 +701,72 @@ def _calibrate(probe: Classifier, td: _TrainingData) -> Calibration:
         val_labels=labels[val_orig],
         n_observations=len({records[int(i)].observation for i in val_orig}),
     )
+
+
+def calibrate(
+    classifier: Classifier,
+    data: str | Path | None = None,
+    *,
+    fit_observations: Sequence[str] | None = None,
+) -> Classifier:
+    """Fit the calibration of a trained classifier from its recorded training split.
+
+    For artefacts trained before calibration existed (the shipped ``terrain-classifier`` v1):
+    the logit adjustment comes from the recorded training counts and class weights and the
+    natural class mix of the original crops of its training and validation observations; the
+    temperatures are fitted on the original crops of its validation observations (or of
+    ``fit_observations``, a subset of them). The weights are not touched.
+
+    Returns
+    -------
+    Classifier
+        The same network with ``metadata["calibration"]``.
+    """
+    from marsgis.ml.classifier import Classifier
+
+    meta = classifier.metadata
+    training = meta.get("training", {})
+    split = training.get("split", {})
+    if "train_counts" not in split or "class_weights" not in training:
+        raise ValidationError(
+            f"model {classifier.name!r} records no training split counts or class weights; "
+            "calibration needs a model trained by marsgis.ml.fit"
+        )
+    digest = data_hash(data)
+    if digest != training.get("data_hash"):
+        raise ValidationError(
+            f"{str(data or 'the shipped subset')!r} is not the data model {classifier.name!r} "
+            "was trained on (content hash differs); pass its training folder"
+        )
+    val_obs = set(split["val_observations"])
+    chosen = val_obs if fit_observations is None else set(fit_observations)
+    if not chosen <= val_obs:
+        raise ValidationError(
+            f"fit_observations {sorted(chosen - val_obs)!r} are not validation observations "
+            "of the model; the temperature must be fitted on held-out observations"
+        )
+    used = val_obs | set(split["train_observations"])
+    records = read_labels(data)
+    k = len(classifier.classes)
+    natural = np.bincount(
+        [r.label for r in records if r.observation in used and r.augmentation is None],
+        minlength=k,
+    )
+    fit_idx = [
+        i for i, r in enumerate(records) if r.observation in chosen and r.augmentation is None
+    ]
+    x = HiRISELandmarks(data, size=classifier.input_size, indices=fit_idx, cache=False).load_all()
+    cal = fit_calibration(
+        train_counts=split["train_counts"],
+        weights=training["class_weights"],
+        natural_counts=natural,
+        val_logits=classifier.raw_logits(x, batch_size=256).numpy(),
+        val_logits_tta=classifier.raw_logits(x, batch_size=256, tta=True).numpy(),
+        val_labels=[records[i].label for i in fit_idx],
+        n_observations=len({records[i].observation for i in fit_idx}),
+    )
+    meta["calibration"] = {**cal.to_dict(), "fitted_on": "validation originals"}
+    return Classifier(classifier.model, meta, device=classifier.device)
 
 
 def _epoch_order(
