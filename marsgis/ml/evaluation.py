@@ -1,5 +1,4 @@
-"""Evaluate a classifier: on a labelled landmark folder (the held-out split or all of it), or
-by grouped k-fold cross-validation over HiRISE observations at the natural class mix.
+"""Evaluate a classifier: on one held-out split, or by grouped k-fold cross-validation.
 
 :func:`evaluate` scores one trained model (the quick single split). :func:`cross_validate`
 trains one model per fold of whole observations (:func:`marsgis.ml.splits.grouped_folds`) and
@@ -331,7 +330,12 @@ class CrossValidation:
             per_class[name] = {
                 "support": int(pooled.support[c]),
                 "observations": len(
-                    {o for f in self.folds for o, lab in zip(f.observations, f.labels) if lab == c}
+                    {
+                        o
+                        for f in self.folds
+                        for o, lab in zip(f.observations, f.labels, strict=True)
+                        if lab == c
+                    }
                 ),
                 "recall": _mean_sd([r["recall"][c] for r in per_fold]),
                 "precision": _mean_sd([r["precision"][c] for r in per_fold]),

@@ -416,8 +416,7 @@ class _TrainingData:
 def _load_training_data(
     data: str | Path | None, cfg: TrainConfig, observations: Sequence[str] | None = None
 ) -> _TrainingData:
-    """Load every image (of ``observations``), split by observation, derive normalisation
-    and class weights.
+    """Load the images (of ``observations``), split them, derive normalisation and weights.
 
     The normalisation (mean, std) and the class weights come from the training split only.
     """
