@@ -178,8 +178,11 @@ class Classifier:
     >>> clf = marsgis.ml.load("terrain-classifier")
     >>> pred = clf.predict([images / "ESP_011289_1950_RED-0039.jpg",
     ...                     images / "ESP_011289_1950_RED-0131-fh.jpg"])
-    >>> pred.labels, [round(float(c), 2) for c in pred.confidence]
-    (['dark dune', 'slope streak'], [0.76, 0.86])
+    >>> pred.labels, [round(float(c), 2) for c in pred.confidence]   # at the natural class mix
+    (['other', 'other'], [0.77, 0.63])
+    >>> raw = clf.predict([images / "ESP_011289_1950_RED-0039.jpg"], calibrated=False)
+    >>> raw.labels, round(float(raw.confidence[0]), 2)                # the network's own softmax
+    (['dark dune'], 0.76)
     """
 
     def __init__(
