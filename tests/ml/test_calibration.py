@@ -184,9 +184,7 @@ def test_an_artefact_without_calibration_loads_unchanged(shipped: Any, tmp_path:
     ref = np.exp(z - z.max(1, keepdims=True))
     ref /= ref.sum(1, keepdims=True)
     np.testing.assert_allclose(old.probabilities(x).numpy(), ref, atol=1e-6)
-    np.testing.assert_allclose(
-        shipped.probabilities(x, calibrated=False).numpy(), ref, atol=1e-6
-    )
+    np.testing.assert_allclose(shipped.probabilities(x, calibrated=False).numpy(), ref, atol=1e-6)
     # the shipped model's calibrated probabilities are softmax(z / T + τ b)
     cal = shipped.calibration
     zc = z / cal.temperature + cal.strength * np.asarray(cal.adjustment)
