@@ -7,9 +7,8 @@ training recipe; failing gates are strict xfails documented in docs/ml.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
+from typing import Any
 
 import numpy as np
 import pytest
