@@ -23,8 +23,8 @@ metadata under ``"calibration"`` and applied by :meth:`marsgis.ml.Classifier.pro
 
 >>> import numpy as np
 >>> b = logit_adjustment([600, 300], [1.0, 2.0], [900, 100])  # π_eff 1:1, π_nat 9:1
->>> np.round(np.exp(b[0] - b[1]), 3)                          # "other" gains odds of 9
-np.float64(9.0)
+>>> np.round(np.exp(b[0] - b[1]), 2)        # "other" gains odds of ~9 (half-count smoothing)
+np.float64(8.97)
 """
 
 from __future__ import annotations
