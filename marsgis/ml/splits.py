@@ -201,11 +201,13 @@ def grouped_folds(
 
     Notes
     -----
-    A trial visits the observations in a random order, largest first within classes that
-    are seen in few observations (so the rare classes are spread first), and puts each into
-    the fold whose distance to an even ``1 / k`` share of every class it increases least
-    (ties: the fold with the fewest landmarks). The score of a trial is the squared deviation
-    of every class's fold shares from ``1 / k`` plus the squared deviation of the fold sizes;
+    A trial visits the observations in decreasing order of their rarity (their landmarks, each
+    weighted by 1 / the number of observations showing its class, so that observations of
+    rare classes are spread first; ties broken at random, and from the second trial on 30 %
+    of the positions shuffled) and puts each into the fold whose distance to an even
+    ``1 / k`` share of every class it increases least (ties: the fold with the fewest
+    landmarks; every fold gets at least one observation). The score of a trial is the squared
+    deviation of every class's fold shares from ``1 / k`` plus that of the fold sizes;
     the best of ``n_trials`` trials wins.
     """
     if not isinstance(k, int) or k < 2:
