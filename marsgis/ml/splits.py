@@ -228,10 +228,10 @@ def grouped_folds(
     rng = np.random.default_rng(seed)
     best_score = np.inf
     best: npt.NDArray[np.int64] = np.zeros(n_obs, dtype=np.int64)
-    for _ in range(max(1, n_trials)):
+    for trial in range(max(1, n_trials)):
         jitter = rng.random(n_obs)
         order = np.lexsort((jitter, -rarity))  # rarest first, random among equals
-        if _ > 0:  # later trials also shuffle the visiting order partly
+        if trial > 0:  # later trials also shuffle the visiting order partly
             swap = rng.random(n_obs) < 0.3
             idx = np.flatnonzero(swap)
             order[idx] = order[rng.permutation(idx)]
