@@ -4,7 +4,9 @@
 >>> from marsgis.data import DATA_DIR
 >>> clf = marsgis.ml.load("terrain-classifier")         # shipped, sha256-checked
 >>> crop = DATA_DIR / "hirise-landmarks-v3-subset/images/ESP_011289_1950_RED-0039.jpg"
->>> clf.predict([crop]).labels
+>>> clf.predict([crop]).labels                           # calibrated: at the natural class mix
+['other']
+>>> clf.predict([crop], calibrated=False).labels        # the network's raw decision
 ['dark dune']
 
 On a raster (seconds of CPU, so not run here):

@@ -34,10 +34,11 @@ from PIL import Image
 
 from marsgis.exceptions import ValidationError
 from marsgis.ml._torch import nn, torch
+from marsgis.ml.calibration import Calibration
 from marsgis.ml.datasets import pil_to_grey, read_image, resize_images
 from marsgis.ml.metrics import ClassificationMetrics
 from marsgis.ml.models import build_model
-from marsgis.ml.transforms import normalize
+from marsgis.ml.transforms import dihedral, normalize
 
 __all__ = ["Classifier", "Prediction", "default_device", "ieee_float32"]
 
@@ -113,7 +114,7 @@ class Prediction:
     class_ids
         Predicted class id of each image, shape ``(N,)``.
     probabilities
-        Softmax probabilities, shape ``(N, K)``.
+        Class probabilities, shape ``(N, K)`` (calibrated when the model has a calibration).
     """
 
     classes: tuple[str, ...]
@@ -133,14 +134,25 @@ class Prediction:
         """Probability of the predicted class of each image."""
         return np.take_along_axis(self.probabilities, self.class_ids[:, None], axis=1)[:, 0]
 
-    def to_records(self, paths: Sequence[str | Path] | None = None) -> list[dict[str, Any]]:
-        """``[{"path", "class", "probability"}, ...]`` (``path`` only when ``paths`` given)."""
+    def to_records(
+        self, paths: Sequence[str | Path] | None = None, *, vector: bool = False
+    ) -> list[dict[str, Any]]:
+        """``[{"path", "class", "probability"}, ...]`` (``path`` only when ``paths`` given).
+
+        With ``vector`` each record also has ``"probabilities"``: ``{class name: p}`` over
+        every class.
+        """
         if paths is not None and len(paths) != len(self):
             raise ValidationError(f"{len(paths)} paths for {len(self)} predictions")
         records = []
         for i, (label, p) in enumerate(zip(self.labels, self.confidence, strict=True)):
             rec: dict[str, Any] = {} if paths is None else {"path": str(paths[i])}
             rec.update({"class": label, "probability": float(p)})
+            if vector:
+                rec["probabilities"] = {
+                    name: float(v)
+                    for name, v in zip(self.classes, self.probabilities[i], strict=True)
+                }
             records.append(rec)
         return records
 
@@ -166,8 +178,11 @@ class Classifier:
     >>> clf = marsgis.ml.load("terrain-classifier")
     >>> pred = clf.predict([images / "ESP_011289_1950_RED-0039.jpg",
     ...                     images / "ESP_011289_1950_RED-0131-fh.jpg"])
-    >>> pred.labels, [round(float(c), 2) for c in pred.confidence]
-    (['dark dune', 'slope streak'], [0.76, 0.86])
+    >>> pred.labels, [round(float(c), 2) for c in pred.confidence]   # at the natural class mix
+    (['other', 'other'], [0.77, 0.63])
+    >>> raw = clf.predict([images / "ESP_011289_1950_RED-0039.jpg"], calibrated=False)
+    >>> raw.labels, round(float(raw.confidence[0]), 2)                # the network's own softmax
+    (['dark dune'], 0.76)
     """
 
     def __init__(
@@ -236,6 +251,16 @@ class Classifier:
         return float(self._metadata["normalization"]["std"])
 
     @property
+    def calibration(self) -> Calibration | None:
+        """Prior correction and temperature (:mod:`marsgis.ml.calibration`); None if absent.
+
+        Artefacts written before calibration existed have none: their probabilities are the
+        plain softmax of the network's logits.
+        """
+        data = self._metadata.get("calibration")
+        return None if data is None else Calibration.from_dict(data)
+
+    @property
     def validation_metrics(self) -> ClassificationMetrics | None:
         """Recorded metrics on the observation-held-out validation split (None if unknown)."""
         data = self._metadata.get("metrics", {}).get("validation")
@@ -280,19 +305,65 @@ class Classifier:
             out: torch.Tensor = self.model(prepared)
         return out
 
-    def probabilities(self, images: torch.Tensor, *, batch_size: int = 64) -> torch.Tensor:
-        """Softmax class probabilities ``(N, K)`` (float32, on the CPU) of a [0, 1] batch."""
+    def raw_logits(
+        self, images: torch.Tensor, *, batch_size: int = 64, tta: bool = False
+    ) -> torch.Tensor:
+        """The network's logits ``(N, K)`` (float32, CPU) of a [0, 1] batch, uncalibrated.
+
+        With ``tta`` the logits are the mean over the eight symmetries of the square (four
+        quarter turns, each also flipped) of every image.
+        """
         if batch_size < 1:
             raise ValidationError(f"batch_size={batch_size!r} must be a positive integer")
         outs = []
         for start in range(0, images.shape[0], batch_size):
-            logits = self.logits(self.prepare(images[start : start + batch_size]))
-            outs.append(torch.softmax(logits.float(), dim=1).cpu())
+            x = self.prepare(images[start : start + batch_size])
+            if tta:
+                z = torch.stack([self.logits(dihedral(x, i)).float() for i in range(8)]).mean(0)
+            else:
+                z = self.logits(x).float()
+            outs.append(z.cpu())
         if not outs:
             return torch.zeros((0, len(self.classes)))
         return torch.cat(outs)
 
-    def predict(self, images: ImageInput, *, batch_size: int = 64) -> Prediction:
+    def probabilities(
+        self,
+        images: torch.Tensor,
+        *,
+        batch_size: int = 64,
+        tta: bool = False,
+        calibrated: bool = True,
+    ) -> torch.Tensor:
+        """Class probabilities ``(N, K)`` (float32, on the CPU) of a [0, 1] batch.
+
+        Parameters
+        ----------
+        images
+            ``(N, 1, H, W)`` float batch in [0, 1].
+        batch_size
+            Images per forward pass.
+        tta
+            Average the logits over the eight symmetries of the square.
+        calibrated
+            Apply the model's :attr:`calibration` (prior correction to the natural class
+            mix and temperature): ``softmax(z / T + b)``. Without a calibration, or with
+            ``calibrated=False``, the plain softmax of the network's logits.
+        """
+        z = self.raw_logits(images, batch_size=batch_size, tta=tta)
+        cal = self.calibration if calibrated else None
+        if cal is None:
+            return torch.softmax(z, dim=1)
+        return torch.from_numpy(cal.apply(z.numpy(), tta=tta)).softmax(dim=1).to(torch.float32)
+
+    def predict(
+        self,
+        images: ImageInput,
+        *,
+        batch_size: int = 64,
+        tta: bool = False,
+        calibrated: bool = True,
+    ) -> Prediction:
         """Classify images.
 
         Parameters
@@ -304,6 +375,9 @@ class Classifier:
             ``(N, H, W)``. 8-bit arrays are divided by 255; float arrays must lie in [0, 1].
         batch_size
             Images per forward pass.
+        tta, calibrated
+            As for :meth:`probabilities`: by default the calibrated probabilities (prior
+            correction to the natural class mix and temperature) of plain forward passes.
 
         Returns
         -------
@@ -311,7 +385,10 @@ class Classifier:
             Class ids, names and probabilities, in input order.
         """
         batches = _as_batches(images)
-        probs = [self.probabilities(b, batch_size=batch_size) for b in batches]
+        probs = [
+            self.probabilities(b, batch_size=batch_size, tta=tta, calibrated=calibrated)
+            for b in batches
+        ]
         p = torch.cat(probs) if probs else torch.zeros((0, len(self.classes)))
         arr = p.numpy().astype(np.float32)
         return Prediction(self.classes, arr.argmax(axis=1).astype(np.int64), arr)

@@ -128,7 +128,10 @@ def class_hazard(
         The Dataset of :func:`marsgis.ml.classify_raster`, or its ``class`` DataArray
         (class ids, −1 for nodata, with the class names in ``attrs["classes"]``). When the
         Dataset holds per-class ``probability`` the hazard is the expected value
-        ``Σ p_k · hazard_k``; otherwise it is the hazard of the predicted class.
+        ``Σ p_k · hazard_k`` — of the classifier's *calibrated* probabilities (prior-corrected
+        to the natural class mix, :mod:`marsgis.ml.calibration`), which is what
+        ``classify_raster`` returns for a calibrated model; otherwise it is the hazard of the
+        predicted class.
     hazards
         Class name → hazard in [0, 1]; default :data:`DEFAULT_CLASS_HAZARD`. Every class of
         the classifier needs one.

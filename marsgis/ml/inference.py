@@ -114,7 +114,8 @@ def classify_raster(
         images, ``(0, 65535)`` for 16-bit, ``(0, 1)`` for floats. (The shipped network
         standardises each tile, so only its global normalisation sees the range.)
     probabilities
-        Also return the per-class mean probabilities (``probability``, dims
+        Also return the per-class mean probabilities (calibrated when the model has a
+        calibration, see :meth:`marsgis.ml.Classifier.probabilities`) (``probability``, dims
         ``("class_name", y, x)``).
     device
         Run a copy of the classifier on this device (``"cpu"``, ``"cuda"``); the given

@@ -62,6 +62,21 @@ class ClassificationMetrics:
         present = self.support > 0
         return float(rec[present].mean()) if present.any() else float("nan")
 
+    @property
+    def f1(self) -> npt.NDArray[np.float64]:
+        """Per-class F1 (NaN for classes with no true samples; 0 when never predicted right)."""
+        tp = np.diag(self.confusion).astype(np.float64)
+        denom = self.support.astype(np.float64) + self.confusion.sum(axis=0)
+        f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+        return np.where(self.support > 0, f1, np.nan)
+
+    @property
+    def macro_f1(self) -> float:
+        """Mean F1 over the classes present in the true labels."""
+        f1 = self.f1
+        present = self.support > 0
+        return float(f1[present].mean()) if present.any() else float("nan")
+
     def majority_baseline(self, majority: int | None = None) -> float:
         """Accuracy of always predicting ``majority`` (default: the most frequent true class)."""
         if not self.n:
@@ -75,6 +90,7 @@ class ClassificationMetrics:
             "n": self.n,
             "accuracy": self.accuracy,
             "balanced_accuracy": self.balanced_accuracy,
+            "macro_f1": self.macro_f1,
             "majority_baseline_accuracy": self.majority_baseline(),
             "per_class": {
                 name: {

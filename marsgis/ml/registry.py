@@ -163,6 +163,7 @@ def build_metadata(result: TrainResult, *, tile_size: int = 227) -> dict[str, An
             "data": Path(result.data_root).name,
             "data_hash": result.data_hash,
             "n_images": int(len(result.split.train) + len(result.split.val)),
+            "observations": None if result.observations is None else list(result.observations),
             "config": cfg.to_dict(),
             "split": {
                 "method": "by HiRISE observation (marsgis.ml.split_by_observation)",
@@ -182,6 +183,13 @@ def build_metadata(result: TrainResult, *, tile_size: int = 227) -> dict[str, An
             "history": result.history,
         },
         "metrics": {"validation": result.metrics.to_dict()},
+        **(
+            {}
+            if result.calibration is None
+            else {
+                "calibration": {**result.calibration.to_dict(), "fitted_on": "validation originals"}
+            }
+        ),
     }
 
 

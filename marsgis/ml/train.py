@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,8 @@ import numpy.typing as npt
 from marsgis.exceptions import ValidationError
 from marsgis.io.atomic import atomic_path, check_json, write_text
 from marsgis.ml._torch import F, nn, torch
-from marsgis.ml.datasets import CLASS_NAMES, HiRISELandmarks, data_hash
+from marsgis.ml.calibration import Calibration, fit_calibration
+from marsgis.ml.datasets import CLASS_NAMES, HiRISELandmarks, data_hash, read_labels
 from marsgis.ml.metrics import ClassificationMetrics, classification_metrics
 from marsgis.ml.models import build_model
 from marsgis.ml.splits import Split, split_by_observation
@@ -37,7 +38,7 @@ from marsgis.progress import enabled as progress_enabled
 if TYPE_CHECKING:
     from marsgis.ml.classifier import Classifier
 
-__all__ = ["TrainConfig", "TrainResult", "class_weights", "fit", "predict_logits"]
+__all__ = ["TrainConfig", "TrainResult", "calibrate", "class_weights", "fit", "predict_logits"]
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,8 @@ class TrainResult:
     seconds: float
     out_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = None
+    observations: tuple[str, ...] | None = None
 
     def classifier(self, *, device: str | None = "cpu") -> Classifier:
         """The trained network as a :class:`~marsgis.ml.Classifier` with full metadata."""
@@ -278,6 +281,7 @@ def fit(
     resume: bool = False,
     progress: bool | None = None,
     stop_after: int | None = None,
+    observations: Sequence[str] | None = None,
 ) -> TrainResult:
     """Train a landmark classifier with an observation-held-out validation split.
 
@@ -301,6 +305,10 @@ def fit(
         Return after this many epochs of this call even if training is not finished (a
         time-boxed run: call again with ``resume=True`` to continue; the result is the same
         as one uninterrupted run).
+    observations
+        Train only on the crops of these HiRISE observations (the training folds of a
+        cross-validation, :func:`marsgis.ml.evaluation.cross_validate`); the validation
+        split is drawn from them. None: every crop of ``data``.
 
     Returns
     -------
@@ -310,7 +318,11 @@ def fit(
     Notes
     -----
     Every epoch logs (``logging`` at INFO, ``history.jsonl`` and the progress bar) the training
-    loss, the validation loss, accuracy, balanced accuracy and per-class recall.
+    loss, the validation loss, accuracy, balanced accuracy and per-class recall. At the end
+    the best network's calibration is fitted (:mod:`marsgis.ml.calibration`): the logit
+    adjustment from the effective training prior (files incl. augmented copies × loss
+    weights) to the natural prior (the original crops of the run's data), and the temperature
+    minimising the NLL on the validation originals; it is stored in the model metadata.
     """
     cfg = config or TrainConfig()
     t0 = time.perf_counter()
@@ -327,6 +339,7 @@ def fit(
             progress=progress,
             stop_after=stop_after,
             t0=t0,
+            observations=observations,
         )
     finally:
         torch.set_num_threads(previous_threads)
@@ -342,11 +355,12 @@ def _fit(
     progress: bool | None,
     stop_after: int | None,
     t0: float,
+    observations: Sequence[str] | None = None,
 ) -> TrainResult:
     """The training run: data, network, optional resume, the epoch loop, the best model."""
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
-    td = _load_training_data(data, cfg)
+    td = _load_training_data(data, cfg, observations)
     run = _Run.start(cfg, model, generator)
     state = _RunState(best_state=copy.deepcopy(run.net.state_dict()))
     out = Path(out_dir) if out_dir is not None else None
@@ -399,12 +413,25 @@ class _TrainingData:
     weight_t: torch.Tensor
 
 
-def _load_training_data(data: str | Path | None, cfg: TrainConfig) -> _TrainingData:
-    """Load every image, split by observation, and derive normalisation and class weights.
+def _load_training_data(
+    data: str | Path | None, cfg: TrainConfig, observations: Sequence[str] | None = None
+) -> _TrainingData:
+    """Load the images (of ``observations``), split them, derive normalisation and weights.
 
     The normalisation (mean, std) and the class weights come from the training split only.
     """
-    ds = HiRISELandmarks(data, size=cfg.size)
+    indices = None
+    if observations is not None:
+        wanted = set(observations)
+        records = read_labels(data)
+        indices = [i for i, r in enumerate(records) if r.observation in wanted]
+        if len({records[i].observation for i in indices}) < 2:
+            raise ValidationError(
+                f"{len(wanted)} observation(s) given, {len(indices)} crops of "
+                f"{str(data or 'the shipped subset')!r} come from them: training needs crops "
+                "from two or more observations"
+            )
+    ds = HiRISELandmarks(data, size=cfg.size, indices=indices)
     images = ds.load_all()
     labels = torch.from_numpy(ds.labels)
     split = split_by_observation(
@@ -621,6 +648,7 @@ def _best_result(
     probs = probe.probabilities(td.x_val, batch_size=256)
     metrics = classification_metrics(td.y_val.numpy(), probs.argmax(1).numpy(), CLASS_NAMES)
     k = len(CLASS_NAMES)
+    calibration = _calibrate(probe, td)
     result = TrainResult(
         model=net,
         config=cfg,
@@ -637,12 +665,107 @@ def _best_result(
         stopped_early=state.stopped,
         seconds=time.perf_counter() - t0,
         out_dir=out,
+        calibration=calibration,
+        observations=None
+        if len(td.dataset) == len(read_labels(td.dataset.root))
+        else tuple(sorted(set(td.dataset.observations))),
     )
     if out is not None:
         from marsgis.ml.registry import save_artefact
 
         save_artefact(result.classifier(), out / "model")
     return result
+
+
+def _calibrate(probe: Classifier, td: _TrainingData) -> Calibration:
+    """Prior correction and temperatures of the best network (see :mod:`marsgis.ml.calibration`).
+
+    The natural prior is the class mix of the original crops of the run's data (training and
+    validation observations); the temperatures are fitted on the validation originals.
+    """
+    k = len(CLASS_NAMES)
+    records = td.dataset.records
+    original = np.array([r.augmentation is None for r in records], dtype=bool)
+    labels = td.dataset.labels
+    val_orig = td.split.val[original[td.split.val]]
+    pos = {int(i): j for j, i in enumerate(td.split.val)}
+    rows = torch.tensor([pos[int(i)] for i in val_orig], dtype=torch.int64)
+    x = td.x_val[rows]
+    return fit_calibration(
+        train_counts=np.bincount(td.y_train.numpy(), minlength=k),
+        weights=td.weights,
+        natural_counts=np.bincount(labels[original], minlength=k),
+        val_logits=probe.raw_logits(x, batch_size=256).numpy(),
+        val_logits_tta=probe.raw_logits(x, batch_size=256, tta=True).numpy(),
+        val_labels=labels[val_orig],
+        n_observations=len({records[int(i)].observation for i in val_orig}),
+    )
+
+
+def calibrate(
+    classifier: Classifier,
+    data: str | Path | None = None,
+    *,
+    fit_observations: Sequence[str] | None = None,
+) -> Classifier:
+    """Fit the calibration of a trained classifier from its recorded training split.
+
+    For artefacts trained before calibration existed (the shipped ``terrain-classifier`` v1):
+    the logit adjustment comes from the recorded training counts and class weights and the
+    natural class mix of the original crops of its training and validation observations; the
+    temperatures are fitted on the original crops of its validation observations (or of
+    ``fit_observations``, a subset of them). The weights are not touched.
+
+    Returns
+    -------
+    Classifier
+        The same network with ``metadata["calibration"]``.
+    """
+    from marsgis.ml.classifier import Classifier
+
+    meta = classifier.metadata
+    training = meta.get("training", {})
+    split = training.get("split", {})
+    if "train_counts" not in split or "class_weights" not in training:
+        raise ValidationError(
+            f"model {classifier.name!r} records no training split counts or class weights; "
+            "calibration needs a model trained by marsgis.ml.fit"
+        )
+    digest = data_hash(data)
+    if digest != training.get("data_hash"):
+        raise ValidationError(
+            f"{str(data or 'the shipped subset')!r} is not the data model {classifier.name!r} "
+            "was trained on (content hash differs); pass its training folder"
+        )
+    val_obs = set(split["val_observations"])
+    chosen = val_obs if fit_observations is None else set(fit_observations)
+    if not chosen <= val_obs:
+        raise ValidationError(
+            f"fit_observations {sorted(chosen - val_obs)!r} are not validation observations "
+            "of the model; the temperature must be fitted on held-out observations"
+        )
+    used = val_obs | set(split["train_observations"])
+    records = read_labels(data)
+    k = len(classifier.classes)
+    natural = np.bincount(
+        [r.label for r in records if r.observation in used and r.augmentation is None],
+        minlength=k,
+    )
+    fit_idx = [
+        i for i, r in enumerate(records) if r.observation in chosen and r.augmentation is None
+    ]
+    x = HiRISELandmarks(data, size=classifier.input_size, indices=fit_idx, cache=False).load_all()
+    cal = fit_calibration(
+        train_counts=split["train_counts"],
+        weights=training["class_weights"],
+        natural_counts=natural,
+        val_logits=classifier.raw_logits(x, batch_size=256).numpy(),
+        val_logits_tta=classifier.raw_logits(x, batch_size=256, tta=True).numpy(),
+        val_labels=[records[i].label for i in fit_idx],
+        n_observations=len({records[i].observation for i in fit_idx}),
+    )
+    meta["calibration"] = {**cal.to_dict(), "fitted_on": "validation originals"}
+    return Classifier(classifier.model, meta, device=classifier.device)
 
 
 def _epoch_order(

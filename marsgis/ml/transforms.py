@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from marsgis.exceptions import ValidationError
 from marsgis.ml._torch import F, torch
 
-__all__ = ["Augment", "augment_batch", "normalize"]
+__all__ = ["Augment", "augment_batch", "dihedral", "normalize"]
 
 
 def augment_batch(
@@ -130,6 +131,18 @@ def _rescale(
     return F.grid_sample(
         images, grid, mode="bilinear", padding_mode="reflection", align_corners=False
     )
+
+
+def dihedral(images: torch.Tensor, index: int) -> torch.Tensor:
+    """Symmetry ``index`` (0 … 7) of the square applied to a ``(N, C, H, W)`` batch.
+
+    ``index % 4`` quarter turns, then a horizontal flip when ``index >= 4``; index 0 is the
+    identity. Together the eight are the views averaged by test-time augmentation.
+    """
+    if not 0 <= index < 8:
+        raise ValidationError(f"index={index!r} must be in 0 … 7")
+    out = torch.rot90(images, index % 4, dims=(-2, -1)) if index % 4 else images
+    return torch.flip(out, dims=(-1,)) if index >= 4 else out
 
 
 def normalize(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:

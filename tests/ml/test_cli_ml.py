@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
@@ -34,6 +35,24 @@ def test_classify_json(cli: Any, shipped: Any) -> None:
     assert [r["path"] for r in out] == paths
     assert [r["class"] for r in out] == pred.labels
     assert [r["probability"] for r in out] == pytest.approx(pred.confidence.tolist(), abs=1e-6)
+    # the full calibrated probability vector, by class name
+    for rec, row in zip(out, pred.probabilities, strict=True):
+        assert list(rec["probabilities"]) == list(marsgis.ml.CLASS_NAMES)
+        assert list(rec["probabilities"].values()) == pytest.approx(row.tolist(), abs=1e-6)
+        assert sum(rec["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert rec["probability"] == pytest.approx(max(rec["probabilities"].values()))
+    assert set(out[0]) == {"path", "class", "probability", "probabilities"}
+    cal = shipped.calibration
+    raw = shipped.predict(paths, calibrated=False).probabilities.astype(np.float64)
+    z = np.log(raw) / cal.temperature + cal.strength * np.asarray(cal.adjustment)
+    ref = np.exp(z - z.max(1, keepdims=True))
+    ref /= ref.sum(1, keepdims=True)
+    got = np.array([list(r["probabilities"].values()) for r in out])
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    tta = json.loads(cli("ml", "classify", *paths, "--tta", "--json").stdout)
+    assert [r["probability"] for r in tta] == pytest.approx(
+        shipped.predict(paths, tta=True).confidence.tolist(), abs=1e-6
+    )
     text = cli("ml", "classify", paths[0]).stdout
     assert text.startswith(f"{paths[0]}\t{pred.labels[0]}\t")
 

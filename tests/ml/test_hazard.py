@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -159,3 +161,62 @@ def test_ellipse_evaluation_counts_hazardous_area(gale: xr.DataArray) -> None:
     assert "hazard" not in plain.fail_fraction
     with pytest.raises(ValidationError, match="hazard raster has shape"):
         evaluate_ellipse(e, gale, "msl", hazard=hazard.isel(y=slice(0, 10)))
+
+
+def test_route_avoids_landmarks_found_by_the_calibrated_classifier(shipped: Any) -> None:
+    """Real crops → calibrated class probabilities → expected hazard → a route around it.
+
+    A 7×9 mosaic of 227-px HiRISE crops: plain terrain, and a wall of landmark crops across
+    the middle column that leaves a gap at the bottom. The hazard is the expected class
+    hazard Σ p_k h_k of the classifier's *calibrated* probabilities (prior-corrected to the
+    natural class mix), one value per tile.
+    """
+    from marsgis.ml.datasets import HIRISE_LANDMARKS_DIR, HiRISELandmarks, read_image, read_labels
+
+    records = read_labels()
+    idx = [i for i, r in enumerate(records) if r.augmentation is None]
+    probs = shipped.probabilities(HiRISELandmarks(size=64, indices=idx, cache=False).load_all())
+    h = np.array([marsgis.ml.DEFAULT_CLASS_HAZARD[c] for c in shipped.classes])
+    expected = probs.numpy().astype(np.float64) @ h
+    order = np.argsort(expected)
+    benign = [records[idx[i]] for i in order[:58]]
+    risky = [records[idx[i]] for i in order[::-1][:5]]
+    assert all(r.label != 0 for r in risky)  # the most hazardous crops are true landmarks
+    rows, cols, wall = 7, 9, 4
+    tiles, k = [], 0
+    for i in range(rows):
+        for j in range(cols):
+            if j == wall and i < 5:
+                rec = risky[i]
+            else:
+                rec, k = benign[k], k + 1
+            tiles.append(read_image(HIRISE_LANDMARKS_DIR / "images" / rec.filename))
+    image = np.block([[tiles[i * cols + j] for j in range(cols)] for i in range(rows)])
+    lat = np.linspace(0.6, -0.6, rows * 227)
+    lon = np.linspace(10.0, 11.6, cols * 227)
+    da = xr.DataArray(image, dims=("y", "x"), coords={"y": lat, "x": lon})
+    out = marsgis.ml.classify_raster(da, shipped, tile=227, stride=227, probabilities=True)
+    hazard = marsgis.ml.class_hazard(out).coarsen(y=227, x=227).mean()  # one value a tile
+    per_tile = hazard.values
+    # the classifier's calibrated probabilities, tile by tile, give the hazard
+    np.testing.assert_allclose(per_tile[:5, wall], np.sort(expected)[::-1][:5], atol=1e-5)
+    assert per_tile[:5, wall].min() >= 0.6
+    others = np.delete(per_tile, wall, axis=1)
+    assert others.max() <= 0.2 and per_tile[5:, wall].max() <= 0.2
+    # the planner's grid: 4×4 cells a tile (start and goal must lie inside the DEM's edge)
+    f = 4
+    cells = np.kron(per_tile, np.ones((f, f)))
+    y, x = np.linspace(0.6, -0.6, rows * f), np.linspace(10.0, 11.6, cols * f)
+    dem = dem_from_array(np.zeros(cells.shape, dtype=np.float32), y=y, x=x)
+    grid_hazard = xr.DataArray(cells, dims=("y", "x"), coords={"y": y, "x": x})
+    start = (float(y[3 * f + 1]), float(x[1]))
+    goal = (float(y[3 * f + 1]), float(x[cols * f - 2]))
+    straight = plan_traverse(dem, start, goal)
+    around = plan_traverse(
+        dem, start, goal, cost_factor=marsgis.ml.hazard_factor(grid_hazard, impassable_at=0.6)
+    )
+    r0, c0 = _route_cells(straight, dem)
+    r1, c1 = _route_cells(around, dem)
+    assert (cells[r0, c0] >= 0.6).any()  # straight through the wall
+    assert (cells[r1, c1] < 0.2).all()  # around it, through the gap at the bottom
+    assert (r1[c1 // f == wall] >= 5 * f).all()

@@ -1,0 +1,195 @@
+"""Tables and the reliability diagram of a grouped cross-validation (docs/ml.md, issue #16).
+
+    python scripts/ml_cv_report.py runs/cv-shipped/cv.json [--record PATH] [--png PATH]
+
+Prints Markdown tables (decision rules, gates, per-class recall/precision, the pooled confusion
+matrix of the calibrated rule), writes the reliability diagram (raw vs calibrated, pooled over
+the folds) and, with ``--record``, copies the CV (with the held-out logits, from which every
+number can be recomputed) to PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from marsgis.ml.evaluation import VARIANTS, CrossValidation
+from marsgis.ml.metrics import classification_metrics, format_confusion
+
+
+def _ms(s: dict, key: str) -> str:
+    m, sd = s["mean_sd"][key]["mean"], s["mean_sd"][key]["sd"]
+    return "–" if m is None else f"{m:.3f} ± {0.0 if sd is None else sd:.3f}"
+
+
+def tables(cv: CrossValidation) -> str:
+    out = [
+        f"{len(cv.folds)} of {cv.k} folds, {sum(len(f.labels) for f in cv.folds)} held-out originals",
+        "",
+        "| decision rule | accuracy | majority baseline | balanced acc. | macro-F1 "
+        "| false-landmark rate | ECE | pooled acc. | pooled bal. acc. | pooled FLR | pooled ECE |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for v in VARIANTS:
+        s = cv.summary(v)
+        p = s["pooled"]
+        out.append(
+            f"| {v} | {_ms(s, 'accuracy')} | {_ms(s, 'majority_baseline')} | "
+            f"{_ms(s, 'balanced_accuracy')} | {_ms(s, 'macro_f1')} | "
+            f"{_ms(s, 'false_landmark_rate')} | {_ms(s, 'ece')} | {p['accuracy']:.3f} | "
+            f"{p['balanced_accuracy']:.3f} | {p['false_landmark_rate']:.3f} | {p['ece']:.3f} |"
+        )
+    out += ["", "| gate | " + " | ".join(VARIANTS) + " |", "|---|" + "---:|" * len(VARIANTS)]
+    gates = {v: cv.summary(v)["gates"] for v in VARIANTS}
+    for g, first in gates["calibrated"].items():
+        sign = "≤" if first.get("at_most") else "≥"
+        cells = []
+        for v in VARIANTS:
+            x = gates[v][g]
+            val = "–" if x["value"] is None else f"{x['value']:.3f}"
+            cells.append(f"{val} {'✓' if x['passed'] else '✗'}")
+        thr = "baseline + 0.03" if g == "accuracy" else f"{first['threshold']:.2f}"
+        out.append(f"| {g} ({sign} {thr}) | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "| class | originals | observations | recall raw | recall calibrated "
+        "| precision raw | precision calibrated |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    raw, cal = cv.summary("raw")["per_class"], cv.summary("calibrated")["per_class"]
+    for name in cv.class_names:
+        r, c = raw[name], cal[name]
+
+        def f(x: float | None) -> str:
+            return "–" if x is None else f"{x:.2f}"
+
+        out.append(
+            f"| {name} | {r['support']} | {r['observations']} | {f(r['pooled_recall'])} | "
+            f"{f(c['pooled_recall'])} | {f(r['pooled_precision'])} | {f(c['pooled_precision'])} |"
+        )
+    for v in ("raw", "calibrated"):
+        y = np.concatenate([f.labels for f in cv.folds])
+        p = np.concatenate([f.probabilities(v).argmax(1) for f in cv.folds])
+        out += [
+            "",
+            f"Pooled confusion matrix, {v}:",
+            "",
+            format_confusion(classification_metrics(y, p, cv.class_names)),
+        ]
+    out += [
+        "",
+        "Operating points: the fold's temperature, prior-correction strength τ varied "
+        "(descriptive, not a selection):",
+        "",
+        "| τ | accuracy | balanced acc. | false-landmark rate | "
+        + " | ".join(f"recall {n}" for n in cv.class_names[1:5])
+        + " | recall swiss cheese |",
+        "|---:|---:|---:|---:|" + "---:|" * 5,
+    ]
+    y = np.concatenate([f.labels for f in cv.folds])
+    for tau in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0):
+        p = np.concatenate(
+            [
+                (
+                    f.logits / f.calibration.temperature
+                    + tau * np.asarray(f.calibration.adjustment)
+                ).argmax(1)
+                for f in cv.folds
+            ]
+        )
+        m = classification_metrics(y, p, cv.class_names)
+        rec = [m.recall[c] for c in (1, 2, 3, 4, 6)]
+        out.append(
+            f"| {tau:.2f} | {m.accuracy:.3f} | {m.balanced_accuracy:.3f} | "
+            f"{1 - m.recall[0]:.3f} | " + " | ".join(f"{r:.2f}" for r in rec) + " |"
+        )
+    out += [
+        "",
+        "| fold | held-out observations | originals | best / last epoch | s | T | τ |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in cv.folds:
+        c = f.calibration
+        out.append(
+            f"| {f.index} | {len(f.test_observations)} | {len(f.labels)} | "
+            f"{f.best_epoch} / {f.epochs_run} | {f.seconds:.0f} | {c.temperature:.2f} | "
+            f"{c.strength:.2f} |"
+        )
+    return "\n".join(out)
+
+
+def diagram(cv: CrossValidation, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.3), sharey=True)
+    for ax, v, title in zip(
+        axes,
+        ("raw", "calibrated"),
+        ("raw network (softmax)", "calibrated: z / T + τ b"),
+        strict=True,
+    ):
+        s = cv.summary(v)
+        rel = s["reliability"]
+        edges = np.asarray(rel["edges"])
+        centres = (edges[:-1] + edges[1:]) / 2
+        acc = np.asarray(rel["accuracy"], dtype=float)
+        conf = np.asarray(rel["confidence"], dtype=float)
+        count = np.asarray(rel["count"])
+        ok = count > 0
+        ax.bar(
+            centres[ok],
+            acc[ok],
+            width=edges[1] - edges[0],
+            edgecolor="k",
+            alpha=0.7,
+            label="accuracy in bin",
+        )
+        ax.plot(conf[ok], acc[ok], "o", color="C3", ms=3, label="(mean confidence, accuracy)")
+        ax.plot([0, 1], [0, 1], "--", color="grey", lw=1)
+        for x, n in zip(centres[ok], count[ok], strict=True):
+            ax.text(x, 0.02, str(n), ha="center", fontsize=6, rotation=90)
+        ax.set_title(
+            f"{title}\nECE {s['pooled']['ece']:.3f}, accuracy {s['pooled']['accuracy']:.3f}"
+        )
+        ax.set_xlabel("top-class probability")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    axes[0].set_ylabel("share correct")
+    axes[0].legend(loc="upper left", fontsize=7)
+    fig.suptitle(
+        f"Grouped {cv.k}-fold CV over HiRISE observations, {sum(len(f.labels) for f in cv.folds)} "
+        "held-out originals (15 bins; counts at the bottom)",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    tmp.replace(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("cv", type=Path)
+    ap.add_argument("--record", type=Path, default=None)
+    ap.add_argument("--png", type=Path, default=None)
+    args = ap.parse_args()
+    cv = CrossValidation.from_dict(json.loads(args.cv.read_text()))
+    print(tables(cv))
+    if args.png is not None:
+        diagram(cv, args.png)
+    if args.record is not None:
+        tmp = args.record.with_suffix(".tmp")
+        shutil.copyfile(args.cv, tmp)
+        tmp.replace(args.record)
+
+
+if __name__ == "__main__":
+    main()
