@@ -347,7 +347,7 @@ class Classifier:
             Average the logits over the eight symmetries of the square.
         calibrated
             Apply the model's :attr:`calibration` (prior correction to the natural class
-            mix and temperature): ``softmax(z / T + b)``. Without a calibration, or with
+            mix and temperature): ``softmax(z / T + τ b)``. Without a calibration, or with
             ``calibrated=False``, the plain softmax of the network's logits.
         """
         z = self.raw_logits(images, batch_size=batch_size, tta=tta)
