@@ -76,29 +76,11 @@ def split_by_observation(
     """
     if not 0.0 < val_fraction < 1.0:
         raise ValidationError(f"val_fraction={val_fraction!r} must lie in (0, 1), e.g. 0.2")
-    obs = np.asarray(observations, dtype=object)
-    lab = np.asarray(labels, dtype=np.int64)
-    if obs.shape != lab.shape or obs.ndim != 1:
-        raise ValidationError(
-            f"observations ({len(obs)}) and labels ({len(lab)}) must be 1-D and of equal length"
-        )
-    lmk = obs if landmarks is None else np.asarray(landmarks, dtype=object)
-    if lmk.shape != obs.shape:
-        raise ValidationError(f"landmarks ({len(lmk)}) must match observations ({len(obs)})")
-    uniq_obs, obs_idx = np.unique(obs.astype(str), return_inverse=True)
+    uniq_obs, obs_idx, counts = _landmark_counts(observations, labels, landmarks)
     if len(uniq_obs) < 2:
         raise ValidationError(
             f"only {len(uniq_obs)} observation(s) given; a split by observation needs two or more"
         )
-    n_classes = int(lab.max()) + 1
-    # distinct landmarks per (observation, class)
-    counts = np.zeros((len(uniq_obs), n_classes), dtype=np.float64)
-    seen: set[tuple[int, str, int]] = set()
-    for o, m, c in zip(obs_idx, lmk.astype(str), lab, strict=True):
-        key = (int(o), str(m), int(c))
-        if key not in seen:
-            seen.add(key)
-            counts[o, c] += 1
     class_total = counts.sum(axis=0)
     n_obs_with_class = (counts > 0).sum(axis=0)
     total = counts.sum()
@@ -113,7 +95,9 @@ def split_by_observation(
         in_val = np.zeros(len(uniq_obs), dtype=bool)
         in_val[order[: min(n_val, len(uniq_obs) - 1)]] = True
         val_counts = counts[in_val].sum(axis=0)
-        share = np.divide(val_counts, class_total, out=np.zeros(n_classes), where=class_total > 0)
+        share = np.divide(
+            val_counts, class_total, out=np.zeros(counts.shape[1]), where=class_total > 0
+        )
         score = float(((share - val_fraction) ** 2)[class_total > 0].sum())
         splittable = n_obs_with_class >= 2
         one_sided = splittable & ((val_counts == 0) | (val_counts == class_total))
