@@ -151,7 +151,15 @@ def test_two_schedulers_isolate_failures_and_never_double_run(
     def enough() -> bool:
         ok = [r for r in _runs(postgis_url, "ok") if r.status == "succeeded"]
         bad = [r for r in _runs(postgis_url, "bad") if r.status == "failed"]
-        return len(ok) >= 2 and len(bad) >= 2 and ok[-1].started_at > bad[0].started_at
+        # what the last assertion checks: a good run started after the first failure ended
+        # (not merely after it started: the other scheduler may run "ok" alongside it)
+        first_bad_end = bad[0].finished_at if bad else None
+        return (
+            len(ok) >= 2
+            and len(bad) >= 2
+            and first_bad_end is not None
+            and ok[-1].started_at > first_bad_end
+        )
 
     _wait(enough, 90, "2 good and 2 failed runs, a good one after a failure")
     summaries = [pool.stop(first), pool.stop(second)]
