@@ -22,26 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from marsgis.terrain._f32 import (
-    _C0,
-    _C1,
-    _C2,
-    _C3,
-    _DEG,
-    _F,
-    _F254,
-    _F360,
-    _NAN,
-    _ONE,
-    _PI,
-    _PIO2,
-    _PIO4,
-    _T3P8,
-    _TP8,
-    _TWO,
-    _ZERO,
-)
-
 __all__ = [
     "aspect_kernel",
     "hillshade_kernel",
@@ -51,6 +31,24 @@ __all__ = [
 ]
 
 F32 = npt.NDArray[np.float32]
+
+_F = np.float32
+_NAN = _F(np.nan)
+_ZERO = _F(0.0)
+_ONE = _F(1.0)
+_TWO = _F(2.0)
+_DEG = _F(180.0 / np.pi)
+_PI = _F(np.pi)
+_PIO2 = _F(np.pi / 2.0)
+_PIO4 = _F(np.pi / 4.0)
+_T3P8 = _F(2.414213562373095)  # tan(3π/8)
+_TP8 = _F(0.4142135623730950)  # tan(π/8)
+_C0 = _F(8.05374449538e-2)
+_C1 = _F(1.38776856032e-1)
+_C2 = _F(1.99777106478e-1)
+_C3 = _F(3.33329491539e-1)
+_F254 = _F(254.0)
+_F360 = _F(360.0)
 
 
 def _atan_pos(x: F32) -> F32:
