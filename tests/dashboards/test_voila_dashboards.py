@@ -46,6 +46,10 @@ def voila(dash_env: dict[str, Any]) -> Iterator[Server]:
         f"--port={port}",
         "--Voila.ip=127.0.0.1",
         "--template=marsgis",
+        # one anonymous owner opens every page of this module one after another, faster than
+        # closed pages' kernels become reclaimable: the per-person cap has its own test
+        # (test_kernel_limits.py), so here it stays out of the way
+        "--CappedKernelManager.max_kernels_per_user=32",
         "dashboards/",
     ]
     server = start_server(
