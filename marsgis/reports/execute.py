@@ -20,11 +20,14 @@ HTML are kept for reading the traceback.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
 import signal
 import subprocess
+import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +48,10 @@ __all__ = [
     "run_report",
     "start_run",
 ]
+
+#: kernel starts tried before a run is recorded failed; a kernel that dies before any cell
+#: ran (a start failure: nothing of the report has executed) is started once more.
+_KERNEL_STARTS = 2
 
 # Jinja template: nbconvert's lab template without the scripts it fetches from CDNs
 # (require.js, MathJax, Mermaid, widget managers), so a report opens on a machine without
@@ -100,12 +107,22 @@ def _error_from_notebook(path: Path) -> str | None:
     return None
 
 
-def _kernel_manager_class(env: dict[str, str], pids: list[int], log: IO[str]) -> type[Any]:
-    """Build a kernel manager class: ``env`` for the kernel, its stderr to ``log``, pid to ``pids``."""
+def _kernel_manager_class(
+    env: dict[str, str], pids: list[int], log: IO[str], sockets: Path
+) -> type[Any]:
+    """Build a kernel manager class: ``env`` for the kernel, its stderr to ``log``, pid to ``pids``.
+
+    The kernel talks over Unix sockets in the private folder ``sockets`` (ZeroMQ ``ipc``
+    transport), not TCP ports: a TCP port is picked free and then bound by the kernel seconds
+    later, and on a busy machine another process (any outgoing connection takes an ephemeral
+    port from the same range) can take it in between, which kills the kernel before it answers.
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     class ReportKernelManager(AsyncKernelManager):  # type: ignore[misc]
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            self.transport = "ipc"
+            self.ip = str(sockets / "kernel")
             kw.update(env=dict(env), stdout=subprocess.DEVNULL, stderr=log)
             await super().start_kernel(**kw)
             pid = getattr(self.provisioner, "pid", None)
@@ -113,6 +130,52 @@ def _kernel_manager_class(env: dict[str, str], pids: list[int], log: IO[str]) ->
                 pids.append(int(pid))
 
     return ReportKernelManager
+
+
+def _started_no_cell(path: Path) -> bool:
+    """Whether the executed notebook at ``path`` shows that no cell ran (the kernel never started)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError):
+        return not path.exists()
+    return all(
+        cell.get("execution_count") is None and not cell.get("outputs")
+        for cell in nb.cells
+        if cell.get("cell_type") == "code"
+    )
+
+
+def _in_a_thread_of_its_own(call: Callable[[], object]) -> None:
+    """Run ``call`` in a new thread with an empty context; raise what it raised.
+
+    papermill runs nbclient's coroutines through jupyter_core's ``run_sync``, which keeps its
+    event loop in a context variable. A run started in a copy of a context that already holds
+    one (the API starts each run in a copy of its request's context, which a server's earlier
+    report may have left a loop in) would share that loop with every other such run, and the
+    second one to start fails with "This event loop is already running". A thread of its own
+    with an empty context gets a loop of its own, closed here when the run ends.
+    """
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+        finally:
+            for value in contextvars.copy_context().values():
+                if isinstance(value, asyncio.AbstractEventLoop) and not value.is_running():
+                    value.close()
+
+    worker = threading.Thread(
+        target=contextvars.Context().run, args=(target,), name="marsgis-papermill", daemon=True
+    )
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 def _kill(pids: list[int]) -> None:
@@ -189,19 +252,38 @@ def execute_notebook(
         timer.daemon = True
         timer.start()
     try:
-        with kernel_log.open("w", encoding="utf-8") as log:
-            papermill.execute_notebook(
-                str(notebook),
-                str(executed),
-                parameters=dict(parameters),
-                cwd=str(folder),
-                progress_bar=False,
-                kernel_manager_class=_kernel_manager_class(env, pids, log),
-            )
-    except Exception as exc:  # papermill/nbclient raise many kinds; the run records them
-        error = _error_from_notebook(executed) if executed.exists() else None
-        if error is None:
-            error = f"{type(exc).__name__}: {exc} (the kernel's messages: {kernel_log})"
+        for attempt in range(1, _KERNEL_STARTS + 1):
+            with (
+                kernel_log.open("w" if attempt == 1 else "a", encoding="utf-8") as log,
+                tempfile.TemporaryDirectory(prefix="marsgis-kernel-") as sockets,
+            ):
+                if attempt > 1:
+                    log.write(f"\n--- kernel start {attempt}, after: {error} ---\n")
+                    log.flush()
+                try:
+                    _in_a_thread_of_its_own(
+                        lambda: papermill.execute_notebook(
+                            str(notebook),
+                            str(executed),
+                            parameters=dict(parameters),
+                            cwd=str(folder),
+                            progress_bar=False,
+                            kernel_manager_class=_kernel_manager_class(
+                                env, pids, log, Path(sockets)
+                            ),
+                        )
+                    )
+                    error = None
+                    break
+                except (
+                    Exception
+                ) as exc:  # papermill/nbclient raise many kinds; the run records them
+                    error = _error_from_notebook(executed) if executed.exists() else None
+                    if error is None:
+                        error = f"{type(exc).__name__}: {exc} (the kernel's messages: {kernel_log})"
+                    _kill(pids)
+                    if timed_out.is_set() or not _started_no_cell(executed):
+                        break  # a notebook that ran (or ran out of time) is not run twice
     finally:
         if timer is not None:
             timer.cancel()

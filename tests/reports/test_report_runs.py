@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
+import os
 import re
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -274,3 +277,123 @@ def test_runs_frame_tabulates_the_runs(spatialite_url: str) -> None:
     assert list(reports.runs_frame(db=spatialite_url, status="running")["id"]) == [second.id]
     with pytest.raises(ValidationError, match="either runs or the filters"):
         reports.runs_frame([first], status="failed")
+
+
+_DIE_AT_START = """\
+import os, sys
+_marker = os.environ.get("MARSGIS_TEST_KERNEL_STARTS")
+if _marker and "ipykernel_launcher" in " ".join(sys.orig_argv):
+    with open(_marker, "a") as _f:
+        _f.write("start\\n")
+    with open(_marker) as _f:
+        _starts = len(_f.readlines())
+    if _starts <= int(os.environ["MARSGIS_TEST_KERNEL_DEATHS"]):
+        sys.stderr.write(f"kernel start {_starts}: dying on purpose\\n")
+        os._exit(3)
+"""
+
+
+@pytest.mark.parametrize("deaths", [1, 5])
+def test_a_kernel_that_dies_at_start_is_started_once_more(
+    spatialite_url: str,
+    tiny_report: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    deaths: int,
+) -> None:
+    # a real kernel process that exits before answering (a start failure, no cell ran)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_DIE_AT_START, encoding="utf-8")
+    starts = tmp_path / "starts.txt"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("MARSGIS_TEST_KERNEL_STARTS", str(starts))
+    monkeypatch.setenv("MARSGIS_TEST_KERNEL_DEATHS", str(deaths))
+    run = reports.run_report(tiny_report, {"label": "again"}, db=spatialite_url)
+    assert starts.read_text(encoding="utf-8").count("start") == 2  # never more than twice
+    log = Path(run.outputs["kernel_log"]).read_text(encoding="utf-8")
+    assert "kernel start 1: dying on purpose" in log and "--- kernel start 2" in log
+    if deaths == 1:
+        assert (run.status, run.error) == ("succeeded", None)
+        assert run.notebook is not None
+        assert "tiny report again done" in run.notebook.read_text(encoding="utf-8")
+    else:
+        assert run.status == "failed"
+        assert run.error is not None and "Kernel died before replying" in run.error
+        assert "kernel start 2: dying on purpose" in log
+
+
+def _one_cell_report(path: Path, source: str) -> Path:
+    """A report notebook: an empty parameters cell, then ``source``."""
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell(source),
+        ],
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+    )
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_failing_cell_is_not_run_twice(spatialite_url: str, tmp_path: Path) -> None:
+    count = tmp_path / "cells.txt"
+    source = (
+        f"with open({str(count)!r}, 'a') as f:\n    f.write('ran\\n')\nraise ValueError('once')"
+    )
+    path = _one_cell_report(tmp_path / "counting.ipynb", source)
+    run = reports.run_report(path, db=spatialite_url)
+    assert run.status == "failed" and run.error is not None
+    assert run.error.startswith("ValueError: once")
+    assert count.read_text(encoding="utf-8") == "ran\n"
+
+
+def test_the_kernel_talks_over_unix_sockets(spatialite_url: str, tmp_path: Path) -> None:
+    # a TCP port picked free can be taken by another process before the kernel binds it
+    source = (
+        "import json, os, stat, ipykernel\n"
+        "info = json.load(open(ipykernel.get_connection_file()))\n"
+        "channels = ['shell', 'iopub', 'stdin', 'control', 'hb']\n"
+        "paths = [f\"{info['ip']}-{info[c + '_port']}\" for c in channels]\n"
+        "print(info['transport'], all(stat.S_ISSOCK(os.stat(p).st_mode) for p in paths))"
+    )
+    run = reports.run_report(
+        _one_cell_report(tmp_path / "sockets.ipynb", source), db=spatialite_url
+    )
+    assert (run.status, run.error) == ("succeeded", None)
+    assert run.notebook is not None
+    executed = nbformat.read(str(run.notebook), as_version=4)
+    assert executed.cells[-1].outputs[0]["text"].strip() == "ipc True"
+
+
+def test_runs_started_in_copies_of_one_context_run_side_by_side(
+    spatialite_url: str, tiny_report: Path
+) -> None:
+    # a server starts each run in a copy of its request's context (the API does, for the actor);
+    # a report run earlier in that context must not hand its event loop to all of them
+    first = reports.run_report(tiny_report, {"label": "here"}, db=spatialite_url)
+    assert first.status == "succeeded"
+    done: dict[str, Any] = {}
+
+    def run(label: str) -> None:
+        done[label] = reports.run_report(
+            tiny_report, {"label": label, "sleep_s": 1.0}, db=spatialite_url
+        )
+
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(run, label))
+        for label in ("left", "right")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert {label: (r.status, r.error) for label, r in done.items()} == {
+        "left": ("succeeded", None),
+        "right": ("succeeded", None),
+    }
+    for label, r in done.items():
+        assert r.notebook is not None
+        assert f"tiny report {label} done" in r.notebook.read_text(encoding="utf-8")
