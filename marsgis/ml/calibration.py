@@ -15,7 +15,8 @@ validation originals (observations held out of its training, never the evaluatio
     p = softmax(z / T + τ b),    b_c = log π_nat(c) − log π_eff(c)
 
 (``τ = 1``: the full Bayes correction; ``τ = 0``: none.) The NLL is jointly convex in
-``(1 / T, τ)``, so nested golden-section searches find the minimum.
+``(1 / T, τ)``, so nested bounded scalar minimisations (scipy's Brent method) find the
+minimum.
 
 :class:`Calibration` holds ``b``, ``T`` and ``τ`` (one pair for plain forward passes, one for
 test-time augmentation over the eight symmetries of the square); it is stored in a model's
@@ -30,7 +31,7 @@ np.float64(8.97)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,12 +48,10 @@ __all__ = [
     "fit_calibration",
     "fit_temperature",
     "fit_temperature_and_strength",
-    "log_softmax",
     "logit_adjustment",
     "natural_prior",
     "nll",
     "reliability_bins",
-    "softmax",
 ]
 
 #: Pseudo-count added to every class count before taking a logarithm (a class with no
@@ -120,19 +119,6 @@ def logit_adjustment(
     return out
 
 
-def log_softmax(logits: npt.NDArray[Any]) -> FloatArray:
-    """Row-wise log-softmax of an ``(N, K)`` array, in float64."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    out: FloatArray = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return out
-
-
-def softmax(logits: npt.NDArray[Any]) -> FloatArray:
-    """Row-wise softmax of an ``(N, K)`` array, in float64."""
-    return np.exp(log_softmax(logits))
-
-
 def nll(
     logits: npt.NDArray[Any],
     labels: Sequence[int] | npt.NDArray[np.integer],
@@ -144,7 +130,9 @@ def nll(
     if adjustment is not None:
         z = z + np.asarray(adjustment, dtype=np.float64)
     y = np.asarray(labels, dtype=np.int64)
-    return float(-log_softmax(z)[np.arange(len(y)), y].mean())
+    from scipy import special
+
+    return float(-special.log_softmax(z, axis=1)[np.arange(len(y)), y].mean())
 
 
 def fit_temperature(
@@ -155,7 +143,7 @@ def fit_temperature(
     bounds: tuple[float, float] = T_BOUNDS,
     tol: float = 1e-6,
 ) -> float:
-    """The temperature minimising :func:`nll` (golden-section search on ``log T``).
+    """The temperature minimising :func:`nll` (bounded scalar minimisation on ``log T``).
 
     The NLL of temperature scaling is unimodal in ``T`` for a fixed adjustment, so the
     search converges to the global minimum within ``bounds``.
@@ -166,7 +154,7 @@ def fit_temperature(
         raise ValidationError(
             f"logits of shape {z.shape!r} and {len(y)} labels: need (N, K) logits, N ≥ 1 labels"
         )
-    log_t, _ = _golden(
+    log_t, _ = _minimise(
         lambda v: nll(z, y, math.exp(v), adjustment),
         math.log(bounds[0]),
         math.log(bounds[1]),
@@ -175,23 +163,12 @@ def fit_temperature(
     return math.exp(log_t)
 
 
-def _golden(f: Any, lo: float, hi: float, tol: float) -> tuple[float, float]:
-    """Minimiser and minimum of a unimodal ``f`` on ``[lo, hi]`` (golden-section search)."""
-    ratio = (math.sqrt(5.0) - 1.0) / 2.0
-    a, b = lo, hi
-    c, d = b - ratio * (b - a), a + ratio * (b - a)
-    fc, fd = f(c), f(d)
-    while b - a > tol:
-        if fc < fd:
-            b, d, fd = d, c, fc
-            c = b - ratio * (b - a)
-            fc = f(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + ratio * (b - a)
-            fd = f(d)
-    x = (a + b) / 2.0
-    return x, float(f(x))
+def _minimise(f: Callable[[float], float], lo: float, hi: float, tol: float) -> tuple[float, float]:
+    """Minimiser and minimum of a unimodal ``f`` on ``[lo, hi]`` (scipy's bounded Brent)."""
+    from scipy import optimize
+
+    result = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": tol})
+    return float(result.x), float(result.fun)
 
 
 def fit_temperature_and_strength(
@@ -203,7 +180,7 @@ def fit_temperature_and_strength(
     strength_bounds: tuple[float, float] = STRENGTH_BOUNDS,
     tol: float = 1e-5,
 ) -> tuple[float, float]:
-    """``(T, τ)`` minimising the NLL of ``softmax(z / T + τ b)`` (nested golden sections).
+    """``(T, τ)`` minimising the NLL of ``softmax(z / T + τ b)`` (nested scalar minimisations).
 
     The NLL is convex in ``(1 / T, τ)`` (a log-sum-exp of functions linear in them), so
     minimising over ``1 / T`` for each ``τ`` leaves a convex function of ``τ``.
@@ -218,9 +195,9 @@ def fit_temperature_and_strength(
     inv_lo, inv_hi = 1.0 / t_bounds[1], 1.0 / t_bounds[0]
 
     def best_inverse_t(tau: float) -> tuple[float, float]:
-        return _golden(lambda a: nll(z * a, y, 1.0, tau * b), inv_lo, inv_hi, tol)
+        return _minimise(lambda a: nll(z * a, y, 1.0, tau * b), inv_lo, inv_hi, tol)
 
-    tau, _ = _golden(lambda t: best_inverse_t(t)[1], *strength_bounds, tol)
+    tau, _ = _minimise(lambda t: best_inverse_t(t)[1], *strength_bounds, tol)
     inv_t, _ = best_inverse_t(tau)
     return 1.0 / inv_t, tau
 
@@ -362,11 +339,18 @@ def apply_calibration(
 ) -> FloatArray:
     """Calibrated probabilities of raw logits (plain softmax when ``calibration`` is None)."""
     if calibration is None:
-        return softmax(logits)
+        return _softmax(logits)
     cal = (
         calibration if isinstance(calibration, Calibration) else Calibration.from_dict(calibration)
     )
-    return softmax(cal.apply(logits, tta=tta))
+    return _softmax(cal.apply(logits, tta=tta))
+
+
+def _softmax(logits: npt.NDArray[Any]) -> FloatArray:
+    from scipy import special
+
+    out: FloatArray = special.softmax(np.asarray(logits, dtype=np.float64), axis=1)
+    return out
 
 
 def reliability_bins(

@@ -22,9 +22,9 @@ from marsgis.io.atomic import check_json, write_text
 from marsgis.ml.calibration import (
     N_BINS,
     Calibration,
+    apply_calibration,
     expected_calibration_error,
     reliability_bins,
-    softmax,
 )
 from marsgis.ml.classifier import Classifier
 from marsgis.ml.datasets import CLASS_NAMES, HiRISELandmarks, data_hash, read_labels
@@ -229,10 +229,10 @@ class FoldResult:
         tta, prior, fitted = VARIANTS[variant]
         z = self.logits_tta if tta else self.logits
         if fitted:  # z / T + τ b, T and τ fitted on the fold model's validation originals
-            return softmax(self.calibration.apply(z, tta=tta))
+            return apply_calibration(z, self.calibration, tta=tta)
         if prior:  # the full Bayes correction z + b
             z = z + np.asarray(self.calibration.adjustment)
-        return softmax(z)
+        return apply_calibration(z, None, tta=tta)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (logits included, so every summary can be recomputed)."""
