@@ -7,11 +7,12 @@ between two 8-connected neighbours costs the mean of their two costs times the s
 or NaN are impassable. The total cost of a path is the sum of its steps; the start cell
 costs nothing by itself.
 
-The search is exact: a Dijkstra search on flat cell indices with an indexed 4-ary heap
-(decrease-key, so the heap holds each cell at most once), stopped as soon as the goal is
-settled, and guided by an A* lower bound ``min(cost) × (shortest grid distance to the
-goal)``. That bound is consistent (it never decreases by more than one step's cost), so
-the first time the goal is settled its cost is optimal, exactly as Dijkstra's.
+Every search is exact. :func:`cost_distance` is a full Dijkstra search on a 4-ary heap.
+:func:`least_cost_path` is an A* search guided by the lower bound ``min(cost) × (shortest grid
+distance to the goal)``, which is consistent (it never decreases by more than one step's
+cost): on Dial's bucket queue [5]_ when the raster's cheapest step is positive, else a
+bidirectional A* on heaps (see :func:`least_cost_path`). Both return the optimum of a full
+Dijkstra search.
 
 References
 ----------
@@ -19,6 +20,8 @@ References
    Numerische Mathematik 1, 269–271.
 .. [2] Hart, P. E., Nilsson, N. J., Raphael, B. (1968). A formal basis for the heuristic
    determination of minimum cost paths. IEEE Trans. Syst. Sci. Cybern. 4(2), 100–107.
+.. [5] Dial, R. B. (1969). Algorithm 360: shortest-path forest with topological ordering.
+   Communications of the ACM 12(11), 632–633.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ import numpy.typing as npt
 
 from marsgis.exceptions import PlanningError, ValidationError
 
-__all__ = ["LeastCostPath", "cost_distance", "least_cost_path"]
+__all__ = ["MAX_BUCKETS", "LeastCostPath", "cost_distance", "least_cost_path"]
+
+#: Largest bucket ring of the bucket search: ``2 · max step cost / min step cost + 2``. A
+#: raster whose costs span a wider range (or has zero-cost cells) is searched with the
+#: bidirectional heap search instead.
+MAX_BUCKETS = 1 << 22
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,13 +61,18 @@ class LeastCostPath:
     length
         Total step length in the units of ``spacing`` (cells when no spacing is given).
     settled
-        How many cells the search settled (a measure of the work done).
+        How many cell expansions the search made (a measure of the work done; the bucket
+        search may expand a cell more than once).
+    search
+        The search that found it: ``"bucket A*"`` or ``"bidirectional A*"`` (see
+        :func:`least_cost_path`), ``"none"`` when start and goal are one cell.
     """
 
     path: IntArray
     cost: float
     length: float
     settled: int
+    search: str = "bucket A*"
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,14 +297,16 @@ def _octile(ar: int, ac: int, hmin: float, vmin: float, dmin: float) -> float:  
 
 
 @numba.njit(cache=True)
-def _passable_min(cost: Any) -> float:  # pragma: no cover - compiled
-    """The smallest passable (finite, ≥ 0) cost of the raster; inf when none."""
-    best = np.inf
+def _passable_range(cost: Any) -> tuple[float, float]:  # pragma: no cover - compiled
+    """The smallest and largest passable (finite, ≥ 0) costs of the raster; (inf, −1) if none."""
+    lo = np.inf
+    hi = -1.0
     for i in range(cost.size):
         c = cost[i]
-        if c >= 0.0 and c < best:
-            best = c
-    return float(best)
+        if c >= 0.0 and c < np.inf:
+            lo = min(lo, c)
+            hi = max(hi, c)
+    return float(lo), float(hi)
 
 
 @numba.njit(cache=True)
@@ -427,6 +442,151 @@ def _bidirectional(  # noqa: PLR0917 - one numba kernel, positional
     return mu, meet_f, meet_r, settled
 
 
+# --------------------------------------------------------------------------------------------
+# point to point: A* on a bucket queue (numba)
+# --------------------------------------------------------------------------------------------
+# Dial's bucket queue [5] in place of the heap: bucket k holds the open cells whose key
+# f = g + h lies in [kΔ, (k + 1)Δ), kept in a ring of ``nb`` slots (keys of open cells span
+# less than nb buckets: a step raises f by at most w + w_relaxed ≤ 2·w_max). A push and a pop
+# are O(1), against O(log n) sift steps of a heap at random places in memory. Cells within a
+# bucket come out in any order, so a cell may be expanded before its best label is known;
+# it is then reopened when the better label arrives (a label-correcting search), and the
+# search ends only when the current bucket's lower bound kΔ reaches the best goal cost found.
+# The entries (cell, g when pushed, next) are singly linked per bucket in a pool with a free
+# list: the pool holds about as many entries as the open front, not one per push.
+
+
+@numba.njit(cache=True)
+def _grown(a: Any, cap: int) -> Any:  # pragma: no cover - compiled
+    out = np.empty(cap, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _bucket_astar(  # noqa: PLR0917 - one numba kernel, positional
+    cost: Any,
+    lab: Any,
+    bits: Any,
+    parent: Any,
+    ny: int,
+    nx: int,
+    start: int,
+    goal: int,
+    hlen: Any,
+    vlen: Any,
+    dlen: Any,
+    hmin: float,
+    vmin: float,
+    dmin: float,
+    cmin: float,
+    delta: float,
+    nb: int,
+) -> tuple[float, int]:  # pragma: no cover - compiled
+    """A* on a bucket queue of width ``delta`` (``nb`` slots); returns (cost, expansions).
+
+    ``lab[v]`` is ``−g`` (zero bits: no label), ``parent[v]`` 1 + the move that gave the label
+    (``_ROOT`` at the start) plus ``_SETTLED`` while v is expanded with its current label.
+    """
+    dr = np.array([-1, -1, -1, 0, 0, 1, 1, 1])
+    dc = np.array([-1, 0, 1, -1, 1, -1, 0, 1])
+    off = dr * nx + dc
+    steps = np.empty(8, dtype=np.float64)
+    tr = goal // nx
+    tc = goal - tr * nx
+    head = np.full(nb, -1, dtype=np.int64)
+    cap = 4096
+    pcell = np.empty(cap, dtype=np.int64)
+    pg = np.empty(cap, dtype=np.float64)
+    pnext = np.empty(cap, dtype=np.int64)
+    free = -1
+    inv = 1.0 / delta
+    lab[start] = -0.0
+    parent[start, 0] = _ROOT
+    sr = start // nx
+    k0 = np.int64(cmin * _octile(abs(sr - tr), abs(start - sr * nx - tc), hmin, vmin, dmin) * inv)
+    pcell[0] = start
+    pg[0] = 0.0
+    pnext[0] = -1
+    used = 1
+    head[k0 % nb] = 0
+    live = 1
+    cur = k0
+    best = np.inf
+    settled = 0
+    while live > 0:
+        slot = cur % nb
+        if head[slot] < 0:
+            cur += 1
+            if cur * delta >= best:
+                break
+            continue
+        e = head[slot]
+        head[slot] = pnext[e]
+        pnext[e] = free
+        free = e
+        live -= 1
+        u = pcell[e]
+        gu = pg[e]
+        if -lab[u] < gu or parent[u, 0] >= _SETTLED:
+            continue  # stale: a better label was pushed since, or it was expanded with this one
+        parent[u, 0] += _SETTLED
+        settled += 1
+        if u == goal:
+            best = gu  # an upper bound; optimal once the buckets below it are empty
+            continue
+        if gu >= best:
+            continue
+        cu = np.float64(cost[u])
+        ur = u // nx
+        uc = u - ur * nx
+        inner = 0 < ur < ny - 1 and 0 < uc < nx - 1
+        up = max(ur - 1, 0)
+        steps[0] = steps[2] = dlen[up]
+        steps[1] = vlen[up]
+        steps[3] = steps[4] = hlen[ur]
+        down = min(ur, ny - 2) if ny > 1 else 0
+        steps[5] = steps[7] = dlen[down]
+        steps[6] = vlen[down]
+        for k in range(8):
+            vr = ur + dr[k]
+            vc = uc + dc[k]
+            if not inner and not (0 <= vr < ny and 0 <= vc < nx):
+                continue
+            v = u + off[k]
+            cv = np.float64(cost[v])
+            if not (cv >= 0.0 and cv < np.inf):
+                continue
+            nd = gu + 0.5 * (cu + cv) * steps[k]
+            if bits[v] != 0 and nd >= -lab[v]:
+                continue  # no better
+            key = nd + cmin * _octile(abs(vr - tr), abs(vc - tc), hmin, vmin, dmin)
+            if key >= best:
+                continue  # every route through v costs ≥ key: no better than the one found
+            lab[v] = -nd
+            parent[v, 0] = k + 1  # a label, not expanded (again) yet: v is (re)opened
+            # max: only rounding can put a key below the current bucket (h is consistent)
+            b = max(np.int64(key * inv), cur)
+            if free >= 0:
+                f = free
+                free = pnext[f]
+            else:
+                if used == cap:
+                    cap *= 2
+                    pcell = _grown(pcell, cap)
+                    pg = _grown(pg, cap)
+                    pnext = _grown(pnext, cap)
+                f = used
+                used += 1
+            s = b % nb
+            pcell[f] = v
+            pg[f] = nd
+            pnext[f] = head[s]
+            head[s] = f
+            live += 1
+    return best, settled
+
+
 @numba.njit(cache=True)
 def _trace_back(parent: Any, nx: int, cell: int, side: int) -> Any:  # pragma: no cover
     """Cells from ``cell`` back to the root of one side (0: forward, 1: reverse)."""
@@ -543,8 +703,8 @@ def least_cost_path(
 ) -> LeastCostPath:
     """The exact minimum-cost 8-connected path between two cells of a cost raster.
 
-    A bidirectional A* search (see "Method"): it explores the cells between the two ends,
-    not the whole raster, and returns the same optimal cost as a full Dijkstra search
+    An A* search (see "Method"): it explores the cells between the two ends, not the whole
+    raster, and returns the same optimal cost as a full Dijkstra search
     (:func:`cost_distance`, or ``skimage.graph.MCP_Geometric``).
 
     Parameters
@@ -598,7 +758,22 @@ def least_cost_path(
     ``h = c_min·h_min`` etc. The edge lengths in use are those of ``spacing`` (the grid's own
     metric), so the bound is in the very metric of the costs, whatever the latitude.
 
-    The search runs Dijkstra from both ends on the reduced costs
+    **Bucket search** (used when the cheapest step ``Δ = c_min · min(h_min, v_min)`` is
+    positive and the ring below needs at most :data:`MAX_BUCKETS` slots). A* with keys
+    ``f(v) = g(v) + H(v, goal)`` on Dial's bucket queue [5]_: bucket ``k`` holds the open cells
+    with ``kΔ ≤ f < (k + 1)Δ``; a step raises ``f`` by at most ``w + w_relaxed ≤ 2·w_max``,
+    so the open keys span fewer than ``2·w_max/Δ + 2`` buckets, kept in a ring. Buckets are
+    emptied in order and cells within one in any order, so a cell may be expanded before its
+    best label is known: when a better label arrives it is opened again (label correcting).
+    The search stops when the current bucket's lower bound ``kΔ`` reaches the best goal cost
+    ``g*`` found. That cost is optimal: if a cheaper route existed, take its first cell ``v``
+    not expanded with its optimal label; its predecessor on the route was, so ``v`` holds its
+    optimal label and is open with ``f(v) ≤`` (the route's cost) ``< g* ≤ kΔ`` — but every
+    bucket below ``k`` is empty. A push and a pop cost O(1) (a heap: O(log n) sift steps at
+    random places in memory), which is what makes a search over most of a large raster fast.
+
+    **Bidirectional search** (cheapest step 0, or costs spanning too wide a range for the
+    ring). Dijkstra from both ends on the reduced costs
     ``w(u, v) − p(u) + p(v)`` with the average potential
     ``p(v) = (H(v, goal) − H(start, v)) / 2`` (Ikeda et al. 1994 [3]_; Goldberg & Harrelson
     2005 [4]_). Both halves of ``p`` are consistent, so every reduced cost is ``≥ 0``
@@ -633,15 +808,31 @@ def least_cost_path(
     hlen, vlen, dlen = _step_lengths(ny, spacing)
     if (sr, sc) == (gr, gc):
         return LeastCostPath(path=np.array([[sr, sc]], dtype=np.int64), cost=0.0, length=0.0,
-                             settled=1)  # fmt: skip
+                             settled=1, search="none")  # fmt: skip
     flat = arr.reshape(-1)
     n = flat.size
-    lab = np.zeros((n, 2), dtype=np.float64)  # calloc: pages are touched only where searched
-    parent = np.zeros((n, 2), dtype=np.uint8)
-    total, meet_f, meet_r, settled = _bidirectional(
-        flat, lab, lab.view(np.int64), parent, ny, nx, sr * nx + sc, gr * nx + gc, hlen, vlen, dlen,
-        float(hlen.min()), float(vlen.min()), float(dlen.min()), _passable_min(flat),
-    )  # fmt: skip
+    hmin, vmin, dmin = float(hlen.min()), float(vlen.min()), float(dlen.min())
+    cmin, cmax = _passable_range(flat)
+    s, g = sr * nx + sc, gr * nx + gc
+    delta = cmin * min(hmin, vmin)  # the cheapest step of the raster
+    slots = 2.0 * cmax * float(dlen.max()) / delta + 2.0 if delta > 0.0 else math.inf
+    if slots <= MAX_BUCKETS:
+        lab = np.zeros(n, dtype=np.float64)  # calloc: pages are touched only where searched
+        parent = np.zeros((n, 1), dtype=np.uint8)
+        total, settled = _bucket_astar(
+            flat, lab, lab.view(np.int64), parent, ny, nx, s, g, hlen, vlen, dlen,
+            hmin, vmin, dmin, cmin, delta, int(slots),
+        )  # fmt: skip
+        meet_f = meet_r = g
+        search = "bucket A*"
+    else:
+        lab = np.zeros((n, 2), dtype=np.float64)
+        parent = np.zeros((n, 2), dtype=np.uint8)
+        total, meet_f, meet_r, settled = _bidirectional(
+            flat, lab, lab.view(np.int64), parent, ny, nx, s, g, hlen, vlen, dlen,
+            hmin, vmin, dmin, cmin,
+        )  # fmt: skip
+        search = "bidirectional A*"
     del lab
     total = float(total)
     if not math.isfinite(total):
@@ -650,10 +841,17 @@ def least_cost_path(
             "impassable cells (negative, infinite or NaN cost) separate them"
         )
     head = _trace_back(parent, nx, meet_f, 0)[::-1]
-    tail = _trace_back(parent, nx, meet_r, 1)
-    path = np.concatenate([head, tail[1:] if meet_f == meet_r else tail])
+    if search == "bucket A*":
+        path = head
+    else:
+        tail = _trace_back(parent, nx, meet_r, 1)
+        path = np.concatenate([head, tail[1:] if meet_f == meet_r else tail])
     return LeastCostPath(
-        path=path, cost=total, length=_path_length(path, hlen, vlen, dlen), settled=int(settled)
+        path=path,
+        cost=total,
+        length=_path_length(path, hlen, vlen, dlen),
+        settled=int(settled),
+        search=search,
     )
 
 

@@ -1,4 +1,4 @@
-"""Point-to-point least_cost_path (bidirectional A*) against full searches, issue #17.
+"""Point-to-point least_cost_path (bucket A*, bidirectional A*) against full searches, issue #17.
 
 Every optimum is compared with two independent full Dijkstra searches of the whole raster:
 ``skimage.graph.MCP_Geometric`` (constant spacing) or ``scipy.sparse.csgraph.dijkstra`` on a
@@ -89,14 +89,16 @@ def _scipy_dijkstra(cost: np.ndarray, start, dy: np.ndarray, dx: np.ndarray) -> 
     return scipy.sparse.csgraph.dijkstra(graph, indices=start[0] * nx + start[1]).reshape(ny, nx)
 
 
-def _random_case(seed: int, shape, blocked: float):
+def _random_case(seed: int, shape, blocked: float, floor: float = 0.0):
+    """Random costs in [floor, 10) with impassable (inf, NaN, negative) and, for floor 0, free cells."""
     rng = np.random.default_rng(seed)
-    cost = rng.uniform(0.0, 10.0, shape)
+    cost = rng.uniform(floor, 10.0, shape)
     kind = rng.random(shape)
     cost[kind < blocked] = np.inf
     cost[(kind >= blocked) & (kind < blocked + 0.05)] = np.nan  # NaN: impassable too
     cost[(kind >= blocked + 0.05) & (kind < blocked + 0.08)] = -1.0  # negative: impassable
-    cost[(kind >= blocked + 0.08) & (kind < blocked + 0.1)] = 0.0  # free cells are passable
+    if floor == 0.0:
+        cost[(kind >= blocked + 0.08) & (kind < blocked + 0.1)] = 0.0  # free cells are passable
     start = (int(rng.integers(shape[0])), int(rng.integers(shape[1])))
     goal = (int(rng.integers(shape[0])), int(rng.integers(shape[1])))
     cost[start] = 1.0
@@ -104,15 +106,24 @@ def _random_case(seed: int, shape, blocked: float):
     return rng, cost, start, goal
 
 
-@settings(max_examples=120, deadline=None)
+def _search_for(cost: np.ndarray) -> str:
+    """Which search least_cost_path uses: the bucket queue needs a cheapest step > 0."""
+    passable = cost[np.isfinite(cost) & (cost >= 0)]
+    return "bucket A*" if passable.min() > 0 else "bidirectional A*"
+
+
+@settings(max_examples=160, deadline=None)
 @given(
     shape=st.tuples(st.integers(1, 40), st.integers(1, 40)),
     seed=st.integers(0, 2**32 - 1),
     blocked=st.floats(0.0, 0.4),
     sampling=st.one_of(st.none(), st.tuples(st.floats(0.05, 20.0), st.floats(0.05, 20.0))),
+    floor=st.sampled_from([0.0, 0.01, 0.5, 3.0]),
 )
-def test_random_rasters_equal_mcp_and_the_full_search(shape, seed, blocked, sampling) -> None:
-    _, cost, start, goal = _random_case(seed, shape, blocked)
+def test_random_rasters_equal_mcp_and_the_full_search(
+    shape, seed, blocked, sampling, floor
+) -> None:
+    _, cost, start, goal = _random_case(seed, shape, blocked, floor)
     expected = _mcp(cost, start, goal, sampling=sampling)
     full = cost_distance(cost, start, spacing=sampling)
     if not np.isfinite(expected):
@@ -123,6 +134,7 @@ def test_random_rasters_equal_mcp_and_the_full_search(shape, seed, blocked, samp
     result = least_cost_path(cost, start, goal, spacing=sampling)
     assert result.cost == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert result.cost == pytest.approx(full[goal], rel=1e-9, abs=1e-12)
+    assert result.search == ("none" if start == goal else _search_for(cost))
     dy, dx = (1.0, 1.0) if sampling is None else sampling
     _check_path(cost, result, start, goal, np.full(shape[0], dy), np.full(shape[0], dx))
 
@@ -132,10 +144,11 @@ def test_random_rasters_equal_mcp_and_the_full_search(shape, seed, blocked, samp
     shape=st.tuples(st.integers(2, 30), st.integers(1, 30)),
     seed=st.integers(0, 2**32 - 1),
     blocked=st.floats(0.0, 0.35),
+    floor=st.sampled_from([0.0, 0.01, 0.5]),
 )
-def test_per_row_spacing_equals_scipy_dijkstra(shape, seed, blocked) -> None:
+def test_per_row_spacing_equals_scipy_dijkstra(shape, seed, blocked, floor) -> None:
     """Geographic grids: every row its own width, down to 1/1000 of the widest (near a pole)."""
-    rng, cost, start, goal = _random_case(seed, shape, blocked)
+    rng, cost, start, goal = _random_case(seed, shape, blocked, floor)
     dx = rng.uniform(0.001, 3.0, shape[0])
     dy = rng.uniform(0.5, 2.0, shape[0] - 1)
     ref = _scipy_dijkstra(cost, start, dy, dx)
@@ -147,7 +160,34 @@ def test_per_row_spacing_equals_scipy_dijkstra(shape, seed, blocked) -> None:
         return
     result = least_cost_path(cost, start, goal, spacing=(dy, dx))
     assert result.cost == pytest.approx(ref[goal], rel=1e-9, abs=1e-12)
+    assert result.search == ("none" if start == goal else _search_for(cost))
     _check_path(cost, result, start, goal, dy, dx)
+
+
+@pytest.mark.parametrize(
+    ("low", "search"),
+    [
+        (1.0, "bucket A*"),
+        (1e-3, "bucket A*"),
+        (1e-7, "bidirectional A*"),
+        (0.0, "bidirectional A*"),
+    ],
+)
+def test_the_bucket_search_and_its_fallback_equal_mcp(low: float, search: str) -> None:
+    """300² costs 1–10 with cells of cost ``low``: a bucket ring of 2·10·√2/low slots or more.
+
+    Beyond ``MAX_BUCKETS`` slots (or with free cells) the heap search takes over.
+    """
+    rng = np.random.default_rng(20261206)
+    cost = rng.uniform(1.0, 10.0, (300, 300))
+    cost[rng.random(cost.shape) < 0.05] = low
+    cost[rng.random(cost.shape) < 0.1] = np.inf
+    start, goal = (3, 290), (296, 4)
+    cost[start] = cost[goal] = 1.0
+    result = least_cost_path(cost, start, goal)
+    assert result.search == search
+    assert result.cost == pytest.approx(_mcp(cost, start, goal), rel=1e-9)
+    _check_path(cost, result, start, goal, np.ones(300), np.ones(300))
 
 
 def test_cost_distance_is_mcp_s_cost_map() -> None:
