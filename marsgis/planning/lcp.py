@@ -309,6 +309,20 @@ def _passable_range(cost: Any) -> tuple[float, float]:  # pragma: no cover - com
     return float(lo), float(hi)
 
 
+@numba.njit(cache=True, inline="always")
+def _row_steps(  # noqa: PLR0917 - numba: positional
+    steps: Any, ur: Any, ny: int, hlen: Any, vlen: Any, dlen: Any
+) -> None:  # pragma: no cover
+    """Lengths of the eight moves (``dr``/``dc`` order) out of a cell of row ``ur``."""
+    up = max(ur - 1, 0)  # row 0 has no step up: never read
+    steps[0] = steps[2] = dlen[up]
+    steps[1] = vlen[up]
+    steps[3] = steps[4] = hlen[ur]
+    down = min(ur, ny - 2) if ny > 1 else 0  # the last row has no step down
+    steps[5] = steps[7] = dlen[down]
+    steps[6] = vlen[down]
+
+
 @numba.njit(cache=True)
 def _grow(heap: Any) -> Any:  # pragma: no cover - compiled
     grown = np.empty((2, 2 * heap.shape[1], 2), dtype=np.float64)
@@ -403,13 +417,7 @@ def _bidirectional(  # noqa: PLR0917 - one numba kernel, positional
         ur = u // nx
         uc = u - ur * nx
         inner = 0 < ur < ny - 1 and 0 < uc < nx - 1
-        up = max(ur - 1, 0)  # row 0 has no step up: never read
-        steps[0] = steps[2] = dlen[up]
-        steps[1] = vlen[up]
-        steps[3] = steps[4] = hlen[ur]
-        down = min(ur, ny - 2) if ny > 1 else 0  # the last row has no step down
-        steps[5] = steps[7] = dlen[down]
-        steps[6] = vlen[down]
+        _row_steps(steps, ur, ny, hlen, vlen, dlen)
         for k in range(8):
             vr = ur + dr[k]
             vc = uc + dc[k]
@@ -541,13 +549,7 @@ def _bucket_astar(  # noqa: PLR0917 - one numba kernel, positional
         ur = u // nx
         uc = u - ur * nx
         inner = 0 < ur < ny - 1 and 0 < uc < nx - 1
-        up = max(ur - 1, 0)
-        steps[0] = steps[2] = dlen[up]
-        steps[1] = vlen[up]
-        steps[3] = steps[4] = hlen[ur]
-        down = min(ur, ny - 2) if ny > 1 else 0
-        steps[5] = steps[7] = dlen[down]
-        steps[6] = vlen[down]
+        _row_steps(steps, ur, ny, hlen, vlen, dlen)
         for k in range(8):
             vr = ur + dr[k]
             vc = uc + dc[k]
