@@ -275,9 +275,8 @@ def execute_notebook(
                     )
                     error = None
                     break
-                except (
-                    Exception
-                ) as exc:  # papermill/nbclient raise many kinds; the run records them
+                # papermill/nbclient raise many kinds; the run records them
+                except Exception as exc:
                     error = _error_from_notebook(executed) if executed.exists() else None
                     if error is None:
                         error = f"{type(exc).__name__}: {exc} (the kernel's messages: {kernel_log})"
