@@ -27,8 +27,8 @@ api: setup
 	$(VENV)/bin/marsgis serve
 
 lint: setup
-	$(VENV)/bin/ruff check marsgis tests benchmarks hub
-	$(VENV)/bin/ruff format --check marsgis tests benchmarks hub
+	$(VENV)/bin/ruff check marsgis tests benchmarks hub scripts
+	$(VENV)/bin/ruff format --check marsgis tests benchmarks hub scripts
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -13,6 +13,11 @@ a second, far more than the work on a small DEM, so the streaming file path
 ``stream._NUMPY_MAX_CELLS`` cells and never imports numba there. Large DEMs, in-memory and dask
 inputs run the numba kernels (threaded, and without the temporaries these allocate). A change
 to a kernel's arithmetic is made in both modules.
+
+The float32 constants are repeated below rather than shared: importing them from ``_kernels``
+would import numba, and a third module would go stale under numba's on-disk cache, which
+checks only the kernel module's own file, not the modules its globals come from. The
+bit-for-bit test catches any difference between the two copies.
 """
 
 from __future__ import annotations
