@@ -566,6 +566,9 @@ _register_planning(benchmark, Row, Section, gale_8k=gale_8k)
 from bench_ml import register as _register_ml  # noqa: E402  (ml_inference, benchmarks/bench_ml.py)
 
 _register_ml(benchmark, Row, Section)
+from bench_gpu import register as _register_gpu  # noqa: E402  (gpu, benchmarks/bench_gpu.py)
+
+_register_gpu(benchmark, Row, Section, gale_8k=gale_8k, gale_8k_note=GALE_8K_NOTE)
 from bench_dashboards import register as _register_dashboards  # noqa: E402
 
 _register_dashboards(benchmark, Row, Section)
