@@ -56,25 +56,34 @@ def _best(func: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return best
 
 
+def prepared_tiles(clf: Any, image: Any, stride: int, batch_size: int) -> list[Any]:
+    """The raster's tiles as ``classify_raster`` cuts them, prepared for ``clf`` in batches."""
+    import torch
+
+    from marsgis.ml.inference import tile_starts
+
+    tile = clf.tile_size
+    ny, nx = image.shape
+    rows, cols = tile_starts(ny, tile, stride), tile_starts(nx, tile, stride)
+    values = torch.from_numpy(image.values.astype(np.float32) / 255.0)
+    tiles = torch.stack([values[a : a + tile, b : b + tile] for a in rows for b in cols])[:, None]
+    return [clf.prepare(tiles[i : i + batch_size]) for i in range(0, len(tiles), batch_size)]
+
+
 def bench_ml_inference(repeat: int = 3, batch_size: int = 64) -> dict[str, Any]:
     """Tiles per second: ``classify_raster`` vs ``model(x)`` on the same prepared tiles."""
     import torch
 
     import marsgis.ml
-    from marsgis.ml.inference import tile_starts
 
     clf = marsgis.ml.load("terrain-classifier", device="cpu")
     image = _mosaic()
     tile = clf.tile_size
     stride = tile // 2
     ny, nx = image.shape
-    rows, cols = tile_starts(ny, tile, stride), tile_starts(nx, tile, stride)
-    n_tiles = len(rows) * len(cols)
-
     # the raw forward: the same tiles, cut, resized and normalised beforehand (not timed)
-    values = torch.from_numpy(image.values.astype(np.float32) / 255.0)
-    tiles = torch.stack([values[a : a + tile, b : b + tile] for a in rows for b in cols])[:, None]
-    prepared = [clf.prepare(tiles[i : i + batch_size]) for i in range(0, n_tiles, batch_size)]
+    prepared = prepared_tiles(clf, image, stride, batch_size)
+    n_tiles = sum(len(x) for x in prepared)
 
     def raw() -> None:
         with torch.inference_mode():
