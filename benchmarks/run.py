@@ -111,13 +111,10 @@ def best_interleaved(
     first: Callable[[], Any], second: Callable[[], Any], repeats: int
 ) -> tuple[float, float]:
     """Best wall-clock seconds of ``first`` and of ``second``, called in turn ``repeats`` times."""
-    best = [float("inf"), float("inf")]
+    a = b = float("inf")
     for _ in range(repeats):
-        for k, func in enumerate((first, second)):
-            start = time.perf_counter()
-            func()
-            best[k] = min(best[k], time.perf_counter() - start)
-    return best[0], best[1]
+        a, b = min(a, best_time(first, 1)), min(b, best_time(second, 1))
+    return a, b
 
 
 @dataclass(frozen=True)
